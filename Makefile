@@ -1,0 +1,122 @@
+# prov - build, test, install.  `make` builds; `make check` runs every test;
+# `make demo` walks through the story; `make bench` measures speed.
+
+PREFIX ?= /usr/local
+CC ?= cc
+BUILD ?= build
+VERSION := 0.1.0
+SOMAJOR := 0
+
+PKGS := libsodium libcrypto libjpeg libpng zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -lcrypto -ljpeg -lpng)
+
+OPT ?= -O2
+CFLAGS ?= $(OPT) -g
+WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wvla
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Ilib $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+LIB_CFLAGS := $(ALL_CFLAGS) -fPIC -fvisibility=hidden
+LDLIBS := $(PKG_LIBS) -lm -lpthread
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_SRC := $(sort $(wildcard cli/*.c))
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/replay/%)
+
+STATIC := $(BUILD)/libprov.a
+SHARED := $(BUILD)/libprov.so.$(VERSION)
+PROV := $(BUILD)/prov
+
+.PHONY: all lib check unit asan interop fuzz-replay fuzz demo bench install clean deps
+all: $(STATIC) $(SHARED) $(PROV) $(BUILD)/prov.pc
+
+$(BUILD)/%.o: %.c include/prov.h lib/internal.h $(wildcard lib/*.h cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libprov.so.$(SOMAJOR) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	ln -sf libprov.so.$(VERSION) $(BUILD)/libprov.so.$(SOMAJOR)
+	ln -sf libprov.so.$(SOMAJOR) $(BUILD)/libprov.so
+
+$(PROV): $(CLI_OBJ) $(STATIC)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/prov.pc: prov.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(STATIC) tests/unit/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(TEST_SUPPORT) $(STATIC) $(LDFLAGS) $(LDLIBS) -lcmocka
+
+# Fuzz harnesses replayed over their kept corpus with a plain driver (gcc
+# or clang, no libFuzzer needed), so CI checks every kept input.
+$(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(STATIC) $(LDFLAGS) $(LDLIBS)
+
+unit: $(TEST_BIN) $(PROV)
+	@bash tests/run_unit.sh $(BUILD) $(TEST_BIN)
+
+fuzz-replay: $(FUZZ_REPLAY)
+	@bash tests/fuzz/replay.sh $(BUILD)
+
+# The unit tests and the corpus replay again, under ASan and UBSan.
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+	  LDFLAGS="-fsanitize=address,undefined" unit fuzz-replay
+
+interop: $(PROV)
+	@bash tests/interop/run.sh $(BUILD)
+
+check: all
+	$(MAKE) unit
+	$(MAKE) fuzz-replay
+	$(MAKE) asan
+	$(MAKE) interop
+	@bash tests/summary.sh
+
+# libFuzzer builds (clang): make fuzz FUZZ=fuzz_cbor FUZZ_SECONDS=300
+FUZZ ?= fuzz_cbor
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 \
+	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" $(BUILD)/../build-fuzz/libprov.a
+	@mkdir -p build-fuzz/bin tests/fuzz/corpus/$(FUZZ)
+	clang -std=c11 -D_GNU_SOURCE -Iinclude -Ilib -O1 -g -fsanitize=fuzzer,address,undefined \
+	  -o build-fuzz/bin/$(FUZZ) tests/fuzz/$(FUZZ).c build-fuzz/libprov.a $(LDLIBS)
+	build-fuzz/bin/$(FUZZ) -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	  -artifact_prefix=build-fuzz/ build-fuzz/corpus-$(FUZZ) tests/fuzz/corpus/$(FUZZ) \
+	  || (mkdir -p build-fuzz/corpus-$(FUZZ); exit 1)
+
+demo: all
+	@bash tools/demo.sh $(BUILD)
+
+bench: all
+	@bash tests/bench/bench.sh $(BUILD)
+
+deps:
+	@bash tools/install-deps.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 0755 $(PROV) $(DESTDIR)$(PREFIX)/bin/prov
+	install -m 0644 include/prov.h $(DESTDIR)$(PREFIX)/include/prov.h
+	install -m 0644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/libprov.a
+	install -m 0755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libprov.so.$(VERSION)
+	ln -sf libprov.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libprov.so.$(SOMAJOR)
+	ln -sf libprov.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libprov.so
+	install -m 0644 $(BUILD)/prov.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/prov.pc
+
+clean:
+	rm -rf build build-asan build-fuzz

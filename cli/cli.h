@@ -1,0 +1,27 @@
+/* cli.h - shared helpers of the prov command. */
+#ifndef PROV_CLI_H
+#define PROV_CLI_H
+
+#include "prov.h"
+
+#include <stdio.h>
+
+/* Exit codes: 0 ok, 1 a file failed verification, 2 usage or I/O error. */
+enum { EXIT_OKAY = 0, EXIT_INVALID = 1, EXIT_ERROR = 2 };
+
+void die_usage(const char *usage) __attribute__((noreturn));
+int err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Passphrase for a key: PROV_PASSPHRASE, else a prompt on the terminal
+ * (twice when confirm).  NULL when none can be had (message printed). */
+char *get_passphrase(const char *prompt, int confirm, const char *env);
+void free_passphrase(char *p);
+/* Is a wants-help flag among argv? */
+int wants_help(int argc, char **argv);
+
+int cmd_ca(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+#endif

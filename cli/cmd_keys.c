@@ -1,0 +1,201 @@
+/* cmd_keys.c - prov ca init, prov keygen. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char CA_USAGE[] =
+    "usage: prov ca init DIR --subject NAME [--days N] [--no-encrypt]\n"
+    "\n"
+    "Make an issuer in DIR (created, mode 0700): its Ed25519 root key\n"
+    "DIR/root.key (sealed with a passphrase unless --no-encrypt) and its\n"
+    "self-signed certificate DIR/root.pem, the trust anchor verifiers use.\n"
+    "  --subject NAME   the issuer's name: \"Newsroom CA\" or \"CN=...,O=...\"\n"
+    "  --days N         validity of the root (default 3650)\n"
+    "  --no-encrypt     store the key unencrypted (tests, devices)\n"
+    "The passphrase comes from PROV_CA_PASSPHRASE, PROV_PASSPHRASE or a prompt.\n";
+
+static const char KEYGEN_USAGE[] =
+    "usage: prov keygen -o KEY --subject NAME [--ca DIR] [--days N] [--no-encrypt]\n"
+    "\n"
+    "Make an Ed25519 signing key at KEY (mode 0600, sealed with a passphrase\n"
+    "unless --no-encrypt) and its public key at KEY.pub.  With --ca, the issuer\n"
+    "in DIR also certifies it: KEY.chain.pem, which `prov sign` uses.\n"
+    "  --subject NAME   the signer: \"Jane Doe\" or \"CN=Jane Doe,O=Daily News\"\n"
+    "  --days N         validity of the certificate (default 730)\n"
+    "Passphrases: PROV_PASSPHRASE for the new key, PROV_CA_PASSPHRASE (else\n"
+    "PROV_PASSPHRASE) for the issuer's key, or prompts.\n";
+
+/* Write text to path through a temporary file and rename. */
+static int write_text(const char *path, const char *text, mode_t mode)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wx");
+    if (!f) return err("%s: cannot create: %s", tmp, strerror(errno));
+    int bad = fputs(text, f) < 0;
+    bad |= fchmod(fileno(f), mode) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path)) {
+        remove(tmp);
+        return err("%s: cannot write: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+int cmd_ca(int argc, char **argv)
+{
+    static const struct option opts[] = {{"subject", required_argument, 0, 's'},
+                                          {"days", required_argument, 0, 'd'},
+                                          {"no-encrypt", no_argument, 0, 'n'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
+    if (wants_help(argc, argv)) { fputs(CA_USAGE, stdout); return 0; }
+    const char *subject = NULL;
+    int days = 3650, plain = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "s:d:nh", opts, NULL)) != -1) {
+        if (c == 's') subject = optarg;
+        else if (c == 'd') days = atoi(optarg);
+        else if (c == 'n') plain = 1;
+        else die_usage(CA_USAGE);
+    }
+    if (argc - optind != 2 || strcmp(argv[optind], "init") || !subject) die_usage(CA_USAGE);
+    if (days <= 0) return err("--days must be positive");
+    const char *dir = argv[optind + 1];
+    char keyp[4096], pemp[4096];
+    snprintf(keyp, sizeof keyp, "%s/root.key", dir);
+    snprintf(pemp, sizeof pemp, "%s/root.pem", dir);
+    if (mkdir(dir, 0700) && errno != EEXIST) return err("%s: cannot create: %s", dir, strerror(errno));
+    if (exists(keyp) || exists(pemp)) return err("%s: already holds an issuer (root.key/root.pem)", dir);
+
+    prov_ctx *ctx;
+    prov_key *k;
+    if (prov_ctx_new(&ctx) || prov_key_generate(&k)) return err("out of memory");
+    char *pass = plain ? NULL : get_passphrase("New passphrase for the issuer key: ", 1, "PROV_CA_PASSPHRASE");
+    int rc = EXIT_ERROR;
+    uint8_t *der = NULL;
+    size_t der_len;
+    char *pem = NULL;
+    if (!plain && !pass) goto out;
+    if (prov_cert_make_root(ctx, k, subject, days, &der, &der_len) || prov_cert_to_pem(der, der_len, &pem)) {
+        err("cannot make the root certificate: %s", prov_errmsg(ctx));
+        goto out;
+    }
+    if (prov_key_save(ctx, k, keyp, pass)) {
+        err("%s", prov_errmsg(ctx));
+        goto out;
+    }
+    if (write_text(pemp, pem, 0644)) goto out;
+    printf("issuer made in %s\n  key:         %s%s\n  certificate: %s (give this to verifiers: --trust)\n", dir, keyp,
+           plain ? " (unencrypted)" : "", pemp);
+    rc = 0;
+out:
+    free_passphrase(pass);
+    prov_free(der);
+    prov_free(pem);
+    prov_key_free(k);
+    prov_ctx_free(ctx);
+    return rc;
+}
+
+int cmd_keygen(int argc, char **argv)
+{
+    static const struct option opts[] = {{"output", required_argument, 0, 'o'},
+                                          {"subject", required_argument, 0, 's'},
+                                          {"ca", required_argument, 0, 'c'},
+                                          {"days", required_argument, 0, 'd'},
+                                          {"no-encrypt", no_argument, 0, 'n'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
+    if (wants_help(argc, argv)) { fputs(KEYGEN_USAGE, stdout); return 0; }
+    const char *out = NULL, *subject = NULL, *ca = NULL;
+    int days = 730, plain = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:s:c:d:nh", opts, NULL)) != -1) {
+        if (c == 'o') out = optarg;
+        else if (c == 's') subject = optarg;
+        else if (c == 'c') ca = optarg;
+        else if (c == 'd') days = atoi(optarg);
+        else if (c == 'n') plain = 1;
+        else die_usage(KEYGEN_USAGE);
+    }
+    if (optind != argc || !out || !subject) die_usage(KEYGEN_USAGE);
+    if (days <= 0) return err("--days must be positive");
+    char pubp[4096], chainp[4096], cakeyp[4096], capemp[4096];
+    snprintf(pubp, sizeof pubp, "%s.pub", out);
+    snprintf(chainp, sizeof chainp, "%s.chain.pem", out);
+    if (exists(out)) return err("%s: already exists (a key is never overwritten)", out);
+
+    prov_ctx *ctx;
+    prov_key *k, *cak = NULL;
+    if (prov_ctx_new(&ctx) || prov_key_generate(&k)) return err("out of memory");
+    int rc = EXIT_ERROR;
+    char *pass = NULL, *capass = NULL, *pem = NULL, *capem = NULL;
+    uint8_t *der = NULL;
+    size_t der_len;
+    prov_chain *cachain = NULL;
+    if (ca) {
+        snprintf(cakeyp, sizeof cakeyp, "%s/root.key", ca);
+        snprintf(capemp, sizeof capemp, "%s/root.pem", ca);
+        int enc = prov_key_file_encrypted(cakeyp);
+        if (enc < 0) { err("%s: not an issuer key", cakeyp); goto out; }
+        if (enc && !(capass = get_passphrase("Passphrase of the issuer key: ", 0, "PROV_CA_PASSPHRASE"))) goto out;
+        if (prov_key_load(ctx, cakeyp, capass, &cak) || prov_chain_load_pem(ctx, capemp, &cachain)) {
+            err("%s", prov_errmsg(ctx));
+            goto out;
+        }
+    }
+    if (!plain && !(pass = get_passphrase("New passphrase for the signing key: ", 1, NULL))) goto out;
+    if (ca) {
+        uint8_t pk[32];
+        size_t ca_len;
+        const uint8_t *ca_der = prov_chain_der(cachain, 0, &ca_len);
+        prov_key_public(k, pk);
+        if (prov_cert_make_leaf(ctx, cak, ca_der, ca_len, pk, subject, days, &der, &der_len) ||
+            prov_cert_to_pem(der, der_len, &pem)) {
+            err("cannot make the certificate: %s", prov_errmsg(ctx));
+            goto out;
+        }
+    }
+    if (prov_key_save(ctx, k, out, pass)) {
+        err("%s", prov_errmsg(ctx));
+        goto out;
+    }
+    uint8_t pk[32];
+    char b64[64], line[128];
+    prov_key_public(k, pk);
+    sodium_bin2base64(b64, sizeof b64, pk, 32, sodium_base64_VARIANT_ORIGINAL);
+    snprintf(line, sizeof line, "ed25519 %s\n", b64);
+    remove(pubp);
+    if (write_text(pubp, line, 0644)) goto out;
+    if (pem) {
+        remove(chainp);
+        if (write_text(chainp, pem, 0644)) goto out;
+    }
+    printf("key made: %s%s\n  public key: %s\n", out, plain ? " (unencrypted)" : "", pubp);
+    if (pem) printf("  certificate chain: %s (issued by %s)\n", chainp, ca);
+    rc = 0;
+out:
+    free_passphrase(pass);
+    free_passphrase(capass);
+    prov_free(der);
+    prov_free(pem);
+    prov_free(capem);
+    prov_chain_free(cachain);
+    prov_key_free(k);
+    prov_key_free(cak);
+    prov_ctx_free(ctx);
+    return rc;
+}

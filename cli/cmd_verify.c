@@ -1,0 +1,188 @@
+/* cmd_verify.c - prov verify, prov inspect. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char USAGE[] =
+    "usage: prov verify FILE... [--trust ROOTS.pem] [--json]\n"
+    "\n"
+    "Check each file's C2PA manifest: is it intact, who signed it, does the\n"
+    "signer chain to a trusted root, what was done to the file.\n"
+    "  --trust PEM   trust anchors (repeatable): issuers' root.pem files\n"
+    "  --json        one JSON object per file per line: file, state, codes\n"
+    "                {success, failure, informational}, signer, actions,\n"
+    "                ingredients\n"
+    "States: trusted, valid (intact, signer not trusted), invalid, unsigned,\n"
+    "error.  Exit 0 when every file is valid or trusted, 1 when any is invalid\n"
+    "or unsigned, 2 on a usage or I/O error.\n";
+
+static const char INSPECT_USAGE[] =
+    "usage: prov inspect FILE [--json]\n"
+    "\n"
+    "Print the whole manifest store of FILE: every manifest, its claim, its\n"
+    "assertions and its signature, as JSON (indented unless --json).\n";
+
+static void print_human(const prov_report *r, const char *file)
+{
+    int st = prov_report_state(r);
+    printf("%s: %s\n", file, prov_state_name(st));
+    size_t n = prov_report_json(r, file, NULL, 0);
+    (void)n;
+    for (int kind = PROV_CODE_FAILURE; kind <= PROV_CODE_INFO; kind++) {
+        size_t k = prov_report_code_count(r, kind);
+        for (size_t i = 0; i < k; i++)
+            printf("  %s %s\n", kind == PROV_CODE_FAILURE ? "failure:" : "note:   ", prov_report_code(r, kind, i));
+    }
+}
+
+/* Pull a string field out of our own JSON line for the human view. */
+static void show_field(const char *json, const char *key, const char *label)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *p = strstr(json, pat);
+    if (!p) return;
+    p += strlen(pat);
+    const char *e = p;
+    while (*e && !(*e == '"' && e[-1] != '\\')) e++;
+    if (e > p) printf("  %-9s %.*s\n", label, (int)(e - p), p);
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    static const struct option opts[] = {{"trust", required_argument, 0, 't'},
+                                          {"json", no_argument, 0, 'j'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
+    if (wants_help(argc, argv)) { fputs(USAGE, stdout); return 0; }
+    prov_ctx *ctx;
+    prov_trust *trust;
+    if (prov_ctx_new(&ctx) || prov_trust_new(&trust)) return err("out of memory");
+    int json = 0, ntrust = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "t:jh", opts, NULL)) != -1) {
+        if (c == 't') {
+            if (prov_trust_add_pem_file(ctx, trust, optarg)) return err("%s", prov_errmsg(ctx));
+            ntrust++;
+        } else if (c == 'j') {
+            json = 1;
+        } else {
+            die_usage(USAGE);
+        }
+    }
+    if (optind >= argc) die_usage(USAGE);
+    prov_verify_opts vo = {ntrust ? trust : NULL, 0};
+    int worst = EXIT_OKAY;
+    for (int i = optind; i < argc; i++) {
+        prov_report *r = NULL;
+        int rc = prov_verify_file(ctx, &vo, argv[i], &r);
+        int st = prov_report_state(r);
+        if (rc && !r) return err("%s: %s", argv[i], prov_strerror(rc));
+        if (json) {
+            size_t n = prov_report_json(r, argv[i], NULL, 0);
+            char *buf = malloc(n + 1);
+            if (!buf) return err("out of memory");
+            prov_report_json(r, argv[i], buf, n + 1);
+            puts(buf);
+            free(buf);
+        } else {
+            print_human(r, argv[i]);
+            size_t n = prov_report_json(r, argv[i], NULL, 0);
+            char *buf = malloc(n + 1);
+            if (buf && prov_report_json(r, argv[i], buf, n + 1)) {
+                show_field(buf, "subject", "signer:");
+                show_field(buf, "org", "org:");
+                show_field(buf, "issuer", "issuer:");
+                show_field(buf, "generator", "tool:");
+                show_field(buf, "title", "title:");
+                show_field(buf, "error", "error:");
+                const char *a = strstr(buf, "\"actions\":[");
+                for (const char *p = a; p && (p = strstr(p, "\"action\":\"")); p += 10) {
+                    const char *e = strchr(p + 10, '"');
+                    if (e) printf("  action:   %.*s\n", (int)(e - p - 10), p + 10);
+                }
+                const char *g = strstr(buf, "\"ingredients\":[");
+                for (const char *p = g; p && (p = strstr(p, "{\"title\":\"")); p += 10) {
+                    const char *e = strchr(p + 10, '"');
+                    if (e) printf("  parent:   %.*s\n", (int)(e - p - 10), p + 10);
+                }
+            }
+            free(buf);
+        }
+        fflush(stdout);
+        int ex = st == PROV_STATE_ERROR ? EXIT_ERROR
+                 : st == PROV_STATE_VALID || st == PROV_STATE_TRUSTED ? EXIT_OKAY
+                                                                       : EXIT_INVALID;
+        if (ex > worst) worst = ex;
+        if (st == PROV_STATE_ERROR && !json) fprintf(stderr, "prov: %s: %s\n", argv[i], prov_errmsg(ctx));
+        prov_report_free(r);
+    }
+    prov_trust_free(trust);
+    prov_ctx_free(ctx);
+    return worst;
+}
+
+/* Indent compact JSON for people. */
+static void pretty(const char *s)
+{
+    int depth = 0, instr = 0;
+    for (const char *p = s; *p; p++) {
+        char ch = *p;
+        if (instr) {
+            putchar(ch);
+            if (ch == '\\' && p[1]) putchar(*++p);
+            else if (ch == '"') instr = 0;
+            continue;
+        }
+        if (ch == '"') { instr = 1; putchar(ch); }
+        else if (ch == '{' || ch == '[') {
+            putchar(ch);
+            if (p[1] == '}' || p[1] == ']') { putchar(*++p); continue; }
+            printf("\n%*s", ++depth * 2, "");
+        } else if (ch == '}' || ch == ']') printf("\n%*s%c", --depth * 2, "", ch);
+        else if (ch == ',') printf(",\n%*s", depth * 2, "");
+        else if (ch == ':') printf(": ");
+        else putchar(ch);
+    }
+    putchar('\n');
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    if (wants_help(argc, argv)) { fputs(INSPECT_USAGE, stdout); return 0; }
+    int json = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+        if (c == 'j') json = 1;
+        else die_usage(INSPECT_USAGE);
+    }
+    if (argc - optind != 1) die_usage(INSPECT_USAGE);
+    const char *path = argv[optind];
+    FILE *f = fopen(path, "rb");
+    if (!f) return err("%s: cannot open", path);
+    prov_ctx *ctx;
+    if (prov_ctx_new(&ctx)) return err("out of memory");
+    prov_stream s;
+    prov_stream_file(&s, f);
+    char *out = NULL;
+    int rc = prov_inspect(ctx, &s, &out);
+    fclose(f);
+    if (rc == PROV_ENOTFOUND) {
+        prov_ctx_free(ctx);
+        fprintf(stderr, "prov: %s: no manifest store (unsigned)\n", path);
+        return EXIT_INVALID;
+    }
+    if (rc) {
+        err("%s: %s", path, *prov_errmsg(ctx) ? prov_errmsg(ctx) : prov_strerror(rc));
+        prov_ctx_free(ctx);
+        return EXIT_ERROR;
+    }
+    if (json) puts(out);
+    else pretty(out);
+    prov_free(out);
+    prov_ctx_free(ctx);
+    return 0;
+}

@@ -1,0 +1,128 @@
+/* main.c - the prov command: dispatch and shared helpers. */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+static const char USAGE[] =
+    "prov - sign and verify where photos and videos come from (C2PA)\n"
+    "\n"
+    "usage: prov COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  ca init DIR --subject NAME      make an issuer: root key and DIR/root.pem\n"
+    "  keygen -o KEY --subject NAME [--ca DIR]\n"
+    "                                  make a signing key (and its certificate)\n"
+    "  sign IN -o OUT --key KEY        sign a JPEG or PNG\n"
+    "  verify FILE... [--trust PEM]    check files' manifests and signers\n"
+    "  inspect FILE [--json]           show a file's whole manifest store\n"
+    "  version                         print the version\n"
+    "\n"
+    "`prov COMMAND --help` tells more.  Passphrases come from PROV_PASSPHRASE\n"
+    "or a prompt on the terminal.\n";
+
+void die_usage(const char *usage)
+{
+    fputs(usage, stderr);
+    exit(EXIT_ERROR);
+}
+
+int err(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("prov: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return EXIT_ERROR;
+}
+
+int wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+    return 0;
+}
+
+static char *prompt_tty(const char *prompt)
+{
+    FILE *tty = fopen("/dev/tty", "r+");
+    if (!tty) return NULL;
+    struct termios old, quiet;
+    int fd = fileno(tty);
+    int have = tcgetattr(fd, &old) == 0;
+    if (have) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(fd, TCSAFLUSH, &quiet);
+    }
+    fprintf(tty, "%s", prompt);
+    fflush(tty);
+    char *buf = malloc(1024);
+    if (buf && !fgets(buf, 1024, tty)) { free(buf); buf = NULL; }
+    if (have) tcsetattr(fd, TCSAFLUSH, &old);
+    fputc('\n', tty);
+    fclose(tty);
+    if (buf) buf[strcspn(buf, "\r\n")] = 0;
+    return buf;
+}
+
+char *get_passphrase(const char *prompt, int confirm, const char *env)
+{
+    const char *e = env ? getenv(env) : NULL;
+    if (!e) e = getenv("PROV_PASSPHRASE");
+    if (e) return strdup(e);
+    char *p = prompt_tty(prompt);
+    if (!p) {
+        err("no passphrase: set PROV_PASSPHRASE, run on a terminal, or use --no-encrypt");
+        return NULL;
+    }
+    if (confirm) {
+        char *q = prompt_tty("Repeat passphrase: ");
+        int same = q && strcmp(p, q) == 0;
+        free_passphrase(q);
+        if (!same) {
+            free_passphrase(p);
+            err("passphrases do not match");
+            return NULL;
+        }
+    }
+    if (!*p) {
+        free_passphrase(p);
+        err("empty passphrase (use --no-encrypt for an unencrypted key)");
+        return NULL;
+    }
+    return p;
+}
+
+void free_passphrase(char *p)
+{
+    if (!p) return;
+    volatile char *v = p;
+    while (*v) *v++ = 0;
+    free(p);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(USAGE, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_ERROR : EXIT_OKAY;
+    }
+    const char *c = argv[1];
+    if (!strcmp(c, "version") || !strcmp(c, "--version")) {
+        printf("prov %s\n", prov_version());
+        return 0;
+    }
+    if (!strcmp(c, "ca")) return cmd_ca(argc - 1, argv + 1);
+    if (!strcmp(c, "keygen")) return cmd_keygen(argc - 1, argv + 1);
+    if (!strcmp(c, "sign")) return cmd_sign(argc - 1, argv + 1);
+    if (!strcmp(c, "verify")) return cmd_verify(argc - 1, argv + 1);
+    if (!strcmp(c, "inspect")) return cmd_inspect(argc - 1, argv + 1);
+    err("unknown command '%s' (see prov --help)", c);
+    return EXIT_ERROR;
+}

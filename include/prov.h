@@ -1,0 +1,266 @@
+/*
+ * prov.h - sign and verify media provenance (C2PA 2.x manifests).
+ *
+ * The header is the documentation.  Conventions, as in libsodium and curl:
+ *  - every function returns int: 0 on success, a negative PROV_E* code on
+ *    failure; prov_strerror() names a code, prov_errmsg(ctx) gives detail;
+ *  - handles are opaque; every allocating function names its _free;
+ *  - input comes from memory, a FILE * or read/seek callbacks (prov_stream),
+ *    so a camera can stream; signing goes through a callback (prov_signer),
+ *    so a secure element can hold the key.
+ */
+#ifndef PROV_H
+#define PROV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(PROV_BUILDING) && defined(__GNUC__)
+#define PROV_API __attribute__((visibility("default")))
+#else
+#define PROV_API
+#endif
+
+#define PROV_VERSION_MAJOR 0
+#define PROV_VERSION_MINOR 1
+#define PROV_VERSION_PATCH 0
+#define PROV_VERSION_STRING "0.1.0"
+
+/* The library's version string, e.g. "0.1.0". */
+PROV_API const char *prov_version(void);
+
+/* ------------------------------------------------------------------ */
+/* Errors.  Codes are only ever added at the end.                      */
+enum {
+    PROV_OK = 0,
+    PROV_EINVAL = -1,       /* bad argument */
+    PROV_ENOMEM = -2,       /* out of memory */
+    PROV_EIO = -3,          /* read, write or seek failed */
+    PROV_EFORMAT = -4,      /* malformed input */
+    PROV_ELIMIT = -5,       /* a size, depth or count bound was exceeded */
+    PROV_ENOTFOUND = -6,    /* no manifest store (or no such item) */
+    PROV_EUNSUPPORTED = -7, /* format or algorithm not supported */
+    PROV_ECRYPTO = -8,      /* cryptographic library failure */
+    PROV_EPASSPHRASE = -9,  /* wrong passphrase or corrupt key file */
+    PROV_ESIGNER = -10,     /* the signer callback failed */
+    PROV_EEXIST = -11,      /* output exists and may not be replaced */
+    PROV_ECERT = -12        /* certificate could not be made or parsed */
+};
+
+/* A static English name for a code; never NULL. */
+PROV_API const char *prov_strerror(int code);
+
+/* ------------------------------------------------------------------ */
+/* Context: carries the detail of the last error and the bounds.       */
+typedef struct prov_ctx prov_ctx;
+
+PROV_API int prov_ctx_new(prov_ctx **out);
+PROV_API void prov_ctx_free(prov_ctx *ctx);
+/* Detail of the last failure on ctx ("" if none); owned by ctx, valid until
+ * the next call on ctx. */
+PROV_API const char *prov_errmsg(const prov_ctx *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Streams.  A caller-held struct; fill it with one of the prov_stream_*
+ * initialisers or set the callbacks yourself.
+ *  read:  returns bytes read (0 at end), or -1 on error.
+ *  seek:  absolute offset; may be NULL for a pipe (signing then buffers the
+ *         header of the file, never the image data).
+ *  write: returns 0 when all len bytes were written, -1 on error.        */
+typedef struct prov_stream {
+    long (*read)(void *user, void *buf, size_t len);
+    int (*seek)(void *user, uint64_t offset);
+    int (*write)(void *user, const void *buf, size_t len);
+    void *user;
+    uintptr_t priv[4]; /* do not touch */
+} prov_stream;
+
+/* Read from (and seek in) a memory buffer the caller keeps alive. */
+PROV_API void prov_stream_mem(prov_stream *s, const void *buf, size_t len);
+/* Read, write and seek a FILE * opened by the caller. */
+PROV_API void prov_stream_file(prov_stream *s, FILE *f);
+
+/* An output buffer in memory, grown as written: after use, data holds len
+ * bytes (malloc'd; release with prov_free(data)). */
+typedef struct prov_outbuf {
+    uint8_t *data;
+    size_t len;
+    size_t cap, pos; /* do not touch */
+} prov_outbuf;
+PROV_API void prov_stream_outbuf(prov_stream *s, prov_outbuf *ob);
+
+/* ------------------------------------------------------------------ */
+/* Keys: Ed25519 secret keys, sealed at rest with Argon2id and
+ * XChaCha20-Poly1305 (libsodium).                                       */
+typedef struct prov_key prov_key;
+
+PROV_API int prov_key_generate(prov_key **out);
+/* Load a key file.  passphrase may be NULL for a key saved unencrypted; an
+ * encrypted key with a NULL or wrong passphrase gives PROV_EPASSPHRASE. */
+PROV_API int prov_key_load(prov_ctx *ctx, const char *path, const char *passphrase,
+                           prov_key **out);
+/* Write the key with mode 0600 (temporary file + rename).  passphrase NULL
+ * stores it unencrypted (devices, tests); refuses to replace a file. */
+PROV_API int prov_key_save(prov_ctx *ctx, const prov_key *key, const char *path,
+                           const char *passphrase);
+PROV_API void prov_key_public(const prov_key *key, uint8_t pk[32]);
+PROV_API void prov_key_free(prov_key *key);
+/* Does this file hold an encrypted key?  1 yes, 0 no, negative on error. */
+PROV_API int prov_key_file_encrypted(const char *path);
+
+/* ------------------------------------------------------------------ */
+/* Certificates (DER), made with the issuer's Ed25519 key.             */
+
+/* A self-signed CA root.  subject is a name like "Newsroom Root CA" (used
+ * as CN) or an RFC 4514 string ("CN=...,O=..."). *der is malloc'd; free it
+ * with prov_free(). */
+PROV_API int prov_cert_make_root(prov_ctx *ctx, const prov_key *ca_key,
+                                 const char *subject, int days, uint8_t **der,
+                                 size_t *der_len);
+/* A leaf for a signer's public key, issued by the CA: not self-signed,
+ * key usage digitalSignature, EKU documentSigning + emailProtection. */
+PROV_API int prov_cert_make_leaf(prov_ctx *ctx, const prov_key *ca_key,
+                                 const uint8_t *ca_der, size_t ca_der_len,
+                                 const uint8_t pk[32], const char *subject,
+                                 int days, uint8_t **der, size_t *der_len);
+/* PEM text of one DER certificate (malloc'd, NUL-terminated). */
+PROV_API int prov_cert_to_pem(const uint8_t *der, size_t der_len, char **pem);
+
+/* A chain, leaf first. */
+typedef struct prov_chain prov_chain;
+PROV_API int prov_chain_load_pem(prov_ctx *ctx, const char *path, prov_chain **out);
+PROV_API int prov_chain_from_pem(prov_ctx *ctx, const char *pem, size_t len,
+                                 prov_chain **out);
+PROV_API size_t prov_chain_count(const prov_chain *c);
+PROV_API const uint8_t *prov_chain_der(const prov_chain *c, size_t i, size_t *len);
+PROV_API void prov_chain_free(prov_chain *c);
+
+/* Trust anchors a verifier accepts (PEM files with one or more roots). */
+typedef struct prov_trust prov_trust;
+PROV_API int prov_trust_new(prov_trust **out);
+PROV_API int prov_trust_add_pem_file(prov_ctx *ctx, prov_trust *t, const char *path);
+PROV_API int prov_trust_add_pem(prov_ctx *ctx, prov_trust *t, const char *pem, size_t len);
+PROV_API void prov_trust_free(prov_trust *t);
+
+PROV_API void prov_free(void *p);
+
+/* ------------------------------------------------------------------ */
+/* Signing.                                                            */
+
+/* COSE algorithm identifiers. */
+#define PROV_ALG_ED25519 (-8)
+#define PROV_ALG_ES256 (-7)
+#define PROV_ALG_ES384 (-35)
+#define PROV_ALG_ES512 (-36)
+#define PROV_ALG_PS256 (-37)
+#define PROV_ALG_PS384 (-38)
+#define PROV_ALG_PS512 (-39)
+
+/* A signer: the library hands it the bytes to sign (the COSE
+ * Sig_structure) and expects exactly sig_len bytes back.  A secure element
+ * implements sign(); prov_signer_from_key() fills one for a prov_key. */
+typedef struct prov_signer {
+    int alg;        /* PROV_ALG_* */
+    size_t sig_len; /* exact signature length: 64 for Ed25519 and ES256 */
+    int (*sign)(void *user, const uint8_t *msg, size_t msg_len, uint8_t *sig,
+                size_t sig_len);
+    void *user;
+} prov_signer;
+
+/* The signer borrows key; key must outlive it. */
+PROV_API void prov_signer_from_key(prov_signer *s, const prov_key *key);
+
+/* IPTC digital source types (a few common ones). */
+#define PROV_SOURCE_DIGITAL_CAPTURE \
+    "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+#define PROV_SOURCE_TRAINED_ALGORITHMIC \
+    "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+#define PROV_SOURCE_COMPOSITE \
+    "http://cv.iptc.org/newscodes/digitalsourcetype/composite"
+
+/* Options for prov_sign; zero-initialise, then set what you need. */
+typedef struct prov_sign_opts {
+    const char *title;        /* dc:title; default none */
+    const char *action;       /* "c2pa.created" (default), "c2pa.edited", ... */
+    const char *source_type;  /* digitalSourceType URI for c2pa.created */
+    const char *generator;    /* claim_generator_info name; default "prov" */
+    const char *generator_version;
+    /* The file this one was made from (its manifest store is carried over
+     * and it becomes the parentOf ingredient).  When NULL and the input
+     * carries a manifest store, the input itself is the parent. */
+    prov_stream *parent;
+    const char *parent_title; /* ingredient title; default "parent" */
+    int thumbnail;            /* 1: add a JPEG claim thumbnail */
+    uint64_t time;            /* reserved, set 0 */
+} prov_sign_opts;
+
+/* Sign `in` and write the signed file to `out` (which must be seekable:
+ * the manifest region is reserved, the image streamed once while hashing,
+ * then the manifest is written into the reserved region). */
+PROV_API int prov_sign(prov_ctx *ctx, const prov_sign_opts *opts,
+                       const prov_signer *signer, const prov_chain *chain,
+                       prov_stream *in, prov_stream *out);
+/* Sign a file into another: writes a temporary file beside out_path and
+ * renames it into place; the input is never changed.  in_path may equal
+ * out_path (in-place, atomic). */
+PROV_API int prov_sign_file(prov_ctx *ctx, const prov_sign_opts *opts,
+                            const prov_signer *signer, const prov_chain *chain,
+                            const char *in_path, const char *out_path);
+
+/* ------------------------------------------------------------------ */
+/* Verification.                                                       */
+
+enum {
+    PROV_STATE_ERROR = 0,    /* could not be read */
+    PROV_STATE_UNSIGNED = 1, /* no manifest store */
+    PROV_STATE_INVALID = 2,  /* a failure code other than trust */
+    PROV_STATE_VALID = 3,    /* intact, signer not trusted */
+    PROV_STATE_TRUSTED = 4   /* intact and signer chains to a trust anchor */
+};
+PROV_API const char *prov_state_name(int state); /* "trusted", ... */
+
+typedef struct prov_verify_opts {
+    const prov_trust *trust; /* NULL: nothing is trusted */
+    int flags;               /* reserved, set 0 */
+} prov_verify_opts;
+
+typedef struct prov_report prov_report;
+
+/* Verify the manifest store of a file.  A file that is unsigned or invalid
+ * is not an error: the report says so; the return value is negative only
+ * when the stream cannot be read.  The report is returned even then (state
+ * PROV_STATE_ERROR) when *out is set. */
+PROV_API int prov_verify(prov_ctx *ctx, const prov_verify_opts *opts,
+                         prov_stream *in, prov_report **out);
+PROV_API int prov_verify_file(prov_ctx *ctx, const prov_verify_opts *opts,
+                              const char *path, prov_report **out);
+
+PROV_API int prov_report_state(const prov_report *r);
+/* Status codes by kind: 0 success, 1 failure, 2 informational. */
+#define PROV_CODE_SUCCESS 0
+#define PROV_CODE_FAILURE 1
+#define PROV_CODE_INFO 2
+PROV_API size_t prov_report_code_count(const prov_report *r, int kind);
+PROV_API const char *prov_report_code(const prov_report *r, int kind, size_t i);
+/* Is this code present (any kind)?  1 or 0. */
+PROV_API int prov_report_has_code(const prov_report *r, const char *code);
+/* The report as one line of JSON (no newline): file, state, codes, signer,
+ * actions, ingredients.  Returns the length; with buf NULL or cap too small
+ * it writes nothing (size query).  file may be NULL. */
+PROV_API size_t prov_report_json(const prov_report *r, const char *file, char *buf,
+                                 size_t cap);
+PROV_API void prov_report_free(prov_report *r);
+
+/* ------------------------------------------------------------------ */
+/* Inspection: the whole manifest store as JSON (malloc'd; prov_free). */
+PROV_API int prov_inspect(prov_ctx *ctx, prov_stream *in, char **json);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,37 @@
+/* asset.h - where a manifest store lives in a JPEG or PNG file.
+ *
+ * The head of the file (everything before the image data: JPEG up to SOS,
+ * PNG up to the first IDAT) is read into memory, bounded; the image data
+ * that follows is only ever streamed. */
+#ifndef PROV_ASSET_H
+#define PROV_ASSET_H
+
+#include "hash.h"
+#include "stream.h"
+
+enum { FMT_UNKNOWN = 0, FMT_JPEG, FMT_PNG };
+
+#define ASSET_MAX_RANGES 1100 /* a 64 MiB store in 64 KB segments */
+
+typedef struct asset {
+    int format;
+    const char *mime;
+    pbuf head;         /* file bytes [0, head.len) */
+    pbuf store;        /* the manifest store's JUMBF bytes, reassembled */
+    int has_store;
+    xrange ranges[ASSET_MAX_RANGES]; /* file ranges holding the store */
+    size_t nranges;
+    uint64_t insert_at; /* where a new store is put when signing */
+} asset;
+
+/* Sniff the format from the first bytes and read the head from r (which is
+ * left at the first byte after the head).  what names the file in errors. */
+PROV_HIDDEN int asset_read_head(prov_ctx *ctx, rdr *r, asset *a, const char *what);
+PROV_HIDDEN void asset_free(asset *a);
+/* Bytes the store takes once wrapped for the format (segments, chunk). */
+PROV_HIDDEN uint64_t asset_wrapped_len(int format, size_t store_len);
+/* Append the wrapped store to out. */
+PROV_HIDDEN int asset_wrap_store(int format, const uint8_t *store, size_t len, pbuf *out);
+PROV_HIDDEN const char *asset_format_mime(int format);
+
+#endif

@@ -1,0 +1,106 @@
+/* buf.c - growable byte buffer with sticky errors. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void pbuf_init(pbuf *b) { memset(b, 0, sizeof *b); }
+
+void pbuf_free(pbuf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+int pbuf_reserve(pbuf *b, size_t extra)
+{
+    if (b->err) return b->err;
+    if (extra > SIZE_MAX / 2 - b->len) return b->err = PROV_ENOMEM;
+    size_t need = b->len + extra + 1; /* +1 keeps room for a NUL */
+    if (need <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need) cap *= 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p) return b->err = PROV_ENOMEM;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+void pbuf_put(pbuf *b, const void *p, size_t n)
+{
+    if (n == 0 || pbuf_reserve(b, n)) return;
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+void pbuf_putc(pbuf *b, uint8_t c) { pbuf_put(b, &c, 1); }
+void pbuf_puts(pbuf *b, const char *s) { pbuf_put(b, s, strlen(s)); }
+
+void pbuf_printf(pbuf *b, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) { b->err = PROV_EINVAL; return; }
+    if ((size_t)n < sizeof tmp) { pbuf_put(b, tmp, (size_t)n); return; }
+    if (pbuf_reserve(b, (size_t)n + 1)) return;
+    va_start(ap, fmt);
+    vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void pbuf_be16(pbuf *b, uint16_t v)
+{
+    uint8_t t[2] = {v >> 8, v & 0xff};
+    pbuf_put(b, t, 2);
+}
+
+void pbuf_be32(pbuf *b, uint32_t v)
+{
+    uint8_t t[4];
+    wr32(t, v);
+    pbuf_put(b, t, 4);
+}
+
+void pbuf_json_str(pbuf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    pbuf_putc(b, '"');
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) continue;
+        pbuf_put(b, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': pbuf_puts(b, "\\\""); break;
+        case '\\': pbuf_puts(b, "\\\\"); break;
+        case '\n': pbuf_puts(b, "\\n"); break;
+        case '\r': pbuf_puts(b, "\\r"); break;
+        case '\t': pbuf_puts(b, "\\t"); break;
+        default: {
+            char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+            pbuf_puts(b, u);
+        }
+        }
+    }
+    pbuf_put(b, s + run, n - run);
+    pbuf_putc(b, '"');
+}
+
+uint8_t *pbuf_take(pbuf *b, size_t *len)
+{
+    if (b->err) { pbuf_free(b); return NULL; }
+    if (!b->p && pbuf_reserve(b, 0)) return NULL;
+    uint8_t *p = b->p;
+    p[b->len] = 0;
+    if (len) *len = b->len;
+    memset(b, 0, sizeof *b);
+    return p;
+}

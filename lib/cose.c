@@ -1,0 +1,181 @@
+/* cose.c - COSE_Sign1 parse, verify and sign. */
+#include "cose.h"
+#include "x509.h"
+
+#include <string.h>
+
+const char *cose_alg_name(int64_t alg)
+{
+    switch (alg) {
+    case PROV_ALG_ED25519: return "Ed25519";
+    case PROV_ALG_ES256: return "ES256";
+    case PROV_ALG_ES384: return "ES384";
+    case PROV_ALG_ES512: return "ES512";
+    case PROV_ALG_PS256: return "PS256";
+    case PROV_ALG_PS384: return "PS384";
+    case PROV_ALG_PS512: return "PS512";
+    default: return "unknown";
+    }
+}
+
+/* x5chain: one bstr or an array of bstr. */
+static int take_chain(cval v, cose_sign1 *c, const char **why)
+{
+    if (cbor_type(v) == CBOR_BYTES) {
+        if (cbor_get_bytes(v, &c->certs[0], &c->cert_len[0])) goto bad;
+        c->ncerts = 1;
+        return 0;
+    }
+    if (cbor_type(v) != CBOR_ARRAY) goto bad;
+    cbor_iter it;
+    cval e;
+    if (cbor_iter_init(v, &it)) goto bad;
+    while (cbor_iter_next(&it, &e)) {
+        if (c->ncerts == PROV_MAX_CHAIN) { *why = "x5chain too long"; return PROV_ELIMIT; }
+        if (cbor_get_bytes(e, &c->certs[c->ncerts], &c->cert_len[c->ncerts])) goto bad;
+        c->ncerts++;
+    }
+    if (c->ncerts) return 0;
+bad:
+    *why = "x5chain malformed";
+    return PROV_EFORMAT;
+}
+
+static int find_chain(cval hdr, cose_sign1 *c, const char **why)
+{
+    cval v;
+    if (cbor_map_get_int(hdr, 33, &v) == 0 || cbor_map_get(hdr, "x5chain", &v) == 0)
+        return take_chain(v, c, why);
+    return PROV_ENOTFOUND;
+}
+
+int cose_parse(const uint8_t *p, size_t n, cose_sign1 *c, const char **why)
+{
+    memset(c, 0, sizeof *c);
+    cval top, v, prot, unprot, sig, e;
+    *why = "COSE_Sign1 malformed";
+    if (cbor_parse(p, n, 0, &top)) return PROV_EFORMAT;
+    uint64_t tag;
+    if (cbor_type(top) == CBOR_TAG) {
+        if (cbor_get_tag(top, &tag, &v) || tag != 18) { *why = "not a COSE_Sign1 (tag 18)"; return PROV_EFORMAT; }
+        top = v;
+    }
+    if (cbor_type(top) != CBOR_ARRAY || cbor_count(top) != 4) return PROV_EFORMAT;
+    cbor_iter it;
+    cbor_iter_init(top, &it);
+    cbor_iter_next(&it, &prot);
+    cbor_iter_next(&it, &unprot);
+    cbor_iter_next(&it, &e); /* payload: nil when detached */
+    cbor_iter_next(&it, &sig);
+    if (cbor_get_bytes(prot, &c->prot, &c->prot_len)) return PROV_EFORMAT;
+    if (cbor_type(unprot) != CBOR_MAP) return PROV_EFORMAT;
+    if (cbor_get_bytes(sig, &c->sig, &c->sig_len)) return PROV_EFORMAT;
+    cval ph;
+    if (cbor_parse(c->prot, c->prot_len, 0, &ph) || ph.len != c->prot_len || cbor_type(ph) != CBOR_MAP) {
+        *why = "COSE protected header malformed";
+        return PROV_EFORMAT;
+    }
+    if (cbor_map_get_int(ph, 1, &v) || cbor_get_int(v, &c->alg)) {
+        *why = "COSE protected header has no algorithm";
+        return PROV_EFORMAT;
+    }
+    int rc = find_chain(ph, c, why);
+    if (rc == PROV_ENOTFOUND) rc = find_chain(unprot, c, why);
+    if (rc == PROV_ENOTFOUND) { *why = "COSE header has no x5chain"; return PROV_EFORMAT; }
+    if (rc) return rc;
+    c->has_timestamp = cbor_map_get(unprot, "sigTst", &v) == 0 ||
+                       cbor_map_get(unprot, "sigTst2", &v) == 0;
+    return 0;
+}
+
+void cose_tbs(const uint8_t *prot, size_t prot_len, const uint8_t *payload, size_t payload_len,
+              pbuf *out)
+{
+    cbor_put_array(out, 4);
+    cbor_put_text(out, "Signature1");
+    cbor_put_bytes(out, prot, prot_len);
+    cbor_put_bytes(out, "", 0);
+    cbor_put_bytes(out, payload, payload_len);
+}
+
+int cose_verify(const cose_sign1 *c, const uint8_t *payload, size_t payload_len)
+{
+    pbuf tbs;
+    pbuf_init(&tbs);
+    cose_tbs(c->prot, c->prot_len, payload, payload_len, &tbs);
+    if (tbs.err) { pbuf_free(&tbs); return PROV_ENOMEM; }
+    int rc = prov_x509_pubkey_verify(c->certs[0], c->cert_len[0], (int)c->alg, tbs.p, tbs.len,
+                                     c->sig, c->sig_len);
+    pbuf_free(&tbs);
+    return rc;
+}
+
+static void put_protected(const prov_signer *signer, const prov_chain *chain, pbuf *out)
+{
+    size_t n = prov_chain_count(chain);
+    cbor_put_map(out, 2);
+    cbor_put_int(out, 1);
+    cbor_put_int(out, signer->alg);
+    cbor_put_int(out, 33);
+    cbor_put_array(out, n);
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const uint8_t *d = prov_chain_der(chain, i, &len);
+        cbor_put_bytes(out, d, len);
+    }
+}
+
+static void put_envelope(const pbuf *prot, const uint8_t *sig, size_t sig_len, pbuf *out)
+{
+    cbor_put_tag(out, 18);
+    cbor_put_array(out, 4);
+    cbor_put_bytes(out, prot->p, prot->len);
+    cbor_put_map(out, 0);
+    cbor_put_null(out);
+    cbor_put_bytes(out, sig, sig_len);
+}
+
+size_t cose_sign_len(const prov_signer *signer, const prov_chain *chain)
+{
+    pbuf prot, out;
+    pbuf_init(&prot);
+    pbuf_init(&out);
+    put_protected(signer, chain, &prot);
+    put_envelope(&prot, NULL, 0, &out);
+    size_t n = out.err || prot.err ? 0 : out.len;
+    /* the signature's bstr head grows with its length */
+    pbuf head;
+    pbuf_init(&head);
+    cbor_put_bytes(&head, NULL, 0);
+    size_t h0 = head.len;
+    head.len = 0;
+    cbor_put_uint(&head, signer->sig_len);
+    n += head.len - h0 + signer->sig_len;
+    pbuf_free(&prot);
+    pbuf_free(&out);
+    pbuf_free(&head);
+    return n;
+}
+
+int cose_sign(const prov_signer *signer, const prov_chain *chain, const uint8_t *payload,
+              size_t payload_len, pbuf *out)
+{
+    if (!signer || !signer->sign || !signer->sig_len || signer->sig_len > 1024 || !chain ||
+        !prov_chain_count(chain))
+        return PROV_EINVAL;
+    pbuf prot, tbs;
+    pbuf_init(&prot);
+    pbuf_init(&tbs);
+    put_protected(signer, chain, &prot);
+    cose_tbs(prot.p, prot.len, payload, payload_len, &tbs);
+    uint8_t sig[1024];
+    int rc = prot.err ? prot.err : tbs.err;
+    if (!rc && signer->sign(signer->user, tbs.p, tbs.len, sig, signer->sig_len)) rc = PROV_ESIGNER;
+    if (!rc) {
+        put_envelope(&prot, sig, signer->sig_len, out);
+        rc = out->err;
+    }
+    pbuf_free(&prot);
+    pbuf_free(&tbs);
+    return rc;
+}

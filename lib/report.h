@@ -1,0 +1,43 @@
+/* report.h - the verification report built by verify.c. */
+#ifndef PROV_REPORT_H
+#define PROV_REPORT_H
+
+#include "internal.h"
+
+typedef struct rcode {
+    const char *code; /* a static string */
+    int kind;         /* PROV_CODE_* */
+    int ingredient;   /* 1: from an ingredient's manifest */
+} rcode;
+
+struct prov_report {
+    int state;
+    char error[512];
+    rcode *codes;
+    size_t ncodes, cap;
+    int oom;
+    const char *format;
+    char manifest[256];
+    char title[256];
+    char generator[256];
+    char signer_cn[256], signer_org[256], issuer[256];
+    const char *alg;
+    int claim_version;
+    size_t manifests;
+    pbuf actions;     /* JSON array */
+    pbuf ingredients; /* JSON array */
+};
+
+PROV_HIDDEN prov_report *report_new(void);
+PROV_HIDDEN void report_add(prov_report *r, int kind, const char *code, int ingredient);
+PROV_HIDDEN int report_count_failures(const prov_report *r, int ignore_trust);
+/* Set state from the codes (never called for unsigned or error). */
+PROV_HIDDEN void report_settle(prov_report *r);
+
+struct asset;
+/* Verify in into r.  With keep, the file's head and store are handed over
+ * (asset_free them) when the call succeeds. */
+PROV_HIDDEN int verify_stream(prov_ctx *ctx, const prov_trust *trust, prov_stream *in, prov_report *r,
+                              struct asset *keep);
+
+#endif

@@ -1,0 +1,499 @@
+/* verify.c - validate a manifest store the way C2PA readers do and report
+ * C2PA status codes.  The file is read once: the head (with the store) is
+ * held in memory, the image data streamed through the hash. */
+#include "asset.h"
+#include "cose.h"
+#include "report.h"
+#include "store.h"
+#include "x509.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <errno.h>
+
+#define MAX_INGREDIENT_DEPTH 8
+
+typedef struct vctx {
+    prov_ctx *ctx;
+    const prov_trust *trust;
+    prov_report *r;
+    c2pa_store *st;
+    char *visited; /* per manifest: validated already (stops cycles) */
+} vctx;
+
+/* Label without an instance suffix ("c2pa.ingredient.v3__2"). */
+static int label_is(const char *label, const char *base)
+{
+    size_t n = strlen(base);
+    if (strncmp(label, base, n)) return 0;
+    return label[n] == 0 || (label[n] == '_' && label[n + 1] == '_');
+}
+
+static int is_hard_binding(const char *l)
+{
+    return label_is(l, "c2pa.hash.data") || label_is(l, "c2pa.hash.bmff") ||
+           label_is(l, "c2pa.hash.bmff.v2") || label_is(l, "c2pa.hash.bmff.v3") ||
+           label_is(l, "c2pa.hash.boxes") || label_is(l, "c2pa.hash.collection.data");
+}
+
+typedef struct huri {
+    const char *url;
+    size_t url_len;
+    const uint8_t *hash;
+    size_t hash_len;
+} huri;
+
+static int get_huri(cval m, huri *h)
+{
+    cval v;
+    if (cbor_type(m) != CBOR_MAP) return PROV_EFORMAT;
+    if (cbor_map_get(m, "url", &v) || cbor_get_text(v, &h->url, &h->url_len)) return PROV_EFORMAT;
+    if (cbor_map_get(m, "hash", &v) || cbor_get_bytes(v, &h->hash, &h->hash_len)) return PROV_EFORMAT;
+    if (cbor_map_get(m, "alg", &v) == 0 && !cbor_text_eq(v, "sha256")) return PROV_EUNSUPPORTED;
+    return 0;
+}
+
+static void copy_text(cval v, char *out, size_t cap)
+{
+    const char *s;
+    size_t n;
+    out[0] = 0;
+    if (cbor_get_text(v, &s, &n)) return;
+    if (n >= cap) n = cap - 1;
+    memcpy(out, s, n);
+    out[n] = 0;
+}
+
+/* Signature, certificate profile and trust of one manifest. */
+static void check_signature(vctx *v, c2pa_manifest *m, int ing, int describe)
+{
+    prov_report *r = v->r;
+    cose_sign1 c;
+    const char *why;
+    if (cose_parse(m->sig_bytes, m->sig_len, &c, &why)) {
+        report_add(r, PROV_CODE_FAILURE, "claimSignature.mismatch", ing);
+        return;
+    }
+    if (describe) {
+        r->alg = cose_alg_name(c.alg);
+        prov_x509_subject_summary(c.certs[0], c.cert_len[0], r->signer_cn, sizeof r->signer_cn,
+                                  r->signer_org, sizeof r->signer_org, r->issuer, sizeof r->issuer);
+    }
+    char reason[128];
+    int prof = prov_x509_check_profile(c.certs[0], c.cert_len[0], 0, reason, sizeof reason);
+    if (prof < 0 || prof == 1) report_add(r, PROV_CODE_FAILURE, "signingCredential.invalid", ing);
+    else if (prof == 2) report_add(r, PROV_CODE_FAILURE, "signingCredential.expired", ing);
+    else report_add(r, PROV_CODE_SUCCESS, "claimSignature.insideValidity", ing);
+
+    int ok = cose_verify(&c, m->claim_bytes, m->claim_len);
+    if (ok == 0) report_add(r, PROV_CODE_SUCCESS, "claimSignature.validated", ing);
+    else if (ok == 1) report_add(r, PROV_CODE_FAILURE, "claimSignature.mismatch", ing);
+    else if (ok == PROV_EUNSUPPORTED) report_add(r, PROV_CODE_FAILURE, "algorithm.unsupported", ing);
+    else report_add(r, PROV_CODE_FAILURE, "signingCredential.invalid", ing);
+
+    int t = prov_x509_chain_trusted(v->trust, c.certs, c.cert_len, c.ncerts, 0, reason, sizeof reason);
+    report_add(r, t == 0 ? PROV_CODE_SUCCESS : PROV_CODE_FAILURE,
+               t == 0 ? "signingCredential.trusted" : "signingCredential.untrusted", ing);
+}
+
+/* The claim's assertion references: v2 created + gathered, v1 assertions. */
+static void check_assertions(vctx *v, c2pa_manifest *m, int ing, const c2pa_assertion **binding,
+                             int *nbind)
+{
+    static const char *const lists[] = {"created_assertions", "gathered_assertions", "assertions"};
+    prov_report *r = v->r;
+    char *seen = calloc(m->n_assertions + 1, 1);
+    if (!seen) { r->oom = 1; return; }
+    for (size_t li = 0; li < 3; li++) {
+        cval list, e;
+        cbor_iter it;
+        if (cbor_map_get(m->claim, lists[li], &list)) continue;
+        if (cbor_type(list) != CBOR_ARRAY || cbor_iter_init(list, &it)) {
+            report_add(r, PROV_CODE_FAILURE, "claim.malformed", ing);
+            continue;
+        }
+        while (cbor_iter_next(&it, &e)) {
+            huri h;
+            const jsuper *box;
+            c2pa_manifest *owner;
+            if (get_huri(e, &h)) {
+                report_add(r, PROV_CODE_FAILURE, "claim.malformed", ing);
+                continue;
+            }
+            if (store_resolve(v->st, m, h.url, h.url_len, &box, &owner)) {
+                report_add(r, PROV_CODE_FAILURE, "assertion.missing", ing);
+                continue;
+            }
+            if (owner != m) {
+                report_add(r, PROV_CODE_FAILURE, "assertion.outsideManifest", ing);
+                continue;
+            }
+            uint8_t d[32];
+            jsuper_hash(box, d);
+            if (h.hash_len != 32 || memcmp(d, h.hash, 32)) {
+                report_add(r, PROV_CODE_FAILURE, "assertion.hashedURI.mismatch", ing);
+                continue;
+            }
+            report_add(r, PROV_CODE_SUCCESS, "assertion.hashedURI.match", ing);
+            size_t idx = 0;
+            while (idx < m->n_assertions && &m->assertions[idx].sb != box) idx++;
+            if (idx < m->n_assertions) {
+                if (seen[idx]) continue;
+                seen[idx] = 1;
+                if (is_hard_binding(m->assertions[idx].label)) {
+                    if (*nbind == 0) *binding = &m->assertions[idx];
+                    (*nbind)++;
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < m->n_assertions; i++)
+        if (!seen[i]) report_add(r, PROV_CODE_FAILURE, "assertion.undeclared", ing);
+    free(seen);
+}
+
+static void check_manifest(vctx *v, c2pa_manifest *m, int ing, int describe, const c2pa_assertion **binding,
+                           int *nbind, int depth);
+
+/* Ingredients of m: each referenced manifest must be in the store with the
+ * hash the ingredient recorded, and must itself validate. */
+static void check_ingredients(vctx *v, c2pa_manifest *m, int describe, int depth,
+                              const c2pa_assertion **parent_binding)
+{
+    prov_report *r = v->r;
+    int parents = 0;
+    for (size_t i = 0; i < m->n_assertions; i++) {
+        c2pa_assertion *a = &m->assertions[i];
+        if (!label_is(a->label, "c2pa.ingredient") && !label_is(a->label, "c2pa.ingredient.v2") &&
+            !label_is(a->label, "c2pa.ingredient.v3"))
+            continue;
+        jbox cb;
+        cval ig, f;
+        if (jsuper_first(&a->sb, &cb) || cb.type != BOX_CBOR || cbor_parse(cb.data, cb.data_len, 0, &ig) ||
+            cbor_type(ig) != CBOR_MAP) {
+            report_add(r, PROV_CODE_FAILURE, "assertion.ingredient.malformed", 1);
+            continue;
+        }
+        char title[256] = "", format[128] = "", rel[32] = "", mlabel[256] = "";
+        if (cbor_map_get(ig, "dc:title", &f) == 0) copy_text(f, title, sizeof title);
+        if (cbor_map_get(ig, "dc:format", &f) == 0) copy_text(f, format, sizeof format);
+        if (cbor_map_get(ig, "relationship", &f) == 0) copy_text(f, rel, sizeof rel);
+        if (strcmp(rel, "parentOf") == 0) parents++;
+        const char *result = "unknown";
+        huri h;
+        if ((cbor_map_get(ig, "activeManifest", &f) == 0 || cbor_map_get(ig, "c2pa_manifest", &f) == 0) &&
+            get_huri(f, &h) == 0) {
+            const jsuper *box;
+            c2pa_manifest *im = NULL;
+            if (store_resolve(v->st, m, h.url, h.url_len, &box, &im) || !im ||
+                (box != &im->sb && box != &im->claim_sb)) {
+                report_add(r, PROV_CODE_FAILURE, "ingredient.manifest.missing", 1);
+                result = "missing";
+            } else {
+                uint8_t d[32], dm[32];
+                jsuper_hash(box, d);
+                jsuper_hash(&im->sb, dm); /* some writers point at the claim but hash the manifest */
+                snprintf(mlabel, sizeof mlabel, "%s", im->label);
+                if (h.hash_len != 32 || (memcmp(d, h.hash, 32) && memcmp(dm, h.hash, 32))) {
+                    report_add(r, PROV_CODE_FAILURE, "ingredient.manifest.mismatch", 1);
+                    result = "mismatch";
+                } else {
+                    size_t before = report_count_failures(r, 0);
+                    const c2pa_assertion *b = NULL;
+                    int nb = 0;
+                    check_manifest(v, im, 1, 0, &b, &nb, depth + 1);
+                    if (strcmp(rel, "parentOf") == 0 && parent_binding && nb == 1) *parent_binding = b;
+                    report_add(r, PROV_CODE_SUCCESS, "ingredient.manifest.validated", 1);
+                    result = (size_t)report_count_failures(r, 0) == before ? "validated" : "validated with failures";
+                }
+            }
+        } else {
+            report_add(r, PROV_CODE_INFO, "ingredient.unknownProvenance", 1);
+        }
+        if (describe) {
+            pbuf *b = &r->ingredients;
+            pbuf_putc(b, b->len ? ',' : '[');
+            pbuf_puts(b, "{\"title\":");
+            pbuf_json_str(b, title, strlen(title));
+            pbuf_puts(b, ",\"format\":");
+            pbuf_json_str(b, format, strlen(format));
+            pbuf_puts(b, ",\"relationship\":");
+            pbuf_json_str(b, rel, strlen(rel));
+            pbuf_puts(b, ",\"manifest\":");
+            if (mlabel[0]) pbuf_json_str(b, mlabel, strlen(mlabel));
+            else pbuf_puts(b, "null");
+            pbuf_puts(b, ",\"result\":");
+            pbuf_json_str(b, result, strlen(result));
+            pbuf_putc(b, '}');
+        }
+    }
+    if (parents > 1) report_add(r, PROV_CODE_FAILURE, "manifest.multipleParents", depth > 0);
+    if (describe && r->ingredients.len) pbuf_putc(&r->ingredients, ']');
+}
+
+static void describe_actions(vctx *v, c2pa_manifest *m)
+{
+    pbuf *b = &v->r->actions;
+    for (size_t i = 0; i < m->n_assertions; i++) {
+        c2pa_assertion *a = &m->assertions[i];
+        if (!label_is(a->label, "c2pa.actions") && !label_is(a->label, "c2pa.actions.v2")) continue;
+        jbox cb;
+        cval am, list, e, f;
+        cbor_iter it;
+        if (jsuper_first(&a->sb, &cb) || cb.type != BOX_CBOR || cbor_parse(cb.data, cb.data_len, 0, &am) ||
+            cbor_map_get(am, "actions", &list) || cbor_iter_init(list, &it))
+            continue;
+        while (cbor_iter_next(&it, &e)) {
+            static const char *const keys[] = {"action", "digitalSourceType", "when", "description"};
+            if (cbor_type(e) != CBOR_MAP) continue;
+            pbuf_putc(b, b->len ? ',' : '[');
+            pbuf_putc(b, '{');
+            int first = 1;
+            for (size_t k = 0; k < 4; k++) {
+                char val[512];
+                if (cbor_map_get(e, keys[k], &f) || cbor_type(f) != CBOR_TEXT) continue;
+                copy_text(f, val, sizeof val);
+                if (!first) pbuf_putc(b, ',');
+                first = 0;
+                pbuf_json_str(b, keys[k], strlen(keys[k]));
+                pbuf_putc(b, ':');
+                pbuf_json_str(b, val, strlen(val));
+            }
+            if (cbor_map_get(e, "softwareAgent", &f) == 0) {
+                char val[256] = "";
+                cval n;
+                if (cbor_type(f) == CBOR_TEXT) copy_text(f, val, sizeof val);
+                else if (cbor_map_get(f, "name", &n) == 0) copy_text(n, val, sizeof val);
+                if (val[0]) {
+                    if (!first) pbuf_putc(b, ',');
+                    first = 0;
+                    pbuf_puts(b, "\"softwareAgent\":");
+                    pbuf_json_str(b, val, strlen(val));
+                }
+            }
+            pbuf_putc(b, '}');
+        }
+    }
+    if (b->len) pbuf_putc(b, ']');
+}
+
+static void check_manifest(vctx *v, c2pa_manifest *m, int ing, int describe, const c2pa_assertion **binding,
+                           int *nbind, int depth)
+{
+    size_t idx = (size_t)(m - v->st->m);
+    if (depth > MAX_INGREDIENT_DEPTH || v->visited[idx]) return;
+    v->visited[idx] = 1;
+    if (m->problem) {
+        report_add(v->r, PROV_CODE_FAILURE, "claim.malformed", ing);
+        return;
+    }
+    if (describe) {
+        cval f, n;
+        prov_report *r = v->r;
+        snprintf(r->manifest, sizeof r->manifest, "%s", m->label);
+        r->claim_version = m->claim_version;
+        if (cbor_map_get(m->claim, "dc:title", &f) == 0) copy_text(f, r->title, sizeof r->title);
+        if (cbor_map_get(m->claim, "claim_generator_info", &f) == 0) {
+            if (cbor_type(f) == CBOR_ARRAY) {
+                cbor_iter it;
+                if (cbor_iter_init(f, &it) == 0) cbor_iter_next(&it, &f);
+            }
+            if (cbor_map_get(f, "name", &n) == 0) copy_text(n, r->generator, sizeof r->generator);
+        } else if (cbor_map_get(m->claim, "claim_generator", &f) == 0) {
+            copy_text(f, r->generator, sizeof r->generator);
+        }
+        describe_actions(v, m);
+    }
+    check_signature(v, m, ing, describe);
+    check_assertions(v, m, ing, binding, nbind);
+    const c2pa_assertion *parent_binding = NULL;
+    check_ingredients(v, m, describe, depth, &parent_binding);
+    if (m->is_update && *nbind == 0 && parent_binding) {
+        *binding = parent_binding; /* an update manifest is bound through its parent */
+        *nbind = 1;
+    }
+}
+
+/* Parse a c2pa.hash.data assertion. */
+static int data_hash(const c2pa_assertion *a, xrange *ex, size_t *nex, char *alg, size_t alg_cap,
+                     const uint8_t **hash, size_t *hash_len)
+{
+    jbox cb;
+    cval m, list, e, f;
+    cbor_iter it;
+    if (jsuper_first(&a->sb, &cb) || cb.type != BOX_CBOR || cbor_parse(cb.data, cb.data_len, 0, &m) ||
+        cbor_type(m) != CBOR_MAP)
+        return PROV_EFORMAT;
+    if (cbor_map_get(m, "hash", &f) || cbor_get_bytes(f, hash, hash_len)) return PROV_EFORMAT;
+    snprintf(alg, alg_cap, "sha256");
+    if (cbor_map_get(m, "alg", &f) == 0) copy_text(f, alg, alg_cap);
+    *nex = 0;
+    if (cbor_map_get(m, "exclusions", &list) == 0) {
+        if (cbor_iter_init(list, &it)) return PROV_EFORMAT;
+        while (cbor_iter_next(&it, &e)) {
+            cval s, l;
+            if (*nex == PROV_MAX_EXCLUSIONS) return PROV_ELIMIT;
+            if (cbor_map_get(e, "start", &s) || cbor_get_uint(s, &ex[*nex].start) ||
+                cbor_map_get(e, "length", &l) || cbor_get_uint(l, &ex[*nex].len))
+                return PROV_EFORMAT;
+            (*nex)++;
+        }
+    }
+    return 0;
+}
+
+/* Hash the whole file minus the exclusions: head from memory, the rest
+ * streamed.  Returns 0 match, 1 mismatch, negative on read error. */
+static int hash_pass(vctx *v, asset *a, rdr *rd, const c2pa_assertion *binding, int via_parent)
+{
+    prov_report *r = v->r;
+    xrange *ex = malloc(PROV_MAX_EXCLUSIONS * sizeof *ex);
+    if (!ex) return PROV_ENOMEM;
+    size_t nex;
+    char alg[16];
+    const uint8_t *want;
+    size_t want_len;
+    int rc = data_hash(binding, ex, &nex, alg, sizeof alg, &want, &want_len);
+    if (rc) {
+        free(ex);
+        report_add(r, PROV_CODE_FAILURE, "assertion.dataHash.malformed", 0);
+        return 0;
+    }
+    /* The store must be excluded exactly (else its bytes would be signed
+     * over, or unsigned bytes could hide beside it). */
+    int located = 0;
+    for (size_t i = 0; i < nex; i++) {
+        if (a->nranges != 1 || ex[i].start != a->ranges[0].start) continue;
+        /* an update manifest grew the store after its parent hashed it */
+        if (via_parent) ex[i].len = a->ranges[0].len;
+        if (ex[i].len == a->ranges[0].len) located = 1;
+    }
+    if (nex > 1) report_add(r, PROV_CODE_INFO, "assertion.dataHash.additionalExclusionsPresent", 0);
+    xhash h;
+    if (hash_alg_len(alg, strlen(alg)) == 0 || xhash_init(&h, alg, ex, nex)) {
+        free(ex);
+        report_add(r, PROV_CODE_FAILURE, "assertion.dataHash.malformed", 0);
+        return 0;
+    }
+    xhash_feed(&h, a->head.p, a->head.len);
+    const uint8_t *p;
+    size_t n;
+    for (;;) {
+        if ((rc = rdr_next(rd, &p, &n, RDR_BUF))) break;
+        if (!n) break;
+        xhash_feed(&h, p, n);
+    }
+    uint8_t got[64];
+    size_t got_len = xhash_final(&h, got);
+    uint64_t total = h.off;
+    xhash_free(&h);
+    for (size_t i = 0; i < nex; i++)
+        if (ex[i].start + ex[i].len > total) located = 0; /* exclusion out of range */
+    free(ex);
+    if (rc) return rc;
+    int match = located && got_len == want_len && memcmp(got, want, got_len) == 0;
+    report_add(r, match ? PROV_CODE_SUCCESS : PROV_CODE_FAILURE,
+               match ? "assertion.dataHash.match" : "assertion.dataHash.mismatch", 0);
+    return !match;
+}
+
+static void fail_error(prov_report *r, prov_ctx *ctx, int rc)
+{
+    r->state = PROV_STATE_ERROR;
+    snprintf(r->error, sizeof r->error, "%s", ctx && ctx->msg[0] ? ctx->msg : prov_strerror(rc));
+}
+
+int verify_stream(prov_ctx *ctx, const prov_trust *trust, prov_stream *in, prov_report *r, asset *keep)
+{
+    rdr rd;
+    asset a;
+    c2pa_store st;
+    memset(&st, 0, sizeof st);
+    int rc = rdr_init(&rd, in);
+    if (rc) { fail_error(r, ctx, rc); return rc; }
+    rc = asset_read_head(ctx, &rd, &a, "input");
+    if (rc) {
+        rdr_free(&rd);
+        fail_error(r, ctx, rc);
+        return rc;
+    }
+    r->format = a.mime;
+    if (!a.has_store) {
+        r->state = PROV_STATE_UNSIGNED;
+        goto done;
+    }
+    rc = store_parse(ctx, a.store.p, a.store.len, &st);
+    if (rc) {
+        /* a store that does not parse: the file claims provenance it cannot show */
+        report_add(r, PROV_CODE_FAILURE, "claim.malformed", 0);
+        snprintf(r->error, sizeof r->error, "%s", ctx ? ctx->msg : prov_strerror(rc));
+        r->state = PROV_STATE_INVALID;
+        rc = 0;
+        goto done;
+    }
+    vctx v = {ctx, trust, r, &st, calloc(st.n, 1)};
+    if (!v.visited) { rc = PROV_ENOMEM; fail_error(r, ctx, rc); goto done; }
+    r->manifests = st.n;
+    c2pa_manifest *active = &st.m[st.n - 1];
+    const c2pa_assertion *binding = NULL;
+    int nbind = 0;
+    check_manifest(&v, active, 0, 1, &binding, &nbind, 0);
+    int binding_via_parent = active->is_update;
+    free(v.visited);
+    if (!active->problem) {
+        if (nbind == 0) {
+            report_add(r, PROV_CODE_FAILURE, "claim.hardBindings.missing", 0);
+        } else if (nbind > 1 && !active->is_update) {
+            report_add(r, PROV_CODE_FAILURE, "assertion.multipleHardBindings", 0);
+        } else if (label_is(binding->label, "c2pa.hash.data")) {
+            rc = hash_pass(&v, &a, &rd, binding, binding_via_parent);
+            if (rc < 0) {
+                fail_error(r, ctx, rc);
+                goto done;
+            }
+            rc = 0;
+        } else {
+            report_add(r, PROV_CODE_FAILURE, "algorithm.unsupported", 0);
+            snprintf(r->error, sizeof r->error, "hard binding %s is not supported for this format", binding->label);
+        }
+    }
+    if (r->oom) { rc = PROV_ENOMEM; fail_error(r, ctx, rc); goto done; }
+    report_settle(r);
+done:
+    store_free(&st);
+    if (keep && rc == 0) *keep = a;
+    else asset_free(&a);
+    rdr_free(&rd);
+    return rc;
+}
+
+int prov_verify(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, prov_report **out)
+{
+    if (!in || !out) return PROV_EINVAL;
+    if (ctx) ctx->msg[0] = 0;
+    prov_report *r = report_new();
+    if (!r) return PROV_ENOMEM;
+    *out = r;
+    return verify_stream(ctx, opts ? opts->trust : NULL, in, r, NULL);
+}
+
+int prov_verify_file(prov_ctx *ctx, const prov_verify_opts *opts, const char *path, prov_report **out)
+{
+    if (!path || !out) return PROV_EINVAL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        prov_report *r = report_new();
+        if (!r) return PROV_ENOMEM;
+        r->state = PROV_STATE_ERROR;
+        snprintf(r->error, sizeof r->error, "%s: cannot open: %s", path, strerror(errno));
+        prov_seterr(ctx, PROV_EIO, "%s", r->error);
+        *out = r;
+        return PROV_EIO;
+    }
+    prov_stream s;
+    prov_stream_file(&s, f);
+    int rc = prov_verify(ctx, opts, &s, out);
+    fclose(f);
+    return rc;
+}

@@ -1,0 +1,81 @@
+/* x509.h - keys, certificates and trust anchors shared between modules
+ * (key.c, cert.c, trust.c and the verifier); not installed. */
+#ifndef PROV_X509_H
+#define PROV_X509_H
+
+#include "internal.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/* Bounds on PEM input (why: a certificate file is small; a hostile or
+ * mistaken path must not make us read gigabytes). */
+#define PROV_MAX_PEM_FILE (1u << 20) /* chain file */
+#define PROV_MAX_TRUST_FILE (8u << 20) /* trust bundle */
+#define PROV_MAX_ANCHORS 4096 /* certificates in one prov_trust */
+
+/* sodium_init() once; safe from any thread.  0 or PROV_ECRYPTO. */
+PROV_HIDDEN int prov_crypto_init(void);
+
+/* The key as an OpenSSL EVP_PKEY (Ed25519), for X509_sign.  Caller frees
+ * with EVP_PKEY_free; NULL on failure. */
+PROV_HIDDEN EVP_PKEY *prov_key_evp(const prov_key *k);
+/* The 32-byte Ed25519 seed (read-only, lives as long as the key). */
+PROV_HIDDEN const uint8_t *prov_key_seed(const prov_key *k);
+
+/* Read a whole regular file of at most max bytes into a malloc'd,
+ * NUL-terminated buffer.  Errors name the path on ctx: PROV_EIO,
+ * PROV_ELIMIT (too big), PROV_ENOTFOUND (absent). */
+PROV_HIDDEN int prov_read_file(prov_ctx *ctx, const char *path, size_t max, uint8_t **out,
+                               size_t *out_len);
+
+/* Call fn for each CERTIFICATE block in PEM text (other block types are
+ * skipped), with the block's DER after checking that it parses as exactly
+ * one certificate.  what names the input in errors.  Returns the count
+ * (>= 1), PROV_EFORMAT when there is none or a block is malformed,
+ * PROV_ELIMIT past max, or what fn returned if negative. */
+typedef int (*prov_cert_fn)(void *user, const uint8_t *der, size_t len, X509 *x);
+PROV_HIDDEN int prov_pem_certs(prov_ctx *ctx, const char *what, const char *pem, size_t len,
+                               size_t max, prov_cert_fn fn, void *user);
+
+/* Parse DER that must hold exactly one certificate; NULL if not. */
+PROV_HIDDEN X509 *prov_x509_parse(const uint8_t *der, size_t len);
+
+/* CN and O of the subject, and the issuer's CN (its O when it has no CN),
+ * as UTF-8 for reports; "" when absent, truncated to the capacities (which
+ * may be 0 when the caller does not want a field).  0 or PROV_ECERT. */
+PROV_HIDDEN int prov_x509_subject_summary(const uint8_t *der, size_t len, char *cn,
+                                          size_t cn_cap, char *org, size_t org_cap,
+                                          char *issuer_cn, size_t icap);
+
+/* Verify a COSE signature (RFC 9053 encodings) over msg with the
+ * certificate's public key.  cose_alg: -8 EdDSA (Ed25519, Ed448); -7/-35/-36
+ * ECDSA P-256/384/521 with SHA-256/384/512, sig = raw r||s; -37/-38/-39
+ * RSASSA-PSS with SHA-256/384/512, MGF1 same hash, salt = hash length.
+ * Returns 0 valid, 1 signature invalid, PROV_EUNSUPPORTED for an unknown
+ * alg or a key that does not match it, PROV_ECERT for a bad certificate. */
+PROV_HIDDEN int prov_x509_pubkey_verify(const uint8_t *der, size_t len, int cose_alg,
+                                        const uint8_t *msg, size_t msg_len, const uint8_t *sig,
+                                        size_t sig_len);
+
+/* The C2PA signing-certificate profile for a leaf (C2PA 2.x, section
+ * "Certificate Profile"; as c2pa-rs checks it).  at_time: Unix seconds, 0
+ * means now.  Returns 0 ok, 1 fails the profile, 2 outside its validity at
+ * at_time (why says expired or not yet valid), PROV_ECERT if unparseable.
+ * why (may be NULL) gets a short English reason. */
+PROV_HIDDEN int prov_x509_check_profile(const uint8_t *der, size_t len, int64_t at_time,
+                                        char *why, size_t why_cap);
+
+/* Does the chain (leaf first, the rest untrusted intermediates) lead to one
+ * of t's anchors at at_time (0: now)?  An anchor may be an intermediate.
+ * Returns 0 trusted, 1 not trusted (why says why; also when t is NULL or
+ * empty), PROV_ECERT for an unparseable certificate, PROV_ECRYPTO or
+ * PROV_ENOMEM on failure. */
+PROV_HIDDEN int prov_x509_chain_trusted(const prov_trust *t, const uint8_t *const *der,
+                                        const size_t *len, size_t n, int64_t at_time, char *why,
+                                        size_t why_cap);
+
+/* The anchors held by t (borrowed; never NULL for a valid t). */
+PROV_HIDDEN STACK_OF(X509) * prov_trust_anchors(const prov_trust *t);
+
+#endif

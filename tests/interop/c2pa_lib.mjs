@@ -1,0 +1,71 @@
+// Shared helpers: load the c2pa-rs WebAssembly reader (@contentauth/c2pa-wasm)
+// and turn its reader.json() output into the harness's one-line summary.
+import { readFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initSync, WasmReader } from '@contentauth/c2pa-wasm';
+
+const MIME = {
+  '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png',
+  '.mp4': 'video/mp4', '.mov': 'video/quicktime',
+  '.heic': 'image/heic', '.avif': 'image/avif',
+};
+
+export function mimeFor(file) {
+  return MIME[extname(file).toLowerCase()] ?? null;
+}
+
+let ready = false;
+export function initReader() {
+  if (ready) return;
+  const wasm = fileURLToPath(import.meta.resolve('@contentauth/c2pa-wasm/c2pa.wasm'));
+  initSync({ module: readFileSync(wasm) });
+  ready = true;
+}
+
+// c2pa-rs Settings JSON for Context::with_settings; undefined = library defaults.
+export function contextFor(trustPem) {
+  if (!trustPem) return undefined;
+  return JSON.stringify({ trust: { trust_anchors: readFileSync(trustPem, 'utf8') } });
+}
+
+// One fromBytes + json() call; returns the raw JSON text. Throws what the wasm throws
+// (a plain string such as "C2pa(JumbfNotFound)", not an Error).
+export async function readerJson(mime, bytes, context) {
+  const reader = await WasmReader.fromBytes(mime, bytes, context);
+  try { return reader.json(); } finally { reader.free(); }
+}
+
+const codes = (list) => [...new Set((list ?? []).map((s) => s.code))].sort();
+
+export function errorText(e) {
+  return e instanceof Error ? e.message : String(e);
+}
+
+// Summary of one file, the object c2pa_read.mjs prints.
+export async function summarize(file, context) {
+  const out = { file, state: 'error', failure: [], ingredient_failure: [],
+                success: [], informational: [], active_manifest: null, error: null };
+  const mime = mimeFor(file);
+  if (!mime) { out.error = `unsupported extension: ${extname(file) || basename(file)}`; return out; }
+  let text;
+  try {
+    text = await readerJson(mime, readFileSync(file), context);
+  } catch (e) {
+    out.error = errorText(e);
+    if (out.error.includes('JumbfNotFound')) out.state = 'unsigned';
+    return out;
+  }
+  const d = JSON.parse(text);
+  const vr = d.validation_results ?? {};
+  const am = vr.activeManifest ?? {};
+  out.state = d.validation_state ?? 'error';
+  if (!d.validation_state) out.error = 'reader.json() has no validation_state';
+  out.failure = codes(am.failure);
+  out.ingredient_failure = [...new Set((vr.ingredientDeltas ?? [])
+    .flatMap((i) => codes(i.validationDeltas?.failure)))].sort();
+  out.success = codes(am.success);
+  out.informational = codes(am.informational);
+  out.active_manifest = d.active_manifest ?? null;
+  return out;
+}
