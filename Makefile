@@ -79,12 +79,13 @@ asan:
 interop: $(PROV)
 	@bash tests/interop/run.sh $(BUILD)
 
-check: all
+check:
+	@bash tools/install-deps.sh
+	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
 	$(MAKE) asan
 	$(MAKE) interop
-	@bash tests/summary.sh
 
 # libFuzzer builds (clang): make fuzz FUZZ=fuzz_cbor FUZZ_SECONDS=300
 FUZZ ?= fuzz_cbor
@@ -99,7 +100,9 @@ fuzz:
 	  -artifact_prefix=build-fuzz/ build-fuzz/corpus-$(FUZZ) tests/fuzz/corpus/$(FUZZ) \
 	  || (mkdir -p build-fuzz/corpus-$(FUZZ); exit 1)
 
-demo: all
+demo:
+	@bash tools/install-deps.sh
+	$(MAKE) all
 	@bash tools/demo.sh $(BUILD)
 
 bench: all

@@ -391,8 +391,9 @@ static bool text_eq_n(cval v, const char *s, size_t n)
 {
     unsigned ib;
     uint64_t a;
-    const uint8_t *p = vhead(v, &ib, &a), *end = v.p + v.len;
+    const uint8_t *p = vhead(v, &ib, &a);
     if (!p || ib >> 5 != CBOR_TEXT) return false;
+    const uint8_t *end = v.p + v.len;
     if ((ib & 31) != 31)
         return a == n && a <= (uint64_t)(end - p) && (n == 0 || !memcmp(p, s, n));
     size_t off = 0;
@@ -426,6 +427,7 @@ int cbor_get_tag(cval v, uint64_t *tag, cval *inner)
 
 cval cbor_untag(cval v)
 {
+    if (!v.p) return v;
     const uint8_t *p = v.p, *end = v.p + v.len, *body;
     unsigned ib;
     uint64_t a;
@@ -663,7 +665,7 @@ static int json_string(const uint8_t **pp, const uint8_t *end, unsigned mt, unsi
     pbuf tmp;
     pbuf_init(&tmp);
     if (mt == CBOR_TEXT || total <= maxb) {
-        for (;;) { /* each chunk is a string of its own (RFC 8949 3.2.3) */
+        for (;;) { /* chunks checked above; each is a string of its own */
             unsigned cb;
             uint64_t n;
             p = rd_head(p, end, &cb, &n);

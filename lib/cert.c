@@ -37,7 +37,8 @@ int prov_read_file(prov_ctx *ctx, const char *path, size_t max, uint8_t **out, s
 {
     *out = NULL;
     *out_len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO must not hang us before fstat says it is no file. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return prov_seterr(ctx, errno == ENOENT ? PROV_ENOTFOUND : PROV_EIO, "%s: %s", path,
                            strerror(errno));
@@ -119,9 +120,7 @@ int prov_pem_certs(prov_ctx *ctx, const char *what, const char *pem, size_t len,
                                  count + 1);
             else if (++count > max)
                 rc = prov_seterr(ctx, PROV_ELIMIT, "%s: more than %zu certificates", what, max);
-            else if ((rc = fn(user, data, (size_t)dlen, x)) > 0)
-                rc = 0;
-            else if (rc < 0)
+            else if ((rc = fn(user, data, (size_t)dlen, x)) < 0)
                 prov_seterr(ctx, rc, "%s: %s", what, prov_strerror(rc));
             X509_free(x);
         }
@@ -311,7 +310,7 @@ static int make_name(prov_ctx *ctx, const char *subject, X509_NAME **out)
     } else if (!X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
                                            (const unsigned char *)subject, -1, -1, 0)) {
         ERR_clear_error();
-        rc = prov_seterr(ctx, PROV_EINVAL, "subject: bad common name (at most 64 characters)");
+        rc = prov_seterr(ctx, PROV_EINVAL, "subject: bad common name (1 to 64 UTF-8 characters)");
     }
     if (rc)
         X509_NAME_free(n);

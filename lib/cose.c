@@ -83,8 +83,12 @@ int cose_parse(const uint8_t *p, size_t n, cose_sign1 *c, const char **why)
     if (rc == PROV_ENOTFOUND) rc = find_chain(unprot, c, why);
     if (rc == PROV_ENOTFOUND) { *why = "COSE header has no x5chain"; return PROV_EFORMAT; }
     if (rc) return rc;
-    c->has_timestamp = cbor_map_get(unprot, "sigTst", &v) == 0 ||
-                       cbor_map_get(unprot, "sigTst2", &v) == 0;
+    c->has_timestamp = cbor_map_get(unprot, "sigTst2", &v) == 0 || cbor_map_get(unprot, "sigTst", &v) == 0;
+    cval toks, t0, val;
+    cbor_iter ti;
+    if (c->has_timestamp && cbor_map_get(v, "tstTokens", &toks) == 0 && cbor_iter_init(toks, &ti) == 0 &&
+        cbor_iter_next(&ti, &t0) && cbor_map_get(t0, "val", &val) == 0)
+        cbor_get_bytes(val, &c->tst, &c->tst_len);
     return 0;
 }
 

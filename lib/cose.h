@@ -15,6 +15,8 @@ typedef struct cose_sign1 {
     const uint8_t *sig;
     size_t sig_len;
     int has_timestamp; /* sigTst or sigTst2 present */
+    const uint8_t *tst; /* the first RFC 3161 token, if any */
+    size_t tst_len;
 } cose_sign1;
 
 /* Parse a COSE_Sign1; *why says what is wrong on PROV_EFORMAT. */

@@ -22,6 +22,9 @@
  *                (32 + 16-byte tag), key = Argon2id(passphrase, salt,
  *                opslimit, memlimit), additional data = the whole header.
  *
+ * A NULL passphrase stores the key plain; any other string, even "",
+ * seals it.  A passphrase given for a plain key is ignored on load.
+ *
  * The public key is in the clear so a tool can name the key without the
  * passphrase; it is authenticated (AD) and, on load, must match the seed.
  * The KDF parameters are stored so they can be raised later, and bounded
@@ -310,8 +313,8 @@ int prov_key_load(prov_ctx *ctx, const char *path, const char *passphrase, prov_
         goto out;
     }
     if (sodium_memcmp((*out)->pk, rec + OFF_PK, 32)) {
-        /* Only a plain file can get here: a sealed one authenticates the
-         * public key as additional data. */
+        /* A damaged plain file (a sealed one authenticates the public key
+         * as additional data, so only a forged one gets here). */
         prov_key_free(*out);
         *out = NULL;
         rc = prov_seterr(ctx, PROV_EFORMAT, "%s: corrupt key file (public key mismatch)", path);

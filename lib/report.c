@@ -40,7 +40,8 @@ void report_add(prov_report *r, int kind, const char *code, int ingredient)
 
 static int is_trust_code(const char *c)
 {
-    return strcmp(c, "signingCredential.untrusted") == 0;
+    /* untrusted credentials leave a file valid, never trusted */
+    return strcmp(c, "signingCredential.untrusted") == 0 || strcmp(c, "cawg.x509.credential.untrusted") == 0;
 }
 
 int report_count_failures(const prov_report *r, int ignore_trust)

@@ -16,7 +16,7 @@
  * X509_STORE built as they are added, so that verifying many files does
  * not rebuild it; OpenSSL locks the store for concurrent lookups. */
 struct prov_trust {
-    STACK_OF(X509) * anchors;
+    STACK_OF(X509) *anchors;
     X509_STORE *store;
 };
 
@@ -41,7 +41,7 @@ void prov_trust_free(prov_trust *t)
     free(t);
 }
 
-STACK_OF(X509) * prov_trust_anchors(const prov_trust *t) { return t->anchors; }
+STACK_OF(X509) *prov_trust_anchors(const prov_trust *t) { return t->anchors; }
 
 static int collect(void *user, const uint8_t *der, size_t len, X509 *x)
 {

@@ -2,6 +2,7 @@
  * C2PA status codes.  The file is read once: the head (with the store) is
  * held in memory, the image data streamed through the hash. */
 #include "asset.h"
+#include "cawg.h"
 #include "cose.h"
 #include "report.h"
 #include "store.h"
@@ -81,7 +82,15 @@ static void check_signature(vctx *v, c2pa_manifest *m, int ing, int describe)
                                   r->signer_org, sizeof r->signer_org, r->issuer, sizeof r->issuer);
     }
     char reason[128];
-    int prof = prov_x509_check_profile(c.certs[0], c.cert_len[0], 0, reason, sizeof reason);
+    /* the certificate must be valid when it signed: at the time-stamp's
+     * time when a verifiable token says when, else now */
+    int64_t at = 0;
+    if (c.tst) {
+        int t = prov_tst_time(c.tst, c.tst_len, &at);
+        if (t == 0) report_add(r, PROV_CODE_SUCCESS, "timeStamp.validated", ing);
+        else { at = 0; report_add(r, PROV_CODE_INFO, "timeStamp.mismatch", ing); }
+    }
+    int prof = prov_x509_check_profile(c.certs[0], c.cert_len[0], at, reason, sizeof reason);
     if (prof < 0 || prof == 1) report_add(r, PROV_CODE_FAILURE, "signingCredential.invalid", ing);
     else if (prof == 2) report_add(r, PROV_CODE_FAILURE, "signingCredential.expired", ing);
     else report_add(r, PROV_CODE_SUCCESS, "claimSignature.insideValidity", ing);
@@ -92,7 +101,7 @@ static void check_signature(vctx *v, c2pa_manifest *m, int ing, int describe)
     else if (ok == PROV_EUNSUPPORTED) report_add(r, PROV_CODE_FAILURE, "algorithm.unsupported", ing);
     else report_add(r, PROV_CODE_FAILURE, "signingCredential.invalid", ing);
 
-    int t = prov_x509_chain_trusted(v->trust, c.certs, c.cert_len, c.ncerts, 0, reason, sizeof reason);
+    int t = prov_x509_chain_trusted(v->trust, c.certs, c.cert_len, c.ncerts, at, reason, sizeof reason);
     report_add(r, t == 0 ? PROV_CODE_SUCCESS : PROV_CODE_FAILURE,
                t == 0 ? "signingCredential.trusted" : "signingCredential.untrusted", ing);
 }
@@ -307,6 +316,9 @@ static void check_manifest(vctx *v, c2pa_manifest *m, int ing, int describe, con
     }
     check_signature(v, m, ing, describe);
     check_assertions(v, m, ing, binding, nbind);
+    for (size_t i = 0; i < m->n_assertions; i++)
+        if (label_is(m->assertions[i].label, "cawg.identity"))
+            cawg_check_identity(&m->assertions[i], v->st, m, v->r, ing);
     const c2pa_assertion *parent_binding = NULL;
     check_ingredients(v, m, describe, depth, &parent_binding);
     if (m->is_update && *nbind == 0 && parent_binding) {

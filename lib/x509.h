@@ -33,7 +33,8 @@ PROV_HIDDEN int prov_read_file(prov_ctx *ctx, const char *path, size_t max, uint
  * skipped), with the block's DER after checking that it parses as exactly
  * one certificate.  what names the input in errors.  Returns the count
  * (>= 1), PROV_EFORMAT when there is none or a block is malformed,
- * PROV_ELIMIT past max, or what fn returned if negative. */
+ * PROV_ELIMIT past max, or what fn returned if negative (fn returns 0 to
+ * go on).  x is borrowed for the call (X509_up_ref to keep it). */
 typedef int (*prov_cert_fn)(void *user, const uint8_t *der, size_t len, X509 *x);
 PROV_HIDDEN int prov_pem_certs(prov_ctx *ctx, const char *what, const char *pem, size_t len,
                                size_t max, prov_cert_fn fn, void *user);
@@ -76,6 +77,11 @@ PROV_HIDDEN int prov_x509_chain_trusted(const prov_trust *t, const uint8_t *cons
                                         size_t why_cap);
 
 /* The anchors held by t (borrowed; never NULL for a valid t). */
-PROV_HIDDEN STACK_OF(X509) * prov_trust_anchors(const prov_trust *t);
+PROV_HIDDEN STACK_OF(X509) *prov_trust_anchors(const prov_trust *t);
+
+/* The genTime of an RFC 3161 time-stamp token whose CMS signature verifies
+ * with its own certificate (the TSA is not checked against any anchor, nor
+ * the message imprint).  0 ok, 1 signature bad, PROV_EFORMAT unparseable. */
+PROV_HIDDEN int prov_tst_time(const uint8_t *tok, size_t len, int64_t *when);
 
 #endif

@@ -265,7 +265,7 @@ static void test_profile(void **state)
 
 /* A certificate "CN=leaf" issued (in name) by "CN=issuer", signed by its
  * own key k: enough to exercise every rule of the profile.  exts: NULL-
- * terminated "name=value" lines as in openssl.cnf.  md_nid: the digest;
+ * terminated "name=value" lines as in openssl.cnf.  md: the digest;
  * pss: sign with RSASSA-PSS; v1: an X.509 v1 certificate, no extensions. */
 static uint8_t *custom_cert(EVP_PKEY *k, const EVP_MD *md, int pss, int v1,
                             const char *const *exts, size_t *len)

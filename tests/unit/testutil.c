@@ -1,5 +1,4 @@
 /* testutil.c - helpers shared by the cmocka unit tests. */
-#define _GNU_SOURCE
 #include "testutil.h"
 
 #include <stdio.h>

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The interop suite (make interop): prov against c2pa-rs (npm
+# @contentauth/c2pa-wasm under Node).
+#  1. the harness reads the shared fixtures as EXPECTED.md says;
+#  2. prov verify gives c2pa-rs's state and failure codes on every JPEG and
+#     PNG fixture, with and without the test trust anchors;
+#  3. every file prov signs here reads in c2pa-rs as Valid with no failure
+#     but signingCredential.untrusted, and as Trusted with our root.
+# Usage: run.sh BUILD
+set -euo pipefail
+build=${1:-build}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+prov=$root/$build/prov
+fixtures=${PROV_SHARED:-$root/../shared}/fixtures/c2pa
+if [ ! -d "$here/node_modules/@contentauth/c2pa-wasm" ]; then
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+pass=0 fail=0
+step() { # name, command...
+  local name=$1; shift
+  if "$@"; then pass=$((pass + 1)); echo "interop: ok   $name"
+  else fail=$((fail + 1)); echo "interop: FAIL $name"; fi
+}
+
+step "harness reads the fixtures as EXPECTED.md says" node "$here/check_fixtures.mjs" "$fixtures"
+
+mapfile -t images < <(ls "$fixtures"/*.jpg "$fixtures"/*.png)
+step "prov agrees with c2pa-rs on the JPEG/PNG fixtures (no anchors)" \
+  bash "$here/compare.sh" "$prov" "${images[@]}"
+step "prov agrees with c2pa-rs on the JPEG/PNG fixtures (test anchors)" \
+  bash "$here/compare.sh" --trust "$fixtures/certs/trust/test_cert_root_bundle.pem" "$prov" "${images[@]}"
+
+# Files prov signs: fresh issuer and key, created, edited with a parent,
+# re-signed in place, and a PNG.
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+export PROV_PASSPHRASE=interop-test
+"$prov" ca init "$t/ca" --subject "CN=Interop Root,O=prov tests" >/dev/null
+"$prov" keygen -o "$t/k" --subject "CN=Interop Signer,O=prov tests" --ca "$t/ca" >/dev/null
+"$prov" sign "$root/samples/teapot.jpg" -o "$t/created.jpg" --key "$t/k" >/dev/null
+"$prov" sign "$root/samples/kodim01.png" -o "$t/created.png" --key "$t/k" \
+  --source-type http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia >/dev/null
+cp "$t/created.jpg" "$t/inplace.jpg"
+"$prov" sign "$t/inplace.jpg" --in-place --key "$t/k" --action c2pa.color_adjustments >/dev/null
+"$prov" sign "$root/samples/teapot.jpg" -o "$t/edited.jpg" --key "$t/k" --parent "$t/created.jpg" >/dev/null
+"$prov" sign "$t/edited.jpg" -o "$t/edited2.jpg" --key "$t/k" --parent "$t/edited.jpg" --action c2pa.cropped >/dev/null
+"$prov" sign "$root/samples/kodim01.png" -o "$t/edited.png" --key "$t/k" --parent "$t/created.png" >/dev/null
+signed=("$t/created.jpg" "$t/created.png" "$t/inplace.jpg" "$t/edited.jpg" "$t/edited2.jpg" "$t/edited.png")
+
+check_reads() { # expected state, expected failures (comma list), trust args...
+  local want=$1 wantfail=$2; shift 2
+  node "$here/c2pa_read.mjs" "$@" "${signed[@]}" | node -e '
+    const [want, wantfail] = process.argv.slice(1);
+    let bad = 0;
+    for (const line of require("fs").readFileSync(0, "utf8").trim().split("\n")) {
+      const r = JSON.parse(line);
+      const f = [...r.failure, ...r.ingredient_failure].filter((c, i, a) => a.indexOf(c) === i).sort().join(",");
+      const ok = r.state === want && f === wantfail;
+      if (!ok) bad++;
+      console.log(`  ${ok ? "ok  " : "FAIL"} ${r.file.split("/").pop()}: c2pa-rs ${r.state} [${f}] ${r.error || ""}`);
+    }
+    process.exit(bad ? 1 : 0);' "$want" "$wantfail"
+}
+step "c2pa-rs reads every file prov signed: Valid, only signingCredential.untrusted" \
+  check_reads Valid signingCredential.untrusted
+step "c2pa-rs reads every file prov signed as Trusted with our root" \
+  check_reads Trusted "" --trust "$t/ca/root.pem"
+step "prov agrees with c2pa-rs on the files it signed (no anchors)" \
+  bash "$here/compare.sh" "$prov" "${signed[@]}"
+step "prov agrees with c2pa-rs on the files it signed (our root)" \
+  bash "$here/compare.sh" --trust "$t/ca/root.pem" "$prov" "${signed[@]}"
+
+# A tampered copy: one byte of image data changed.
+cp "$t/created.jpg" "$t/tampered.jpg"
+size=$(stat -c %s "$t/tampered.jpg")
+printf '\x55' | dd of="$t/tampered.jpg" bs=1 seek=$((size - 100)) conv=notrunc status=none
+step "prov agrees with c2pa-rs on a tampered file" \
+  bash "$here/compare.sh" --trust "$t/ca/root.pem" "$prov" "$t/tampered.jpg"
+
+echo "interop: $pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the Debian packages prov needs to build, test and demo.
+# Runs apt-get only when something is missing; needs root (or sudo).
+set -euo pipefail
+pkgs=(build-essential pkg-config clang libsodium-dev libssl-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
+      libcmocka-dev ffmpeg nodejs npm)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Node and npm may come from outside Debian (nodesource); accept any node >= 18.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+fi
+read -r -a missing <<<"${missing[*]:-}"
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo=sudo
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
