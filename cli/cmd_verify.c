@@ -28,8 +28,6 @@ static void print_human(const prov_report *r, const char *file)
 {
     int st = prov_report_state(r);
     printf("%s: %s\n", file, prov_state_name(st));
-    size_t n = prov_report_json(r, file, NULL, 0);
-    (void)n;
     for (int kind = PROV_CODE_FAILURE; kind <= PROV_CODE_INFO; kind++) {
         size_t k = prov_report_code_count(r, kind);
         for (size_t i = 0; i < k; i++)
@@ -64,7 +62,12 @@ int cmd_verify(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "t:jh", opts, NULL)) != -1) {
         if (c == 't') {
-            if (prov_trust_add_pem_file(ctx, trust, optarg)) return err("%s", prov_errmsg(ctx));
+            if (prov_trust_add_pem_file(ctx, trust, optarg)) {
+                err("%s", prov_errmsg(ctx));
+                prov_trust_free(trust);
+                prov_ctx_free(ctx);
+                return EXIT_ERROR;
+            }
             ntrust++;
         } else if (c == 'j') {
             json = 1;
@@ -79,11 +82,18 @@ int cmd_verify(int argc, char **argv)
         prov_report *r = NULL;
         int rc = prov_verify_file(ctx, &vo, argv[i], &r);
         int st = prov_report_state(r);
-        if (rc && !r) return err("%s: %s", argv[i], prov_strerror(rc));
+        if (rc && !r) {
+            worst = err("%s: %s", argv[i], prov_strerror(rc));
+            break;
+        }
         if (json) {
             size_t n = prov_report_json(r, argv[i], NULL, 0);
             char *buf = malloc(n + 1);
-            if (!buf) return err("out of memory");
+            if (!buf) {
+                prov_report_free(r);
+                worst = err("out of memory");
+                break;
+            }
             prov_report_json(r, argv[i], buf, n + 1);
             puts(buf);
             free(buf);

@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# prov benchmark: speed and memory of sign/verify, as ratios against
+# baselines measured in the same run.  Never passes or fails on timing: it
+# prints the figures, the ratios and the targets (see tests/bench/README.md).
+#
+# usage: bash tests/bench/bench.sh [BUILD]      (BUILD: default "build")
+# env:   BENCH_RUNS  timed runs per figure (default 5; best of them is kept)
+#        BENCH_OUT   also write the results as JSON lines to this file
+#        TMPDIR      where the scratch directory goes (default /tmp)
+# Exit 0 when every step worked (whatever the timings), 1 when a step
+# failed (a file did not sign or verify, a helper did not build).
+set -euo pipefail
+
+start_s=$(date +%s)
+caller_pwd=$PWD
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+build=${1:-build}
+case $build in
+/*) ;;
+*) if [ -d "$caller_pwd/$build" ]; then build=$caller_pwd/$build; else build=$root/$build; fi ;;
+esac
+prov=$build/prov
+libprov=$build/libprov.a
+runs=${BENCH_RUNS:-5}
+case $runs in '' | *[!0-9]* | 0) echo "bench: BENCH_RUNS must be a positive integer" >&2; exit 1 ;; esac
+
+bench_out=${BENCH_OUT:-}
+if [ -n "$bench_out" ]; then
+    case $bench_out in /*) ;; *) bench_out=$caller_pwd/$bench_out ;; esac
+    : >"$bench_out"
+fi
+
+cd "$root"
+
+die() { echo "bench: $*" >&2; exit 1; }
+for f in "$prov" "$libprov"; do [ -f "$f" ] || die "$f missing: run make first"; done
+for t in cc pkg-config openssl; do command -v "$t" >/dev/null || die "$t not found"; done
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/prov-bench.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+
+# ---------------------------------------------------------------- helpers
+PKGS="libsodium libcrypto libjpeg libpng zlib"
+cc -O2 -o "$T/maxrss" tests/bench/maxrss.c || die "could not build maxrss"
+# shellcheck disable=SC2046
+cc -O2 $(pkg-config --cflags libjpeg) -o "$T/mkjpeg" tests/bench/mkjpeg.c \
+    $(pkg-config --libs libjpeg) -lm || die "could not build mkjpeg"
+# shellcheck disable=SC2046
+cc -O2 -Iinclude -o "$T/bench_verify" tests/bench/bench_verify.c "$libprov" \
+    $(pkg-config --libs $PKGS) -lm -lpthread || die "could not build bench_verify"
+
+# float helpers (awk does the arithmetic)
+calc() { awk "BEGIN { printf \"%.6g\", $* }"; }
+fmin() { awk -v a="$1" -v b="$2" 'BEGIN { print (b == "" || a + 0 < b + 0) ? a : b }'; }
+fmt() { awk -v v="$1" -v d="${2:-4}" 'BEGIN { printf "%.*f", d, v }'; }
+size_of() { stat -c %s "$1"; }
+mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
+
+# Run a command under maxrss; prints "best median rss".  On failure show the
+# command's own output and stop.
+measure() { # measure RUNS CMD...
+    local n=$1 r
+    shift
+    if ! r=$("$T/maxrss" -n "$n" -- "$@"); then
+        echo "bench: this command failed:" "$@" >&2
+        "$@" >&2 || true
+        exit 1
+    fi
+    echo "$r"
+}
+
+# once CMD...: one run; sets RUN_S (wall seconds) and RUN_KIB (peak RSS).
+once() {
+    local r
+    r=$(measure 1 "$@") || exit 1
+    read -r RUN_S _ RUN_KIB <<<"$r"
+}
+
+# Table + JSON lines.  row KEY LABEL VALUE UNIT BASELINE BASE_NAME RATIO TARGET
+# (BASELINE, BASE_NAME, RATIO, TARGET may be "-")
+printf '%-44s %14s %24s %8s  %s\n' "measurement" "value" "baseline" "ratio" "target"
+printf '%-44s %14s %24s %8s  %s\n' "-----------" "-----" "--------" "-----" "------"
+json_num() { if [ "$1" = "-" ]; then printf 'null'; else printf '%s' "$1"; fi; }
+json_str() { if [ "$1" = "-" ]; then printf 'null'; else printf '"%s"' "$1"; fi; }
+row() {
+    local key=$1 label=$2 value=$3 unit=$4 base=$5 bname=$6 ratio=$7 target=$8
+    local d=4 vs bs rs
+    [ "$unit" = "s" ] || d=1
+    vs="$(fmt "$value" "$d") $unit"
+    if [ "$base" = "-" ]; then bs="-"; else bs="$(fmt "$base" "$d") $unit $bname"; fi
+    if [ "$ratio" = "-" ]; then rs="-"; else rs="$(fmt "$ratio" 2)x"; fi
+    printf '%-44s %14s %24s %8s  %s\n' "$label" "$vs" "$bs" "$rs" "$target"
+    if [ -n "$bench_out" ]; then
+        printf '{"name":"%s","label":"%s","value":%s,"unit":"%s","baseline":%s,"baseline_name":%s,"ratio":%s,"target":%s}\n' \
+            "$key" "$label" "$value" "$unit" "$(json_num "$base")" "$(json_str "$bname")" \
+            "$(json_num "$ratio")" "$(json_str "$target")" >>"$bench_out"
+    fi
+}
+note() { printf '  %s\n' "$*"; }
+
+# ---------------------------------------------------------------- setup
+"$prov" ca init "$T/ca" --subject "Bench CA" --no-encrypt >/dev/null
+"$prov" keygen -o "$T/k" --subject "Bench" --ca "$T/ca" --no-encrypt >/dev/null
+
+# A 24-megapixel photo-like JPEG of 8-10 MB (quality 92, 4:2:0, noise tuned;
+# the loop only matters if another libjpeg compresses differently).
+photo=$T/photo24.jpg
+noise=18
+for _ in 1 2 3 4 5 6; do
+    "$T/mkjpeg" "$photo" 6000 4000 92 "$noise"
+    s=$(size_of "$photo")
+    if [ "$s" -lt 8000000 ]; then noise=$((noise + 4))
+    elif [ "$s" -gt 10000000 ]; then noise=$((noise - 3))
+    else break; fi
+done
+photo_size=$(size_of "$photo")
+
+# A ~100 MB JPEG: the same kind of picture, 20000 x ~13200 pixels.
+huge=$T/huge.jpg
+hh=13200
+"$T/mkjpeg" "$huge" 20000 "$hh" 92 "$noise"
+s=$(size_of "$huge")
+if [ "$s" -lt 90000000 ] || [ "$s" -gt 115000000 ]; then
+    hh=$(awk -v h="$hh" -v s="$s" 'BEGIN { h = int(h * 100e6 / s / 16) * 16; print (h > 65000 ? 65000 : h) }')
+    "$T/mkjpeg" "$huge" 20000 "$hh" 92 "$noise"
+fi
+huge_size=$(size_of "$huge")
+
+signed=$T/photo24.signed.jpg
+huge_signed=$T/huge.signed.jpg
+"$prov" sign "$photo" -o "$signed" --key "$T/k" >/dev/null
+"$prov" sign "$huge" -o "$huge_signed" --key "$T/k" >/dev/null
+signed_size=$(size_of "$signed")
+huge_signed_size=$(size_of "$huge_signed")
+
+# ---------------------------------------------------------------- 1. 24 MP
+# Warm: one untimed run of each (page cache, dynamic loader).  Then RUNS
+# rounds, the three commands interleaved in each round so that a burst of
+# load from other users of the machine hits them alike; keep the best.
+c_ssl=(openssl dgst -sha256 "$photo")
+c_sign=("$prov" sign "$photo" -o "$T/sign-out.jpg" --key "$T/k")
+c_ver=("$prov" verify "$signed")
+once "${c_ssl[@]}"; once "${c_sign[@]}"; once "${c_ver[@]}"
+t_ssl="" t_sign="" t_ver=""
+for _ in $(seq "$runs"); do
+    once "${c_ssl[@]}"; t_ssl=$(fmin "$RUN_S" "$t_ssl")
+    once "${c_sign[@]}"; t_sign=$(fmin "$RUN_S" "$t_sign")
+    once "${c_ver[@]}"; t_ver=$(fmin "$RUN_S" "$t_ver")
+done
+
+echo
+echo "24 MP JPEG, $(mb "$photo_size") MB ($(mb "$signed_size") MB signed); best of $runs, page cache warm; times include process start-up"
+row ssl_24mp_s "openssl dgst -sha256 (baseline)" "$t_ssl" s - - - -
+row sign_24mp_s "prov sign" "$t_sign" s "$t_ssl" openssl "$(calc "$t_sign / $t_ssl")" "<= 1.3x"
+row verify_24mp_s "prov verify" "$t_ver" s "$t_ssl" openssl "$(calc "$t_ver / $t_ssl")" "<= 1.3x"
+
+# ---------------------------------------------------------------- 4. throughput
+# MB = 10^6 bytes.  From the 24 MP runs above, and from the ~100 MB file
+# (best of 3; start-up costs matter less there).
+tp() { calc "$1 / $2 / 1e6"; }
+tp_ssl=$(tp "$photo_size" "$t_ssl")
+tp_sign=$(tp "$photo_size" "$t_sign")
+tp_ver=$(tp "$signed_size" "$t_ver")
+
+hruns=3
+c_hssl=(openssl dgst -sha256 "$huge")
+c_hsign=("$prov" sign "$huge" -o "$T/sign-out.jpg" --key "$T/k")
+c_hver=("$prov" verify "$huge_signed")
+once "${c_hssl[@]}"; once "${c_hsign[@]}"; once "${c_hver[@]}"
+h_ssl="" h_sign="" h_ver=""
+for _ in $(seq "$hruns"); do
+    once "${c_hssl[@]}"; h_ssl=$(fmin "$RUN_S" "$h_ssl")
+    once "${c_hsign[@]}"; h_sign=$(fmin "$RUN_S" "$h_sign")
+    once "${c_hver[@]}"; h_ver=$(fmin "$RUN_S" "$h_ver")
+done
+rm -f "$T/sign-out.jpg"
+htp_ssl=$(tp "$huge_size" "$h_ssl")
+htp_sign=$(tp "$huge_size" "$h_sign")
+htp_ver=$(tp "$huge_signed_size" "$h_ver")
+
+echo
+echo "throughput, MB/s (10^6 bytes/s); ratio is prov/openssl, so <= 1.3x time is >= 0.77x"
+row ssl_24mp_mbps "openssl dgst, 24 MP (baseline)" "$tp_ssl" MB/s - - - -
+row sign_24mp_mbps "prov sign, 24 MP" "$tp_sign" MB/s "$tp_ssl" openssl "$(calc "$tp_sign / $tp_ssl")" ">= 0.77x"
+row verify_24mp_mbps "prov verify, 24 MP" "$tp_ver" MB/s "$tp_ssl" openssl "$(calc "$tp_ver / $tp_ssl")" ">= 0.77x"
+row ssl_100mb_mbps "openssl dgst, $(mb "$huge_size") MB (baseline)" "$htp_ssl" MB/s - - - -
+row sign_100mb_mbps "prov sign, $(mb "$huge_size") MB" "$htp_sign" MB/s "$htp_ssl" openssl "$(calc "$htp_sign / $htp_ssl")" ">= 0.77x"
+row verify_100mb_mbps "prov verify, $(mb "$huge_signed_size") MB" "$htp_ver" MB/s "$htp_ssl" openssl "$(calc "$htp_ver / $htp_ssl")" ">= 0.77x"
+
+# ---------------------------------------------------------------- 2. c2pa-rs
+echo
+echo "in-process read of the signed 24 MP file, best of $runs (no trust anchors on either side)"
+if ! r=$("$T/bench_verify" "$signed" "$runs"); then
+    die "bench_verify failed on $signed"
+fi
+t_inproc=$(sed -n 's/.*"best_s":\([0-9.eE+-]*\).*/\1/p' <<<"$r")
+row verify_inprocess_24mp_s "prov_verify_file (in process)" "$t_inproc" s - - - -
+
+c2pa_skip=""
+if ! command -v node >/dev/null; then
+    c2pa_skip="node not found"
+elif [ ! -d tests/interop/node_modules/@contentauth/c2pa-wasm ]; then
+    if command -v npm >/dev/null; then
+        echo "  (installing the c2pa-rs reader: npm ci in tests/interop)"
+        (cd tests/interop && npm ci --no-audit --no-fund >"$T/npm.log" 2>&1) ||
+            c2pa_skip="npm ci failed in tests/interop (see its output by running it there)"
+    else
+        c2pa_skip="tests/interop/node_modules missing and npm not found"
+    fi
+fi
+if [ -z "$c2pa_skip" ]; then
+    if r=$(node tests/interop/c2pa_bench.mjs "$signed" "$runs" 2>"$T/c2pa.err"); then
+        t_c2pa=$(sed -n 's/.*"best_s":\([0-9.eE+-]*\).*/\1/p' <<<"$r")
+        [ -n "$t_c2pa" ] || c2pa_skip="could not read best_s from: $r"
+    else
+        c2pa_skip="c2pa_bench.mjs failed: $(head -c 300 "$T/c2pa.err")"
+    fi
+fi
+if [ -z "$c2pa_skip" ]; then
+    row c2pa_read_24mp_s "c2pa-rs read (wasm, in Node)" "$t_c2pa" s "$t_inproc" prov "$(calc "$t_c2pa / $t_inproc")" ">= 10x"
+    row c2pa_vs_cli_24mp_s "c2pa-rs read vs prov verify (process)" "$t_c2pa" s "$t_ver" "prov-cli" "$(calc "$t_c2pa / $t_ver")" "(info)"
+else
+    note "c2pa-rs comparison skipped: $c2pa_skip"
+fi
+
+# ---------------------------------------------------------------- 3. memory
+# Peak RSS (wait4 ru_maxrss) of one run on each size; verify should stream,
+# so the peak should not follow the file size.
+once "$prov" verify "$signed"; m_ver_s=$RUN_KIB
+once "$prov" verify "$huge_signed"; m_ver_l=$RUN_KIB
+once "$prov" sign "$photo" -o "$T/sign-out.jpg" --key "$T/k"; m_sign_s=$RUN_KIB
+once "$prov" sign "$huge" -o "$T/sign-out.jpg" --key "$T/k"; m_sign_l=$RUN_KIB
+once openssl dgst -sha256 "$huge"; m_ssl_l=$RUN_KIB
+rm -f "$T/sign-out.jpg"
+
+echo
+echo "peak memory (max RSS, KiB): $(mb "$signed_size") MB vs $(mb "$huge_signed_size") MB signed file ($(fmt "$(calc "$huge_signed_size / $signed_size")" 1)x larger)"
+row verify_rss_10mb_kib "prov verify, $(mb "$signed_size") MB file (baseline)" "$m_ver_s" KiB - - - -
+row verify_rss_100mb_kib "prov verify, $(mb "$huge_signed_size") MB file" "$m_ver_l" KiB "$m_ver_s" "10MB" "$(calc "$m_ver_l / $m_ver_s")" "~1.0x (no growth)"
+row sign_rss_10mb_kib "prov sign, $(mb "$photo_size") MB file (baseline)" "$m_sign_s" KiB - - - -
+row sign_rss_100mb_kib "prov sign, $(mb "$huge_size") MB file" "$m_sign_l" KiB "$m_sign_s" "10MB" "$(calc "$m_sign_l / $m_sign_s")" "~1.0x (no growth)"
+row ssl_rss_100mb_kib "openssl dgst, $(mb "$huge_size") MB file (reference)" "$m_ssl_l" KiB - - - -
+
+echo
+cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
+echo "machine: ${cpu:-unknown cpu}, $(nproc 2>/dev/null || echo '?') cpus, load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'); $(openssl version | cut -d' ' -f1-2)"
+echo "bench took $(($(date +%s) - start_s)) s"
+if [ -n "$bench_out" ]; then echo "results also in $bench_out (JSON lines)"; fi
