@@ -21,7 +21,15 @@ typedef struct vctx {
     prov_report *r;
     c2pa_store *st;
     char *visited; /* per manifest: validated already (stops cycles) */
+    unsigned fails, trust_fails; /* failure codes raised so far */
 } vctx;
+
+static void vfail(vctx *v, const char *code, int ing)
+{
+    if (strcmp(code, "signingCredential.untrusted")) v->fails++;
+    else v->trust_fails++;
+    report_add(v->r, PROV_CODE_FAILURE, code, ing);
+}
 
 /* Label without an instance suffix ("c2pa.ingredient.v3__2"). */
 static int label_is(const char *label, const char *base)
@@ -73,7 +81,7 @@ static void check_signature(vctx *v, c2pa_manifest *m, int ing, int describe)
     cose_sign1 c;
     const char *why;
     if (cose_parse(m->sig_bytes, m->sig_len, &c, &why)) {
-        report_add(r, PROV_CODE_FAILURE, "claimSignature.mismatch", ing);
+        vfail(v, "claimSignature.mismatch", ing);
         return;
     }
     if (describe) {
@@ -91,19 +99,19 @@ static void check_signature(vctx *v, c2pa_manifest *m, int ing, int describe)
         else { at = 0; report_add(r, PROV_CODE_INFO, "timeStamp.mismatch", ing); }
     }
     int prof = prov_x509_check_profile(c.certs[0], c.cert_len[0], at, reason, sizeof reason);
-    if (prof < 0 || prof == 1) report_add(r, PROV_CODE_FAILURE, "signingCredential.invalid", ing);
-    else if (prof == 2) report_add(r, PROV_CODE_FAILURE, "signingCredential.expired", ing);
+    if (prof < 0 || prof == 1) vfail(v, "signingCredential.invalid", ing);
+    else if (prof == 2) vfail(v, "signingCredential.expired", ing);
     else report_add(r, PROV_CODE_SUCCESS, "claimSignature.insideValidity", ing);
 
     int ok = cose_verify(&c, m->claim_bytes, m->claim_len);
     if (ok == 0) report_add(r, PROV_CODE_SUCCESS, "claimSignature.validated", ing);
-    else if (ok == 1) report_add(r, PROV_CODE_FAILURE, "claimSignature.mismatch", ing);
-    else if (ok == PROV_EUNSUPPORTED) report_add(r, PROV_CODE_FAILURE, "algorithm.unsupported", ing);
-    else report_add(r, PROV_CODE_FAILURE, "signingCredential.invalid", ing);
+    else if (ok == 1) vfail(v, "claimSignature.mismatch", ing);
+    else if (ok == PROV_EUNSUPPORTED) vfail(v, "algorithm.unsupported", ing);
+    else vfail(v, "signingCredential.invalid", ing);
 
     int t = prov_x509_chain_trusted(v->trust, c.certs, c.cert_len, c.ncerts, at, reason, sizeof reason);
-    report_add(r, t == 0 ? PROV_CODE_SUCCESS : PROV_CODE_FAILURE,
-               t == 0 ? "signingCredential.trusted" : "signingCredential.untrusted", ing);
+    if (t == 0) report_add(r, PROV_CODE_SUCCESS, "signingCredential.trusted", ing);
+    else vfail(v, "signingCredential.untrusted", ing);
 }
 
 /* The claim's assertion references: v2 created + gathered, v1 assertions. */
@@ -119,7 +127,7 @@ static void check_assertions(vctx *v, c2pa_manifest *m, int ing, const c2pa_asse
         cbor_iter it;
         if (cbor_map_get(m->claim, lists[li], &list)) continue;
         if (cbor_type(list) != CBOR_ARRAY || cbor_iter_init(list, &it)) {
-            report_add(r, PROV_CODE_FAILURE, "claim.malformed", ing);
+            vfail(v, "claim.malformed", ing);
             continue;
         }
         while (cbor_iter_next(&it, &e)) {
@@ -127,21 +135,21 @@ static void check_assertions(vctx *v, c2pa_manifest *m, int ing, const c2pa_asse
             const jsuper *box;
             c2pa_manifest *owner;
             if (get_huri(e, &h)) {
-                report_add(r, PROV_CODE_FAILURE, "claim.malformed", ing);
+                vfail(v, "claim.malformed", ing);
                 continue;
             }
             if (store_resolve(v->st, m, h.url, h.url_len, &box, &owner)) {
-                report_add(r, PROV_CODE_FAILURE, "assertion.missing", ing);
+                vfail(v, "assertion.missing", ing);
                 continue;
             }
             if (owner != m) {
-                report_add(r, PROV_CODE_FAILURE, "assertion.outsideManifest", ing);
+                vfail(v, "assertion.outsideManifest", ing);
                 continue;
             }
             uint8_t d[32];
             jsuper_hash(box, d);
             if (h.hash_len != 32 || memcmp(d, h.hash, 32)) {
-                report_add(r, PROV_CODE_FAILURE, "assertion.hashedURI.mismatch", ing);
+                vfail(v, "assertion.hashedURI.mismatch", ing);
                 continue;
             }
             report_add(r, PROV_CODE_SUCCESS, "assertion.hashedURI.match", ing);
@@ -158,16 +166,18 @@ static void check_assertions(vctx *v, c2pa_manifest *m, int ing, const c2pa_asse
         }
     }
     for (size_t i = 0; i < m->n_assertions; i++)
-        if (!seen[i]) report_add(r, PROV_CODE_FAILURE, "assertion.undeclared", ing);
+        if (!seen[i]) vfail(v, "assertion.undeclared", ing);
     free(seen);
 }
 
 static void check_manifest(vctx *v, c2pa_manifest *m, int ing, int describe, const c2pa_assertion **binding,
-                           int *nbind, int depth);
+                           int *nbind, int depth, pbuf *ingredients);
+static void describe_actions(c2pa_manifest *m, pbuf *b);
+static void describe_signer(c2pa_manifest *m, pbuf *b);
 
 /* Ingredients of m: each referenced manifest must be in the store with the
  * hash the ingredient recorded, and must itself validate. */
-static void check_ingredients(vctx *v, c2pa_manifest *m, int describe, int depth,
+static void check_ingredients(vctx *v, c2pa_manifest *m, pbuf *out, int depth,
                               const c2pa_assertion **parent_binding)
 {
     prov_report *r = v->r;
@@ -181,7 +191,7 @@ static void check_ingredients(vctx *v, c2pa_manifest *m, int describe, int depth
         cval ig, f;
         if (jsuper_first(&a->sb, &cb) || cb.type != BOX_CBOR || cbor_parse(cb.data, cb.data_len, 0, &ig) ||
             cbor_type(ig) != CBOR_MAP) {
-            report_add(r, PROV_CODE_FAILURE, "assertion.ingredient.malformed", 1);
+            vfail(v, "assertion.ingredient.malformed", 1);
             continue;
         }
         char title[256] = "", format[128] = "", rel[32] = "", mlabel[256] = "";
@@ -190,6 +200,8 @@ static void check_ingredients(vctx *v, c2pa_manifest *m, int describe, int depth
         if (cbor_map_get(ig, "relationship", &f) == 0) copy_text(f, rel, sizeof rel);
         if (strcmp(rel, "parentOf") == 0) parents++;
         const char *result = "unknown";
+        c2pa_manifest *described = NULL;
+        pbuf nested;
         huri h;
         if ((cbor_map_get(ig, "activeManifest", &f) == 0 || cbor_map_get(ig, "c2pa_manifest", &f) == 0) &&
             get_huri(f, &h) == 0) {
@@ -197,7 +209,7 @@ static void check_ingredients(vctx *v, c2pa_manifest *m, int describe, int depth
             c2pa_manifest *im = NULL;
             if (store_resolve(v->st, m, h.url, h.url_len, &box, &im) || !im ||
                 (box != &im->sb && box != &im->claim_sb)) {
-                report_add(r, PROV_CODE_FAILURE, "ingredient.manifest.missing", 1);
+                vfail(v, "ingredient.manifest.missing", 1);
                 result = "missing";
             } else {
                 uint8_t d[32], dm[32];
@@ -205,23 +217,25 @@ static void check_ingredients(vctx *v, c2pa_manifest *m, int describe, int depth
                 jsuper_hash(&im->sb, dm); /* some writers point at the claim but hash the manifest */
                 snprintf(mlabel, sizeof mlabel, "%s", im->label);
                 if (h.hash_len != 32 || (memcmp(d, h.hash, 32) && memcmp(dm, h.hash, 32))) {
-                    report_add(r, PROV_CODE_FAILURE, "ingredient.manifest.mismatch", 1);
+                    vfail(v, "ingredient.manifest.mismatch", 1);
                     result = "mismatch";
                 } else {
-                    size_t before = report_count_failures(r, 0);
+                    unsigned f0 = v->fails, t0 = v->trust_fails;
                     const c2pa_assertion *b = NULL;
                     int nb = 0;
-                    check_manifest(v, im, 1, 0, &b, &nb, depth + 1);
+                    if (out) pbuf_init(&nested);
+                    check_manifest(v, im, 1, 0, &b, &nb, depth + 1, out ? &nested : NULL);
+                    described = im;
                     if (strcmp(rel, "parentOf") == 0 && parent_binding && nb == 1) *parent_binding = b;
                     report_add(r, PROV_CODE_SUCCESS, "ingredient.manifest.validated", 1);
-                    result = (size_t)report_count_failures(r, 0) == before ? "validated" : "validated with failures";
+                    result = v->fails != f0 ? "invalid" : v->trust_fails != t0 ? "valid" : "trusted";
                 }
             }
         } else {
             report_add(r, PROV_CODE_INFO, "ingredient.unknownProvenance", 1);
         }
-        if (describe) {
-            pbuf *b = &r->ingredients;
+        if (out) {
+            pbuf *b = out;
             pbuf_putc(b, b->len ? ',' : '[');
             pbuf_puts(b, "{\"title\":");
             pbuf_json_str(b, title, strlen(title));
@@ -234,16 +248,26 @@ static void check_ingredients(vctx *v, c2pa_manifest *m, int describe, int depth
             else pbuf_puts(b, "null");
             pbuf_puts(b, ",\"result\":");
             pbuf_json_str(b, result, strlen(result));
+            if (described) { /* its own history, for an edit trail */
+                pbuf_puts(b, ",\"signer\":");
+                describe_signer(described, b);
+                pbuf_puts(b, ",\"actions\":");
+                describe_actions(described, b);
+                pbuf_puts(b, ",\"ingredients\":");
+                if (nested.len) pbuf_put(b, nested.p, nested.len);
+                else pbuf_puts(b, "[]");
+                pbuf_free(&nested);
+            }
             pbuf_putc(b, '}');
         }
     }
-    if (parents > 1) report_add(r, PROV_CODE_FAILURE, "manifest.multipleParents", depth > 0);
-    if (describe && r->ingredients.len) pbuf_putc(&r->ingredients, ']');
+    if (parents > 1) vfail(v, "manifest.multipleParents", depth > 0);
+    if (out && out->len) pbuf_putc(out, ']');
 }
 
-static void describe_actions(vctx *v, c2pa_manifest *m)
+static void describe_actions(c2pa_manifest *m, pbuf *b)
 {
-    pbuf *b = &v->r->actions;
+    size_t start = b->len;
     for (size_t i = 0; i < m->n_assertions; i++) {
         c2pa_assertion *a = &m->assertions[i];
         if (!label_is(a->label, "c2pa.actions") && !label_is(a->label, "c2pa.actions.v2")) continue;
@@ -256,7 +280,7 @@ static void describe_actions(vctx *v, c2pa_manifest *m)
         while (cbor_iter_next(&it, &e)) {
             static const char *const keys[] = {"action", "digitalSourceType", "when", "description"};
             if (cbor_type(e) != CBOR_MAP) continue;
-            pbuf_putc(b, b->len ? ',' : '[');
+            pbuf_putc(b, b->len > start ? ',' : '[');
             pbuf_putc(b, '{');
             int first = 1;
             for (size_t k = 0; k < 4; k++) {
@@ -284,17 +308,38 @@ static void describe_actions(vctx *v, c2pa_manifest *m)
             pbuf_putc(b, '}');
         }
     }
-    if (b->len) pbuf_putc(b, ']');
+    pbuf_puts(b, b->len > start ? "]" : "[]");
+}
+
+static void describe_signer(c2pa_manifest *m, pbuf *b)
+{
+    cose_sign1 c;
+    const char *why;
+    char cn[256], org[256], iss[256];
+    if (cose_parse(m->sig_bytes, m->sig_len, &c, &why) ||
+        prov_x509_subject_summary(c.certs[0], c.cert_len[0], cn, sizeof cn, org, sizeof org, iss, sizeof iss)) {
+        pbuf_puts(b, "null");
+        return;
+    }
+    pbuf_puts(b, "{\"subject\":");
+    pbuf_json_str(b, cn, strlen(cn));
+    pbuf_puts(b, ",\"org\":");
+    pbuf_json_str(b, org, strlen(org));
+    pbuf_puts(b, ",\"issuer\":");
+    pbuf_json_str(b, iss, strlen(iss));
+    pbuf_puts(b, ",\"alg\":");
+    pbuf_json_str(b, cose_alg_name(c.alg), strlen(cose_alg_name(c.alg)));
+    pbuf_putc(b, '}');
 }
 
 static void check_manifest(vctx *v, c2pa_manifest *m, int ing, int describe, const c2pa_assertion **binding,
-                           int *nbind, int depth)
+                           int *nbind, int depth, pbuf *ingredients)
 {
     size_t idx = (size_t)(m - v->st->m);
     if (depth > MAX_INGREDIENT_DEPTH || v->visited[idx]) return;
     v->visited[idx] = 1;
     if (m->problem) {
-        report_add(v->r, PROV_CODE_FAILURE, "claim.malformed", ing);
+        vfail(v, "claim.malformed", ing);
         return;
     }
     if (describe) {
@@ -312,7 +357,7 @@ static void check_manifest(vctx *v, c2pa_manifest *m, int ing, int describe, con
         } else if (cbor_map_get(m->claim, "claim_generator", &f) == 0) {
             copy_text(f, r->generator, sizeof r->generator);
         }
-        describe_actions(v, m);
+        describe_actions(m, &r->actions);
     }
     check_signature(v, m, ing, describe);
     check_assertions(v, m, ing, binding, nbind);
@@ -320,7 +365,7 @@ static void check_manifest(vctx *v, c2pa_manifest *m, int ing, int describe, con
         if (label_is(m->assertions[i].label, "cawg.identity"))
             cawg_check_identity(&m->assertions[i], v->st, m, v->r, ing);
     const c2pa_assertion *parent_binding = NULL;
-    check_ingredients(v, m, describe, depth, &parent_binding);
+    check_ingredients(v, m, ingredients, depth, &parent_binding);
     if (m->is_update && *nbind == 0 && parent_binding) {
         *binding = parent_binding; /* an update manifest is bound through its parent */
         *nbind = 1;
@@ -369,7 +414,7 @@ static int hash_pass(vctx *v, asset *a, rdr *rd, const c2pa_assertion *binding, 
     int rc = data_hash(binding, ex, &nex, alg, sizeof alg, &want, &want_len);
     if (rc) {
         free(ex);
-        report_add(r, PROV_CODE_FAILURE, "assertion.dataHash.malformed", 0);
+        vfail(v, "assertion.dataHash.malformed", 0);
         return 0;
     }
     /* The store must be excluded exactly (else its bytes would be signed
@@ -385,7 +430,7 @@ static int hash_pass(vctx *v, asset *a, rdr *rd, const c2pa_assertion *binding, 
     xhash h;
     if (hash_alg_len(alg, strlen(alg)) == 0 || xhash_init(&h, alg, ex, nex)) {
         free(ex);
-        report_add(r, PROV_CODE_FAILURE, "assertion.dataHash.malformed", 0);
+        vfail(v, "assertion.dataHash.malformed", 0);
         return 0;
     }
     xhash_feed(&h, a->head.p, a->head.len);
@@ -405,8 +450,8 @@ static int hash_pass(vctx *v, asset *a, rdr *rd, const c2pa_assertion *binding, 
     free(ex);
     if (rc) return rc;
     int match = located && got_len == want_len && memcmp(got, want, got_len) == 0;
-    report_add(r, match ? PROV_CODE_SUCCESS : PROV_CODE_FAILURE,
-               match ? "assertion.dataHash.match" : "assertion.dataHash.mismatch", 0);
+    if (match) report_add(r, PROV_CODE_SUCCESS, "assertion.dataHash.match", 0);
+    else vfail(v, "assertion.dataHash.mismatch", 0);
     return !match;
 }
 
@@ -444,20 +489,20 @@ int verify_stream(prov_ctx *ctx, const prov_trust *trust, prov_stream *in, prov_
         rc = 0;
         goto done;
     }
-    vctx v = {ctx, trust, r, &st, calloc(st.n, 1)};
+    vctx v = {ctx, trust, r, &st, calloc(st.n, 1), 0, 0};
     if (!v.visited) { rc = PROV_ENOMEM; fail_error(r, ctx, rc); goto done; }
     r->manifests = st.n;
     c2pa_manifest *active = &st.m[st.n - 1];
     const c2pa_assertion *binding = NULL;
     int nbind = 0;
-    check_manifest(&v, active, 0, 1, &binding, &nbind, 0);
+    check_manifest(&v, active, 0, 1, &binding, &nbind, 0, &r->ingredients);
     int binding_via_parent = active->is_update;
     free(v.visited);
     if (!active->problem) {
         if (nbind == 0) {
-            report_add(r, PROV_CODE_FAILURE, "claim.hardBindings.missing", 0);
+            vfail(&v, "claim.hardBindings.missing", 0);
         } else if (nbind > 1 && !active->is_update) {
-            report_add(r, PROV_CODE_FAILURE, "assertion.multipleHardBindings", 0);
+            vfail(&v, "assertion.multipleHardBindings", 0);
         } else if (label_is(binding->label, "c2pa.hash.data")) {
             rc = hash_pass(&v, &a, &rd, binding, binding_via_parent);
             if (rc < 0) {
@@ -466,7 +511,7 @@ int verify_stream(prov_ctx *ctx, const prov_trust *trust, prov_stream *in, prov_
             }
             rc = 0;
         } else {
-            report_add(r, PROV_CODE_FAILURE, "algorithm.unsupported", 0);
+            vfail(&v, "algorithm.unsupported", 0);
             snprintf(r->error, sizeof r->error, "hard binding %s is not supported for this format", binding->label);
         }
     }

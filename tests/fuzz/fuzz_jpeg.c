@@ -28,11 +28,13 @@
 
 #define FUZZ_FORMAT FMT_JPEG
 
-static int is_format(const uint8_t *d, size_t n)
+/* The format the first bytes say, as asset_read_head sniffs it. */
+static int sniff(const uint8_t *d, size_t n)
 {
-    if (FUZZ_FORMAT == FMT_JPEG) return n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF;
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-    return n >= 8 && memcmp(d, sig, 8) == 0;
+    if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return FMT_JPEG;
+    if (n >= 8 && memcmp(d, sig, 8) == 0) return FMT_PNG;
+    return FMT_UNKNOWN;
 }
 
 /* ---- a JSON checker (structure; UTF-8 only with FUZZ_STRICT_UTF8) ---- */
@@ -137,10 +139,10 @@ static void read_head(const uint8_t *data, size_t size)
     if (rc) {
         CHECK(rc < 0);
         CHECK(rc == PROV_ENOMEM || prov_errmsg(ctx)[0]); /* a clear error */
-        CHECK(!is_format(data, size) == (rc == PROV_EUNSUPPORTED));
+        CHECK((sniff(data, size) == FMT_UNKNOWN) == (rc == PROV_EUNSUPPORTED));
     } else {
         CHECK(a.format == FMT_JPEG || a.format == FMT_PNG);
-        CHECK(is_format(data, size) == (a.format == FUZZ_FORMAT));
+        CHECK(a.format == sniff(data, size));
         CHECK(a.mime && !strcmp(a.mime, asset_format_mime(a.format)));
         /* the head is the file's first bytes; the reader is right after */
         CHECK(a.head.len <= size && a.head.len >= 2);
@@ -155,7 +157,9 @@ static void read_head(const uint8_t *data, size_t size)
             const xrange *x = &a.ranges[i];
             CHECK(x->len >= 8 && x->start <= a.head.len && x->len <= a.head.len - x->start);
             if (i) CHECK(x->start >= a.ranges[i - 1].start + a.ranges[i - 1].len);
-            CHECK(a.head.p[x->start] == (a.format == FMT_JPEG ? 0xFF : a.head.p[x->start]));
+            const uint8_t *h = a.head.p + x->start; /* an APP11 segment or the caBX chunk */
+            if (a.format == FMT_JPEG) CHECK(h[0] == 0xFF && h[1] == 0xEB);
+            else CHECK(memcmp(h + 4, "caBX", 4) == 0);
             carried += x->len;
         }
         CHECK(carried >= a.store.len);
@@ -250,7 +254,7 @@ static void inspect(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     read_head(data, size);
-    if (!is_format(data, size)) return 0;
+    if (sniff(data, size) != FUZZ_FORMAT) return 0;
     verify(data, size);
     inspect(data, size);
     return 0;
