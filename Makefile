@@ -87,18 +87,18 @@ check:
 	$(MAKE) asan
 	$(MAKE) interop
 
-# libFuzzer builds (clang): make fuzz FUZZ=fuzz_cbor FUZZ_SECONDS=300
+# libFuzzer builds (clang): make fuzz FUZZ=fuzz_jpeg FUZZ_SECONDS=300
+# New inputs go to build-fuzz/corpus-NAME; crashes to build-fuzz/.
 FUZZ ?= fuzz_cbor
 FUZZ_SECONDS ?= 60
 fuzz:
 	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 \
-	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" $(BUILD)/../build-fuzz/libprov.a
-	@mkdir -p build-fuzz/bin tests/fuzz/corpus/$(FUZZ)
-	clang -std=c11 -D_GNU_SOURCE -Iinclude -Ilib -O1 -g -fsanitize=fuzzer,address,undefined \
+	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" build-fuzz/libprov.a
+	@mkdir -p build-fuzz/bin build-fuzz/corpus-$(FUZZ)
+	clang -std=c11 -D_GNU_SOURCE -Iinclude -Ilib $(PKG_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
 	  -o build-fuzz/bin/$(FUZZ) tests/fuzz/$(FUZZ).c build-fuzz/libprov.a $(LDLIBS)
-	build-fuzz/bin/$(FUZZ) -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
-	  -artifact_prefix=build-fuzz/ build-fuzz/corpus-$(FUZZ) tests/fuzz/corpus/$(FUZZ) \
-	  || (mkdir -p build-fuzz/corpus-$(FUZZ); exit 1)
+	build-fuzz/bin/$(FUZZ) -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
+	  -artifact_prefix=build-fuzz/ build-fuzz/corpus-$(FUZZ) tests/fuzz/corpus/$(FUZZ)
 
 demo:
 	@bash tools/install-deps.sh

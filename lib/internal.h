@@ -14,10 +14,9 @@
 
 /* Bounds on everything read from a file (why: hostile input must never
  * drive memory or time without limit). */
-#define PROV_MAX_STORE (256u << 20)     /* manifest store bytes */
-#define PROV_MAX_HEADER (320u << 20)    /* JPEG/PNG bytes before image data */
+#define PROV_MAX_STORE (48u << 20)      /* manifest store bytes */
+#define PROV_MAX_HEADER (64u << 20)     /* JPEG/PNG bytes before image data */
 #define PROV_MAX_CBOR_DEPTH 32
-#define PROV_MAX_JUMBF_DEPTH 16
 #define PROV_MAX_BOXES 100000
 #define PROV_MAX_MANIFESTS 1000
 #define PROV_MAX_EXCLUSIONS 1000

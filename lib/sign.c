@@ -399,6 +399,11 @@ int prov_sign(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *sign
     }
     if (!settled) { rc = prov_seterr(ctx, PROV_EINVAL, "manifest layout did not settle"); goto out; }
     size_t store_len = store.len;
+    if (store_len > PROV_MAX_STORE) {
+        rc = prov_seterr(ctx, PROV_ELIMIT, "manifest store would be %zu bytes, over the %u-byte limit", store_len,
+                         PROV_MAX_STORE);
+        goto out;
+    }
 
     /* one pass: copy and hash everything but the reserved region */
     w.md = EVP_MD_CTX_new();

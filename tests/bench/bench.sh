@@ -46,7 +46,7 @@ cc -O2 -o "$T/maxrss" tests/bench/maxrss.c || die "could not build maxrss"
 # shellcheck disable=SC2046
 cc -O2 $(pkg-config --cflags libjpeg) -o "$T/mkjpeg" tests/bench/mkjpeg.c \
     $(pkg-config --libs libjpeg) -lm || die "could not build mkjpeg"
-# shellcheck disable=SC2046
+# shellcheck disable=SC2046,SC2086 # PKGS and pkg-config's output are lists
 cc -O2 -Iinclude -o "$T/bench_verify" tests/bench/bench_verify.c "$libprov" \
     $(pkg-config --libs $PKGS) -lm -lpthread || die "could not build bench_verify"
 
@@ -105,7 +105,7 @@ row() {
     printf '%-44s %14s %24s %8s  %s\n' "$label" "$vs" "$bs" "$rs" "$target"
     if [ -n "$bench_out" ]; then
         printf '{"name":"%s","label":"%s","value":%s,"unit":"%s","baseline":%s,"baseline_name":%s,"ratio":%s,"target":%s}\n' \
-            "$key" "$label" "$value" "$unit" "$(json_num "$base")" "$(json_str "$bname")" \
+            "$key" "${label#"${label%%[! ]*}"}" "$value" "$unit" "$(json_num "$base")" "$(json_str "$bname")" \
             "$(json_num "$ratio")" "$(json_str "$target")" >>"$bench_out"
     fi
 }
@@ -157,7 +157,7 @@ c_ssl=(openssl dgst -sha256 "$photo")
 c_sign=("$prov" sign "$photo" -o "$T/sign-out.jpg" --key "$T/k")
 c_ver=("$prov" verify "$signed")
 once "${c_ssl[@]}"; once "${c_sign[@]}"; once "${c_ver[@]}"
-t_ssl="" t_sign="" t_ver=""
+t_ssl="" t_sign="" t_ver="" t_ssl_cpu="" t_sign_cpu="" t_ver_cpu=""
 for _ in $(seq "$runs"); do
     best t_ssl "${c_ssl[@]}"
     rm -f "$T/sign-out.jpg"
