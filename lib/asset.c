@@ -68,9 +68,10 @@ static int jpeg_head(prov_ctx *ctx, rdr *r, asset *a, const char *what)
         const uint8_t *m = a->head.p + at;
         if (m[0] != 0xFF) return prov_seterr(ctx, PROV_EFORMAT, "%s: JPEG marker expected at offset %zu", what, at);
         uint8_t type = m[1];
-        if (type == 0xFF) { /* fill byte: step back one */
-            a->head.len--;
-            continue;
+        while (type == 0xFF) { /* fill bytes: the marker starts at the last 0xFF */
+            at++;
+            if ((rc = take(r, a, 1))) goto trunc;
+            type = a->head.p[at + 1];
         }
         if (type == 0xDA || type == 0xD9) { /* SOS or EOI: image data follows */
             a->head.len = at;

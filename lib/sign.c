@@ -6,6 +6,7 @@
  * stream, and the finished manifest is written into the reserved region. */
 #include "asset.h"
 #include "cose.h"
+#include "pump.h"
 #include "report.h"
 #include "store.h"
 
@@ -308,6 +309,8 @@ typedef struct wctx {
     uint64_t off;
 } wctx;
 
+static void md_update(void *md, const uint8_t *p, size_t n) { EVP_DigestUpdate(md, p, n); }
+
 static int emit(wctx *w, const uint8_t *p, size_t n, int hash)
 {
     if (!n) return 0;
@@ -417,15 +420,12 @@ int prov_sign(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *sign
         left -= k;
     }
     if ((rc = emit_head(&w, &a, a.insert_at, a.head.len))) goto wfail;
-    for (;;) {
-        const uint8_t *p;
-        size_t n;
-        if ((rc = rdr_next(&rd, &p, &n, RDR_BUF))) {
-            prov_seterr(ctx, rc, "input: read failed");
-            goto out;
-        }
-        if (!n) break;
-        if ((rc = emit(&w, p, n, 1))) goto wfail;
+    uint64_t pumped;
+    int where;
+    if ((rc = pump(&rd, md_update, w.md, out, &pumped, &where))) {
+        if (where == 1) goto wfail;
+        prov_seterr(ctx, rc, "input: read failed");
+        goto out;
     }
     unsigned int hl = 0;
     if (!EVP_DigestFinal_ex(w.md, hash, &hl)) { rc = PROV_ECRYPTO; goto out; }
@@ -455,6 +455,37 @@ out:
     return rc;
 }
 
+/* File output that starts write-back as it goes, so the fsync before the
+ * rename (durability) finds little left to do: the disk works while the
+ * rest of the file is hashed. */
+typedef struct syncw {
+    FILE *f;
+    uint64_t written, synced;
+} syncw;
+
+#define SYNC_EVERY (8u << 20)
+
+static int syncw_write(void *user, const void *buf, size_t len)
+{
+    syncw *w = user;
+    if (fwrite(buf, 1, len, w->f) != len) return -1;
+    w->written += len;
+    if (w->written - w->synced >= SYNC_EVERY) {
+        if (fflush(w->f)) return -1;
+        sync_file_range(fileno(w->f), (off64_t)w->synced, (off64_t)(w->written - w->synced), SYNC_FILE_RANGE_WRITE);
+        w->synced = w->written;
+    }
+    return 0;
+}
+
+static int syncw_seek(void *user, uint64_t off)
+{
+    syncw *w = user;
+    if (off > INT64_MAX || fseeko(w->f, (off_t)off, SEEK_SET)) return -1;
+    w->written = w->synced = off;
+    return 0;
+}
+
 int prov_sign_file(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *signer, const prov_chain *chain,
                    const char *in_path, const char *out_path)
 {
@@ -479,8 +510,12 @@ int prov_sign_file(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer 
     int rc = out ? 0 : PROV_EIO;
     if (!rc) {
         prov_stream si, so;
+        syncw sw = {out, 0, 0};
         prov_stream_file(&si, in);
-        prov_stream_file(&so, out);
+        memset(&so, 0, sizeof so);
+        so.write = syncw_write;
+        so.seek = syncw_seek;
+        so.user = &sw;
         rc = prov_sign(ctx, opts, signer, chain, &si, &so);
         if (!rc && (fflush(out) || fsync(fd) || fchmod(fd, mode)))
             rc = prov_seterr(ctx, PROV_EIO, "%s: write failed: %s", out_path, strerror(errno));

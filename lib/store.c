@@ -151,7 +151,11 @@ int store_resolve(c2pa_store *s, c2pa_manifest *cur, const char *uri, size_t n,
     /* absolute: /c2pa/<manifest>[/...] */
     if (n > 0 && uri[0] == '/') {
         if (n < 6 || memcmp(uri, "/c2pa/", 6)) {
-            if (n == 5 && memcmp(uri, "/c2pa", 5) == 0) { *out = &s->sb; return 0; }
+            if (n == 5 && memcmp(uri, "/c2pa", 5) == 0) {
+                *out = &s->sb;
+                *in_manifest = NULL; /* the store itself: in no manifest */
+                return 0;
+            }
             return PROV_ENOTFOUND;
         }
         uri += 6;

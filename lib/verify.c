@@ -4,6 +4,7 @@
 #include "asset.h"
 #include "cawg.h"
 #include "cose.h"
+#include "pump.h"
 #include "report.h"
 #include "store.h"
 #include "x509.h"
@@ -400,6 +401,8 @@ static int data_hash(const c2pa_assertion *a, xrange *ex, size_t *nex, char *alg
     return 0;
 }
 
+static void xhash_feed_cb(void *h, const uint8_t *p, size_t n) { xhash_feed(h, p, n); }
+
 /* Hash the whole file minus the exclusions: head from memory, the rest
  * streamed.  Returns 0 match, 1 mismatch, negative on read error. */
 static int hash_pass(vctx *v, asset *a, rdr *rd, const c2pa_assertion *binding, int via_parent)
@@ -434,13 +437,9 @@ static int hash_pass(vctx *v, asset *a, rdr *rd, const c2pa_assertion *binding, 
         return 0;
     }
     xhash_feed(&h, a->head.p, a->head.len);
-    const uint8_t *p;
-    size_t n;
-    for (;;) {
-        if ((rc = rdr_next(rd, &p, &n, RDR_BUF))) break;
-        if (!n) break;
-        xhash_feed(&h, p, n);
-    }
+    uint64_t pumped;
+    int where;
+    rc = pump(rd, xhash_feed_cb, &h, NULL, &pumped, &where);
     uint8_t got[64];
     size_t got_len = xhash_final(&h, got);
     uint64_t total = h.off;

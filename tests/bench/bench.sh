@@ -178,13 +178,13 @@ row verify_24mp_cpu_s "  prov verify, CPU time (user+sys)" "$t_ver_cpu" s "$t_ss
 
 # ---------------------------------------------------------------- 4. throughput
 # MB = 10^6 bytes.  From the 24 MP runs above, and from the ~100 MB file
-# (best of 3; start-up costs matter less there).
+# (best of RUNS; start-up costs matter less there).
 tp() { calc "$1 / $2 / 1e6"; }
 tp_ssl=$(tp "$photo_size" "$t_ssl")
 tp_sign=$(tp "$photo_size" "$t_sign")
 tp_ver=$(tp "$signed_size" "$t_ver")
 
-hruns=3
+hruns=$runs
 c_hssl=(openssl dgst -sha256 "$huge")
 c_hsign=("$prov" sign "$huge" -o "$T/sign-out.jpg" --key "$T/k")
 c_hver=("$prov" verify "$huge_signed")

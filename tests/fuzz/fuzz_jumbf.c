@@ -39,7 +39,7 @@ static int label_inside(const char *l)
     return l && (*l == 0 || (inside(l, 1) && memchr(l, 0, g_size - (size_t)((const uint8_t *)l - g_data))));
 }
 
-/* ---- every box, nested up to the JUMBF depth bound ---- */
+/* ---- every box, nested 16 deep at most ---- */
 
 static void walk(const uint8_t *p, const uint8_t *end, int depth, size_t *count)
 {
@@ -70,7 +70,7 @@ static void walk(const uint8_t *p, const uint8_t *end, int depth, size_t *count)
         CHECK(rc == 0 || rc == PROV_ENOTFOUND || rc == PROV_EFORMAT);
         if (rc == 0) CHECK(f.p == s.content && f.len <= s.content_len);
         if (rc == PROV_ENOTFOUND) CHECK(s.content_len == 0);
-        if (depth < PROV_MAX_JUMBF_DEPTH) walk(s.content, s.content + s.content_len, depth + 1, count);
+        if (depth < 16) walk(s.content, s.content + s.content_len, depth + 1, count);
     }
 }
 

@@ -8,7 +8,7 @@
  * Each input is copied into a heap block of exactly its size, so a
  * sanitizer sees any read past its end.  An input that cannot be read, or
  * runs longer than REPLAY_TIMEOUT seconds (default 60), is a failure and
- * gets one line; a crash aborts the run anyway.  The last line is
+ * gets one line; a crash ends the run, naming the input.  The last line is
  * "N passed, M failed"; the exit status is 1 when anything failed. */
 #include <dirent.h>
 #include <errno.h>
@@ -26,17 +26,35 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 static size_t n_passed, n_failed;
 static const char *volatile current; /* the input being run, for the alarm */
 
+/* Name the input being run on stderr (async-signal-safe). */
+static void say_current(const char *what)
+{
+    const char *f = current;
+    if (!f) return;
+    ssize_t w = write(2, "FAIL ", 5);
+    w = write(2, f, strlen(f));
+    w = write(2, what, strlen(what));
+    (void)w;
+}
+
 static void on_alarm(int sig)
 {
     (void)sig;
-    static const char pfx[] = "FAIL (timeout): ";
-    const char *f = current;
-    ssize_t w = write(2, pfx, sizeof pfx - 1);
-    if (f) w = write(2, f, strlen(f));
-    w = write(2, "\n", 1);
-    (void)w;
+    say_current(": timeout\n");
     _exit(1);
 }
+
+/* A crash: name the input, then die the way the signal would have. */
+static void on_crash(int sig)
+{
+    say_current(": crashed\n");
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Under a sanitizer, its report ends with the input's name too. */
+void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
+static void on_death(void) { say_current(": sanitizer report above\n"); }
 
 static void fail(const char *path, const char *why)
 {
@@ -124,6 +142,15 @@ int main(int argc, char **argv)
     const char *t = getenv("REPLAY_TIMEOUT");
     if (t && atoi(t) > 0) timeout = (unsigned)atoi(t);
     signal(SIGALRM, on_alarm);
+    signal(SIGABRT, on_crash);
+    if (__sanitizer_set_death_callback) {
+        __sanitizer_set_death_callback(on_death); /* it keeps its own SEGV handler */
+    } else {
+        signal(SIGSEGV, on_crash);
+        signal(SIGBUS, on_crash);
+        signal(SIGFPE, on_crash);
+        signal(SIGILL, on_crash);
+    }
     if (LLVMFuzzerInitialize) LLVMFuzzerInitialize(&argc, &argv);
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1]) continue; /* libFuzzer flags: ignored */

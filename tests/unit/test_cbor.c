@@ -915,5 +915,5 @@ int main(void)
         cmocka_unit_test(test_accessor_types),
         cmocka_unit_test(test_to_json),
     };
-    return cmocka_run_group_tests_name("cbor", tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,17 @@
+/* pump.h - stream the rest of an input through a hash (and optionally to
+ * an output), reading, hashing and writing on separate threads so that the
+ * copies the kernel makes overlap the hashing (SHA-256 is the floor). */
+#ifndef PROV_PUMP_H
+#define PROV_PUMP_H
+
+#include "stream.h"
+
+typedef void (*pump_hash_fn)(void *user, const uint8_t *p, size_t n);
+
+/* Drain r to its end: every byte goes to hash(); when out is not NULL it is
+ * also written there (in order).  *total gets the bytes pumped.  Returns 0,
+ * PROV_EIO (read failed: *where = 0; write failed: *where = 1) or
+ * PROV_ENOMEM. */
+PROV_HIDDEN int pump(rdr *r, pump_hash_fn hash, void *hash_user, prov_stream *out, uint64_t *total, int *where);
+
+#endif
