@@ -23,14 +23,20 @@ void asset_free(asset *a)
     pbuf_free(&a->store);
 }
 
-/* Read n bytes from r and append them to the head. */
+/* Read n bytes from r and append them to the head.  The head grows as
+ * bytes arrive, so a length field alone (a 30-byte file saying its chunk
+ * is 60 MB long) reserves no memory. */
 static int take(rdr *r, asset *a, size_t n)
 {
     if (a->head.len + n > PROV_MAX_HEADER) return PROV_ELIMIT;
-    if (pbuf_reserve(&a->head, n)) return PROV_ENOMEM;
-    int rc = rdr_read(r, a->head.p + a->head.len, n);
-    if (rc) return rc;
-    a->head.len += n;
+    while (n) {
+        size_t k = n < RDR_BUF ? n : RDR_BUF;
+        if (pbuf_reserve(&a->head, k)) return PROV_ENOMEM;
+        int rc = rdr_read(r, a->head.p + a->head.len, k);
+        if (rc) return rc;
+        a->head.len += k;
+        n -= k;
+    }
     return 0;
 }
 

@@ -9,7 +9,7 @@
 #include "hash.h"
 #include "stream.h"
 
-enum { FMT_UNKNOWN = 0, FMT_JPEG, FMT_PNG };
+enum { FMT_UNKNOWN = 0, FMT_JPEG, FMT_PNG, FMT_BMFF };
 
 #define ASSET_MAX_RANGES 1100 /* a 64 MiB store in 64 KB segments */
 

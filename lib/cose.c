@@ -2,6 +2,7 @@
 #include "cose.h"
 #include "x509.h"
 
+#include <limits.h>
 #include <string.h>
 
 const char *cose_alg_name(int64_t alg)
@@ -104,6 +105,9 @@ void cose_tbs(const uint8_t *prot, size_t prot_len, const uint8_t *payload, size
 
 int cose_verify(const cose_sign1 *c, const uint8_t *payload, size_t payload_len)
 {
+    /* an alg that does not fit an int must not wrap to a known one
+     * (2^32 - 8 would verify as Ed25519) */
+    if (c->alg < INT_MIN || c->alg > INT_MAX) return PROV_EUNSUPPORTED;
     pbuf tbs;
     pbuf_init(&tbs);
     cose_tbs(c->prot, c->prot_len, payload, payload_len, &tbs);

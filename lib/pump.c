@@ -16,6 +16,7 @@ typedef struct ring {
     size_t len[RING];
     uint64_t nread, nhashed, nwritten; /* buffers through each stage */
     int eof, read_err, write_err, stop;
+    uint64_t left; /* bytes the reader may still read */
     prov_stream *in, *out;
 } ring;
 
@@ -33,22 +34,24 @@ static void *reader(void *arg)
         uint64_t slot = g->nread % RING;
         pthread_mutex_unlock(&g->mu);
         if (stop) return NULL;
-        size_t got = 0;
+        size_t want = g->left < CHUNK ? (size_t)g->left : CHUNK, got = 0;
         int err = 0;
-        while (got < CHUNK) { /* fill the chunk: short reads are allowed */
-            long n = g->in->read(g->in->user, g->buf[slot] + got, CHUNK - got);
+        while (got < want) { /* fill the chunk: short reads are allowed */
+            long n = g->in->read(g->in->user, g->buf[slot] + got, want - got);
             if (n < 0) { err = 1; break; }
             if (n == 0) break;
             got += (size_t)n;
         }
+        g->left -= got;
         pthread_mutex_lock(&g->mu);
         g->len[slot] = got;
         if (err) g->read_err = 1;
         else if (got) g->nread++;
-        if (err || got < CHUNK) g->eof = 1;
+        int done = err || got < CHUNK || g->left == 0;
+        if (done) g->eof = 1;
         pthread_cond_broadcast(&g->cv);
         pthread_mutex_unlock(&g->mu);
-        if (err || got < CHUNK) return NULL;
+        if (done) return NULL;
     }
 }
 
@@ -80,26 +83,30 @@ static void *writer(void *arg)
 }
 
 /* What the rdr already buffered goes first, on this thread. */
-static int drain_buffered(rdr *r, pump_hash_fn hash, void *hu, prov_stream *out, uint64_t *total, int *where)
+static int drain_buffered(rdr *r, uint64_t *left, pump_hash_fn hash, void *hu, prov_stream *out, uint64_t *total,
+                          int *where)
 {
     size_t n = r->end - r->pos;
+    if (n > *left) n = (size_t)*left;
     if (!n) return 0;
     hash(hu, r->buf + r->pos, n);
     if (out && out->write(out->user, r->buf + r->pos, n)) {
         *where = 1;
         return PROV_EIO;
     }
-    r->pos = r->end;
+    r->pos += n;
     *total += n;
+    *left -= n;
     return 0;
 }
 
-static int pump_simple(rdr *r, pump_hash_fn hash, void *hu, prov_stream *out, uint64_t *total, int *where)
+static int pump_simple(rdr *r, uint64_t left, pump_hash_fn hash, void *hu, prov_stream *out, uint64_t *total,
+                       int *where)
 {
-    for (;;) {
+    while (left) {
         const uint8_t *p;
         size_t n;
-        if (rdr_next(r, &p, &n, RDR_BUF)) {
+        if (rdr_next(r, &p, &n, left < RDR_BUF ? (size_t)left : RDR_BUF)) {
             *where = 0;
             return PROV_EIO;
         }
@@ -110,24 +117,29 @@ static int pump_simple(rdr *r, pump_hash_fn hash, void *hu, prov_stream *out, ui
             return PROV_EIO;
         }
         *total += n;
+        left -= n;
     }
+    return 0;
 }
 
-int pump(rdr *r, pump_hash_fn hash, void *hu, prov_stream *out, uint64_t *total, int *where)
+int pump(rdr *r, uint64_t limit, pump_hash_fn hash, void *hu, prov_stream *out, uint64_t *total, int *where)
 {
     *total = 0;
     *where = 0;
-    int rc = drain_buffered(r, hash, hu, out, total, where);
-    if (rc || r->eof) return rc;
+    uint64_t left = limit;
+    int rc = drain_buffered(r, &left, hash, hu, out, total, where);
+    if (rc || !left || r->eof) return rc;
     /* one more plain read tells a small input from a large one */
     if ((rc = rdr_fill(r, RDR_BUF))) return rc;
-    if (r->eof) return pump_simple(r, hash, hu, out, total, where); /* under 1 MiB left */
-    if ((rc = drain_buffered(r, hash, hu, out, total, where))) return rc;
+    if (r->eof || left <= RDR_BUF) return pump_simple(r, left, hash, hu, out, total, where);
+    if ((rc = drain_buffered(r, &left, hash, hu, out, total, where))) return rc;
+    uint64_t resume = r->base + r->end; /* where the stream stands */
 
     ring g;
     memset(&g, 0, sizeof g);
     g.in = r->s;
     g.out = out;
+    g.left = left;
     for (int i = 0; i < RING; i++)
         if (!(g.buf[i] = malloc(CHUNK))) {
             for (int j = 0; j < i; j++) free(g.buf[j]);
@@ -143,6 +155,7 @@ int pump(rdr *r, pump_hash_fn hash, void *hu, prov_stream *out, uint64_t *total,
     }
     if (out) have_w = pthread_create(&wt, NULL, writer, &g) == 0;
     if (out && !have_w) g.stop = 1;
+    uint64_t threaded = 0;
     for (;;) {
         pthread_mutex_lock(&g.mu);
         while (!g.stop && g.nhashed == g.nread && !g.eof) pthread_cond_wait(&g.cv, &g.mu);
@@ -153,7 +166,7 @@ int pump(rdr *r, pump_hash_fn hash, void *hu, prov_stream *out, uint64_t *total,
         uint64_t slot = g.nhashed % RING;
         pthread_mutex_unlock(&g.mu);
         hash(hu, g.buf[slot], g.len[slot]);
-        *total += g.len[slot];
+        threaded += g.len[slot];
         pthread_mutex_lock(&g.mu);
         g.nhashed++;
         pthread_cond_broadcast(&g.cv);
@@ -165,10 +178,14 @@ int pump(rdr *r, pump_hash_fn hash, void *hu, prov_stream *out, uint64_t *total,
     pthread_cond_broadcast(&g.cv);
     pthread_mutex_unlock(&g.mu);
     pthread_join(rt, NULL);
+    *total += threaded;
     if (out && !have_w) rc = PROV_ENOMEM;
     else if (g.read_err) { rc = PROV_EIO; *where = 0; }
     else if (g.write_err) { rc = PROV_EIO; *where = 1; }
-    r->eof = 1;
+    /* the reader read past the rdr's buffer: the rdr resumes after it */
+    r->base = resume + threaded;
+    r->pos = r->end = 0;
+    r->eof = threaded < left;
 out:
     pthread_cond_destroy(&g.cv);
     pthread_mutex_destroy(&g.mu);

@@ -8,10 +8,12 @@
 
 typedef void (*pump_hash_fn)(void *user, const uint8_t *p, size_t n);
 
-/* Drain r to its end: every byte goes to hash(); when out is not NULL it is
- * also written there (in order).  *total gets the bytes pumped.  Returns 0,
- * PROV_EIO (read failed: *where = 0; write failed: *where = 1) or
- * PROV_ENOMEM. */
-PROV_HIDDEN int pump(rdr *r, pump_hash_fn hash, void *hash_user, prov_stream *out, uint64_t *total, int *where);
+/* Move up to limit bytes (UINT64_MAX: to the end) from r: every byte goes
+ * to hash(); when out is not NULL it is also written there, in order.
+ * *total gets the bytes moved (fewer than limit only at the end of the
+ * input).  Returns 0, PROV_EIO (read failed: *where = 0; write failed:
+ * *where = 1) or PROV_ENOMEM.  r can be read on afterwards. */
+PROV_HIDDEN int pump(rdr *r, uint64_t limit, pump_hash_fn hash, void *hash_user, prov_stream *out,
+                     uint64_t *total, int *where);
 
 #endif

@@ -422,7 +422,7 @@ int prov_sign(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *sign
     if ((rc = emit_head(&w, &a, a.insert_at, a.head.len))) goto wfail;
     uint64_t pumped;
     int where;
-    if ((rc = pump(&rd, md_update, w.md, out, &pumped, &where))) {
+    if ((rc = pump(&rd, UINT64_MAX, md_update, w.md, out, &pumped, &where))) {
         if (where == 1) goto wfail;
         prov_seterr(ctx, rc, "input: read failed");
         goto out;

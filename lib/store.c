@@ -30,8 +30,8 @@ static void parse_manifest(c2pa_manifest *m)
                     m->problem = "assertion box malformed";
                     return;
                 }
+                if (m->n_assertions == PROV_MAX_BOXES) { m->problem = "too many assertions"; return; }
                 if (m->n_assertions == cap) {
-                    if (cap >= PROV_MAX_BOXES) { m->problem = "too many assertions"; return; }
                     cap = cap ? cap * 2 : 16;
                     void *n = realloc(m->assertions, cap * sizeof *m->assertions);
                     if (!n) { m->problem = "out of memory"; return; }
@@ -87,12 +87,12 @@ int store_parse(prov_ctx *ctx, const uint8_t *p, size_t len, c2pa_store *out)
         }
         uint32_t t = jsuper_c2pa_type(&ms);
         if (t != C2PA_MANIFEST && t != C2PA_UPDATE) continue;
+        if (out->n == PROV_MAX_MANIFESTS) {
+            store_free(out);
+            return prov_seterr(ctx, PROV_ELIMIT, "manifest store: more than %u manifests",
+                               PROV_MAX_MANIFESTS);
+        }
         if (out->n == cap) {
-            if (cap >= PROV_MAX_MANIFESTS) {
-                store_free(out);
-                return prov_seterr(ctx, PROV_ELIMIT, "manifest store: more than %u manifests",
-                                   PROV_MAX_MANIFESTS);
-            }
             cap = cap ? cap * 2 : 4;
             void *n = realloc(out->m, cap * sizeof *out->m);
             if (!n) { store_free(out); return PROV_ENOMEM; }

@@ -2,6 +2,7 @@
  * C2PA status codes.  The file is read once: the head (with the store) is
  * held in memory, the image data streamed through the hash. */
 #include "asset.h"
+#include "bmff.h"
 #include "cawg.h"
 #include "cose.h"
 #include "pump.h"
@@ -439,7 +440,7 @@ static int hash_pass(vctx *v, asset *a, rdr *rd, const c2pa_assertion *binding, 
     xhash_feed(&h, a->head.p, a->head.len);
     uint64_t pumped;
     int where;
-    rc = pump(rd, xhash_feed_cb, &h, NULL, &pumped, &where);
+    rc = pump(rd, UINT64_MAX, xhash_feed_cb, &h, NULL, &pumped, &where);
     uint8_t got[64];
     size_t got_len = xhash_final(&h, got);
     uint64_t total = h.off;
@@ -452,6 +453,53 @@ static int hash_pass(vctx *v, asset *a, rdr *rd, const c2pa_assertion *binding, 
     if (match) report_add(r, PROV_CODE_SUCCESS, "assertion.dataHash.match", 0);
     else vfail(v, "assertion.dataHash.mismatch", 0);
     return !match;
+}
+
+/* 1, 2 or 3 for a c2pa.hash.bmff label, else 0. */
+static int bmff_version(const char *label)
+{
+    if (label_is(label, "c2pa.hash.bmff")) return 1;
+    if (label_is(label, "c2pa.hash.bmff.v2")) return 2;
+    if (label_is(label, "c2pa.hash.bmff.v3")) return 3;
+    return 0;
+}
+
+/* The flat BMFF hash over the whole file.  Returns negative only on a read
+ * error. */
+static int bmff_pass(vctx *v, const bmff_file *bf, rdr *rd, const c2pa_assertion *binding)
+{
+    prov_report *r = v->r;
+    jbox cb;
+    cval m, f;
+    const uint8_t *want;
+    size_t want_len;
+    if (jsuper_first(&binding->sb, &cb) || cb.type != BOX_CBOR || cbor_parse(cb.data, cb.data_len, 0, &m) ||
+        cbor_type(m) != CBOR_MAP) {
+        vfail(v, "assertion.bmffHash.malformed", 0);
+        return 0;
+    }
+    if (cbor_map_get(m, "hash", &f) || cbor_get_bytes(f, &want, &want_len)) {
+        /* a Merkle-only hash belongs to an init segment: its fragments are
+         * checked with prov_verify_fragment */
+        vfail(v, "assertion.bmffHash.mismatch", 0);
+        snprintf(r->error, sizeof r->error, "fragmented media: verify the init segment with its fragments");
+        return 0;
+    }
+    uint8_t got[64];
+    size_t got_len = 0;
+    int extra = 0;
+    int rc = bmff_hash(v->ctx, rd, bf, m, bmff_version(binding->label), got, &got_len, &extra);
+    if (rc == PROV_EIO) return rc;
+    if (rc) {
+        vfail(v, "assertion.bmffHash.malformed", 0);
+        return 0;
+    }
+    if (extra) report_add(r, PROV_CODE_INFO, "assertion.bmffHash.additionalExclusionsPresent", 0);
+    if (got_len == want_len && memcmp(got, want, got_len) == 0)
+        report_add(r, PROV_CODE_SUCCESS, "assertion.bmffHash.match", 0);
+    else
+        vfail(v, "assertion.bmffHash.mismatch", 0);
+    return 0;
 }
 
 static void fail_error(prov_report *r, prov_ctx *ctx, int rc)
@@ -468,8 +516,22 @@ int verify_stream(prov_ctx *ctx, const prov_trust *trust, prov_stream *in, prov_
     memset(&st, 0, sizeof st);
     int rc = rdr_init(&rd, in);
     if (rc) { fail_error(r, ctx, rc); return rc; }
-    rc = asset_read_head(ctx, &rd, &a, "input");
+    bmff_file bf;
+    memset(&bf, 0, sizeof bf);
+    if ((rc = rdr_fill(&rd, 12)) == 0 && bmff_sniff(rd.buf + rd.pos, rd.end - rd.pos)) {
+        memset(&a, 0, sizeof a);
+        a.format = FMT_BMFF;
+        rc = bmff_scan(ctx, &rd, &bf, "input");
+        if (!rc) {
+            a.mime = bmff_mime(bf.brand);
+            if (bf.c2pa >= 0 && (rc = bmff_read_store(ctx, &rd, &bf, &a.store, "input")) == 0) a.has_store = 1;
+        }
+        if (rc) asset_free(&a);
+    } else if (!rc) {
+        rc = asset_read_head(ctx, &rd, &a, "input");
+    }
     if (rc) {
+        bmff_free(&bf);
         rdr_free(&rd);
         fail_error(r, ctx, rc);
         return rc;
@@ -502,21 +564,30 @@ int verify_stream(prov_ctx *ctx, const prov_trust *trust, prov_stream *in, prov_
             vfail(&v, "claim.hardBindings.missing", 0);
         } else if (nbind > 1 && !active->is_update) {
             vfail(&v, "assertion.multipleHardBindings", 0);
-        } else if (label_is(binding->label, "c2pa.hash.data")) {
+        } else if (label_is(binding->label, "c2pa.hash.data") && a.format != FMT_BMFF) {
             rc = hash_pass(&v, &a, &rd, binding, binding_via_parent);
             if (rc < 0) {
                 fail_error(r, ctx, rc);
                 goto done;
             }
             rc = 0;
+        } else if (a.format == FMT_BMFF && bmff_version(binding->label)) {
+            rc = bmff_pass(&v, &bf, &rd, binding);
+            if (rc < 0) {
+                fail_error(r, ctx, rc);
+                goto done;
+            }
+            rc = 0;
         } else {
-            vfail(&v, "algorithm.unsupported", 0);
-            snprintf(r->error, sizeof r->error, "hard binding %s is not supported for this format", binding->label);
+            /* a binding of another kind than the file: it cannot hold */
+            vfail(&v, a.format == FMT_BMFF ? "assertion.bmffHash.mismatch" : "assertion.dataHash.mismatch", 0);
+            snprintf(r->error, sizeof r->error, "hard binding %s does not fit a %s file", binding->label, a.mime);
         }
     }
     if (r->oom) { rc = PROV_ENOMEM; fail_error(r, ctx, rc); goto done; }
     report_settle(r);
 done:
+    bmff_free(&bf);
     store_free(&st);
     if (keep && rc == 0) *keep = a;
     else asset_free(&a);

@@ -165,7 +165,7 @@ static void check_manifest(c2pa_store *st, c2pa_manifest *m)
         CHECK(rc == 0 || (rc < 0 && why));
         if (rc == 0) CHECK(c.ncerts >= 1 && c.ncerts <= PROV_MAX_CHAIN && inside(c.sig, c.sig_len));
     }
-    CHECK(m->n_assertions == 0 || m->assertions);
+    CHECK(m->n_assertions <= PROV_MAX_BOXES && (m->n_assertions == 0 || m->assertions));
     for (size_t i = 0; i < m->n_assertions; i++) {
         c2pa_assertion *a = &m->assertions[i];
         CHECK(label_inside(a->label) && inside(a->sb.box.p, a->sb.box.len));
@@ -197,7 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         prov_ctx_free(ctx);
         return 0;
     }
-    CHECK(st.n >= 1 && st.m);
+    CHECK(st.n >= 1 && st.n <= PROV_MAX_MANIFESTS && st.m);
     CHECK(jsuper_c2pa_type(&st.sb) == C2PA_STORE && st.sb.box.p == data);
     for (size_t i = 0; i < st.n; i++) check_manifest(&st, &st.m[i]);
 
