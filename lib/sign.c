@@ -5,6 +5,7 @@
  * reserved in the output, the rest of the file is copied and hashed in one
  * stream, and the finished manifest is written into the reserved region. */
 #include "asset.h"
+#include "bmff.h"
 #include "cose.h"
 #include "pump.h"
 #include "report.h"
@@ -191,30 +192,61 @@ static int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t
     pbuf_init(&sig);
     int rc = 0;
 
-    /* c2pa.hash.data */
-    cbor_put_map(&hd, 5);
-    cbor_put_text(&hd, "exclusions");
-    cbor_put_array(&hd, 1);
-    cbor_put_map(&hd, 2);
-    cbor_put_text(&hd, "start");
-    cbor_put_uint(&hd, start);
-    cbor_put_text(&hd, "length");
-    cbor_put_uint(&hd, len);
-    cbor_put_text(&hd, "name");
-    cbor_put_text(&hd, "jumbf manifest");
-    cbor_put_text(&hd, "alg");
-    cbor_put_text(&hd, "sha256");
-    cbor_put_text(&hd, "hash");
-    cbor_put_bytes(&hd, hash, 32);
-    cbor_put_text(&hd, "pad"); /* c2pa-rs requires the field */
-    cbor_put_bytes(&hd, "", 0);
+    const char *hard_label = "c2pa.hash.data";
+    if (s->format == FMT_BMFF) {
+        /* c2pa.hash.bmff.v3, flat: the three exclusions every reader expects */
+        hard_label = "c2pa.hash.bmff.v3";
+        cbor_put_map(&hd, 4);
+        cbor_put_text(&hd, "exclusions");
+        cbor_put_array(&hd, 3);
+        cbor_put_map(&hd, 2);
+        cbor_put_text(&hd, "xpath");
+        cbor_put_text(&hd, "/uuid");
+        cbor_put_text(&hd, "data");
+        cbor_put_array(&hd, 1);
+        cbor_put_map(&hd, 2);
+        cbor_put_text(&hd, "offset");
+        cbor_put_uint(&hd, 8);
+        cbor_put_text(&hd, "value");
+        cbor_put_bytes(&hd, BMFF_C2PA_UUID, 16);
+        cbor_put_map(&hd, 1);
+        cbor_put_text(&hd, "xpath");
+        cbor_put_text(&hd, "/ftyp");
+        cbor_put_map(&hd, 1);
+        cbor_put_text(&hd, "xpath");
+        cbor_put_text(&hd, "/mfra");
+        cbor_put_text(&hd, "alg");
+        cbor_put_text(&hd, "sha256");
+        cbor_put_text(&hd, "hash");
+        cbor_put_bytes(&hd, hash, 32);
+        cbor_put_text(&hd, "name");
+        cbor_put_text(&hd, "jumbf manifest");
+    } else {
+        /* c2pa.hash.data */
+        cbor_put_map(&hd, 5);
+        cbor_put_text(&hd, "exclusions");
+        cbor_put_array(&hd, 1);
+        cbor_put_map(&hd, 2);
+        cbor_put_text(&hd, "start");
+        cbor_put_uint(&hd, start);
+        cbor_put_text(&hd, "length");
+        cbor_put_uint(&hd, len);
+        cbor_put_text(&hd, "name");
+        cbor_put_text(&hd, "jumbf manifest");
+        cbor_put_text(&hd, "alg");
+        cbor_put_text(&hd, "sha256");
+        cbor_put_text(&hd, "hash");
+        cbor_put_bytes(&hd, hash, 32);
+        cbor_put_text(&hd, "pad"); /* c2pa-rs requires the field */
+        cbor_put_bytes(&hd, "", 0);
+    }
 
     /* assertion store, remembering each assertion's hash */
     struct item { const char *label; const pbuf *cbor; } list[3];
     size_t n = 0;
     if (s->has_parent) list[n++] = (struct item){"c2pa.ingredient.v3", &s->ingredient};
     list[n++] = (struct item){"c2pa.actions.v2", &s->actions};
-    list[n++] = (struct item){"c2pa.hash.data", &hd};
+    list[n++] = (struct item){hard_label, &hd};
     uint8_t ah[3][32];
     size_t as = jumbf_open_super(&asrt, C2PA_ASSERTIONS, "c2pa.assertions");
     for (size_t i = 0; i < n; i++) {
@@ -334,6 +366,123 @@ static int emit_head(wctx *w, const asset *a, uint64_t from, uint64_t to)
     return 0;
 }
 
+static void no_hash(void *u, const uint8_t *p, size_t n) { (void)u; (void)p; (void)n; }
+
+static int is_meta_box(uint32_t t)
+{
+    return t == FOURCC('m', 'o', 'o', 'v') || t == FOURCC('m', 'e', 't', 'a') || t == FOURCC('m', 'o', 'o', 'f') ||
+           t == FOURCC('m', 'f', 'r', 'a');
+}
+
+/* BMFF: the manifest box goes right after ftyp (an old one is dropped);
+ * every later box moves by the difference, so offset tables are patched
+ * before they are hashed.  Boxes are copied in order, each top-level box
+ * that is hashed preceded by its new offset (v3 flat hash). */
+static int sign_bmff(sctx *s, rdr *rd, prov_stream *in, prov_stream *out)
+{
+    prov_ctx *ctx = s->ctx;
+    bmff_file bf;
+    pbuf store, box, wrapped;
+    pbuf_init(&store);
+    pbuf_init(&box);
+    pbuf_init(&wrapped);
+    EVP_MD_CTX *md = NULL;
+    int rc = bmff_scan(ctx, rd, &bf, "input");
+    if (rc) return rc;
+    if (bf.c2pa >= 0 && !s->has_parent) { /* re-signing: the input is its own parent */
+        if (in->seek(in->user, 0)) { rc = prov_seterr(ctx, PROV_EIO, "input: seek failed"); goto out; }
+        if ((rc = load_parent(s, in))) goto out;
+        rdr_forget(rd);
+    }
+    s->format = FMT_BMFF;
+    if ((rc = build_fixed(s))) goto out;
+    uint8_t hash[32] = {0};
+    if ((rc = build_store(s, hash, 0, 0, 0, &store))) goto out;
+    if (store.len > PROV_MAX_STORE) {
+        rc = prov_seterr(ctx, PROV_ELIMIT, "manifest store would be %zu bytes, over the limit", store.len);
+        goto out;
+    }
+    size_t store_len = store.len;
+    uint64_t boxlen = BMFF_MANIFEST_HDR + store_len;
+    const bbox *ft = &bf.top[bf.ftyp];
+    bmff_shift sh = {ft->off + ft->size, boxlen, 0, 0};
+    if (bf.c2pa >= 0) {
+        sh.cut_start = bf.top[bf.c2pa].off;
+        sh.cut_end = sh.cut_start + bf.top[bf.c2pa].size;
+    }
+    md = EVP_MD_CTX_new();
+    if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) { rc = PROV_ECRYPTO; goto out; }
+    if (out->seek(out->user, 0)) goto wfail;
+    uint64_t uuid_at = 0, written = 0;
+    for (size_t i = 0; i < bf.ntop; i++) {
+        const bbox *b = &bf.top[i];
+        if ((long)i == bf.c2pa) continue;
+        uint64_t at = bmff_shift_apply(&sh, b->off);
+        if (at != written) { rc = prov_seterr(ctx, PROV_EFORMAT, "input: boxes overlap"); goto out; }
+        int hashed = !((long)i == bf.ftyp || b->type == FOURCC('m', 'f', 'r', 'a') ||
+                       (b->type == FOURCC('u', 'u', 'i', 'd') && !memcmp(b->uuid, BMFF_C2PA_UUID, 16)));
+        if (hashed) {
+            uint8_t be[8];
+            wr32(be, (uint32_t)(at >> 32));
+            wr32(be + 4, (uint32_t)at);
+            EVP_DigestUpdate(md, be, 8);
+        }
+        uint64_t moved;
+        int where;
+        if (is_meta_box(b->type) && b->size && b->size <= BMFF_MAX_META) {
+            char why[128] = "";
+            if ((rc = bmff_load(ctx, rd, b, &box, "input"))) goto out;
+            if ((rc = bmff_patch(box.p, box.len, &sh, why, sizeof why))) {
+                prov_seterr(ctx, rc, "input: cannot move the '%c%c%c%c' box: %s", b->type >> 24, b->type >> 16 & 0xff,
+                            b->type >> 8 & 0xff, b->type & 0xff, why);
+                goto out;
+            }
+            if (hashed) EVP_DigestUpdate(md, box.p, box.len);
+            if (out->write(out->user, box.p, box.len)) goto wfail;
+            moved = box.len;
+        } else {
+            if (rdr_seek(rd, b->off)) { rc = prov_seterr(ctx, PROV_EIO, "input: seek failed"); goto out; }
+            uint64_t want = b->size ? b->size : UINT64_MAX;
+            if ((rc = pump(rd, want, hashed ? md_update : no_hash, md, out, &moved, &where))) {
+                if (where == 1) goto wfail;
+                prov_seterr(ctx, rc, "input: read failed");
+                goto out;
+            }
+            if (b->size && moved != b->size) { rc = prov_seterr(ctx, PROV_EFORMAT, "input: truncated box"); goto out; }
+        }
+        written += moved;
+        if ((long)i == bf.ftyp) { /* reserve the manifest box */
+            uuid_at = written;
+            uint8_t zero[4096] = {0};
+            for (uint64_t left = boxlen; left;) {
+                size_t k = left < sizeof zero ? (size_t)left : sizeof zero;
+                if (out->write(out->user, zero, k)) goto wfail;
+                left -= k;
+            }
+            written += boxlen;
+        }
+    }
+    unsigned int hl;
+    if (!EVP_DigestFinal_ex(md, hash, &hl)) { rc = PROV_ECRYPTO; goto out; }
+    store.len = 0;
+    if ((rc = build_store(s, hash, 0, 0, 1, &store))) goto out;
+    if (store.len != store_len) { rc = prov_seterr(ctx, PROV_EINVAL, "manifest size changed after signing"); goto out; }
+    bmff_put_manifest_box(&wrapped, store.p, store.len, (size_t)boxlen);
+    if (wrapped.err) { rc = PROV_ENOMEM; goto out; }
+    if (out->seek(out->user, uuid_at) || out->write(out->user, wrapped.p, wrapped.len)) goto wfail;
+    rc = 0;
+    goto out;
+wfail:
+    rc = prov_seterr(ctx, PROV_EIO, "output: write failed");
+out:
+    if (md) EVP_MD_CTX_free(md);
+    pbuf_free(&store);
+    pbuf_free(&box);
+    pbuf_free(&wrapped);
+    bmff_free(&bf);
+    return rc;
+}
+
 int prov_sign(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *signer, const prov_chain *chain,
               prov_stream *in, prov_stream *out)
 {
@@ -369,6 +518,11 @@ int prov_sign(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *sign
         goto out;
     }
     if (s.o->parent && (rc = load_parent(&s, s.o->parent))) goto out;
+    if ((rc = rdr_fill(&rd, 12))) goto out;
+    if (bmff_sniff(rd.buf + rd.pos, rd.end - rd.pos)) {
+        rc = sign_bmff(&s, &rd, in, out);
+        goto out;
+    }
     if ((rc = asset_read_head(ctx, &rd, &a, "input"))) goto out;
     if (a.has_store && !s.has_parent) {
         /* re-signing a signed file: it is its own parent */

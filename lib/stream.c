@@ -183,9 +183,15 @@ int rdr_next(rdr *r, const uint8_t **p, size_t *n, size_t max)
     return 0;
 }
 
+void rdr_forget(rdr *r)
+{
+    r->pos = r->end = 0;
+    r->stale = 1;
+}
+
 int rdr_seek(rdr *r, uint64_t off)
 {
-    if (off >= r->base && off <= r->base + r->end) {
+    if (!r->stale && off >= r->base && off <= r->base + r->end) {
         r->pos = (size_t)(off - r->base);
         return 0;
     }
@@ -193,5 +199,6 @@ int rdr_seek(rdr *r, uint64_t off)
     r->base = off;
     r->pos = r->end = 0;
     r->eof = 0;
+    r->stale = 0;
     return 0;
 }

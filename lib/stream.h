@@ -12,6 +12,7 @@ typedef struct rdr {
     size_t pos, end; /* valid bytes are buf[pos..end) */
     uint64_t base;   /* stream offset of buf[0] */
     int eof;
+    int stale; /* the stream was used behind our back: seek before reading */
 } rdr;
 
 PROV_HIDDEN int rdr_init(rdr *r, prov_stream *s);
@@ -22,6 +23,8 @@ PROV_HIDDEN int rdr_read(rdr *r, void *out, size_t n);
 /* The next up to max buffered bytes without copying; *n == 0 at end. */
 PROV_HIDDEN int rdr_next(rdr *r, const uint8_t **p, size_t *n, size_t max);
 PROV_HIDDEN int rdr_seek(rdr *r, uint64_t off);
+/* Drop the buffer: the stream was read by someone else. */
+PROV_HIDDEN void rdr_forget(rdr *r);
 static inline uint64_t rdr_tell(const rdr *r) { return r->base + r->pos; }
 
 #endif
