@@ -135,6 +135,10 @@ int tlog_checkpoint_open(const uint8_t *msg, size_t len, const char *origin,
     memset(cp, 0, sizeof *cp);
     memset(note, 0, offsetof(tlog_note, sigs));
     if (!origin || !log || (!witnesses && nwitnesses)) return PROV_EINVAL;
+    /* the log signs with a plain note signature; a cosignature (a
+     * witness's statement) must never pass for the log's own */
+    if (log->alg != TLOG_ALG_ED25519)
+        return prov_seterr(ctx, PROV_EINVAL, "log key %s is not an Ed25519 note key", log->name);
     cp_keys k = {log, witnesses, nwitnesses};
     tlog_verifiers vs = {NULL, 0, cp_lookup, &k};
     int rc = tlog_note_open(msg, len, &vs, note, ctx);

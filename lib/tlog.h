@@ -373,7 +373,9 @@ PROV_HIDDEN int tlog_checkpoint_sign(pbuf *out, const tlog_signer *log, const ch
                                      const char *ext, size_t ext_len, prov_ctx *ctx);
 /* Open a signed checkpoint: the note must carry a verified signature by
  * `log` (a witness's alone is not enough) and its origin line must equal
- * `origin`.  Cosignatures by the keys in witnesses (n of them; may be 0)
+ * `origin`.  The log key must be a plain Ed25519 key (alg 0x01, as
+ * tlog-tiles requires of public logs; PROV_EINVAL otherwise), so a
+ * cosignature can never pass for the log's signature.  Cosignatures by the keys in witnesses (n of them; may be 0)
  * are verified too and appear in note->sigs with their times; count them
  * with tlog_note_count_by().  Any other signatures are skipped.
  * PROV_ENOTFOUND when the log did not sign, TLOG_EVERIFY on a bad

@@ -25,10 +25,10 @@ step() { # name, command...
 
 step "harness reads the fixtures as EXPECTED.md says" node "$here/check_fixtures.mjs" "$fixtures"
 
-mapfile -t images < <(ls "$fixtures"/*.jpg "$fixtures"/*.png)
-step "prov agrees with c2pa-rs on the JPEG/PNG fixtures (no anchors)" \
+mapfile -t images < <(ls "$fixtures"/*.jpg "$fixtures"/*.png "$fixtures"/*.mp4 "$fixtures"/*.heic)
+step "prov agrees with c2pa-rs on every fixture (no anchors)" \
   bash "$here/compare.sh" "$prov" "${images[@]}"
-step "prov agrees with c2pa-rs on the JPEG/PNG fixtures (test anchors)" \
+step "prov agrees with c2pa-rs on every fixture (test anchors)" \
   bash "$here/compare.sh" --trust "$fixtures/certs/trust/test_cert_root_bundle.pem" "$prov" "${images[@]}"
 
 # Files prov signs: fresh issuer and key, created, edited with a parent,
@@ -46,7 +46,17 @@ cp "$t/created.jpg" "$t/inplace.jpg"
 "$prov" sign "$root/samples/teapot.jpg" -o "$t/edited.jpg" --key "$t/k" --parent "$t/created.jpg" >/dev/null
 "$prov" sign "$t/edited.jpg" -o "$t/edited2.jpg" --key "$t/k" --parent "$t/edited.jpg" --action c2pa.cropped >/dev/null
 "$prov" sign "$root/samples/kodim01.png" -o "$t/edited.png" --key "$t/k" --parent "$t/created.png" >/dev/null
-signed=("$t/created.jpg" "$t/created.png" "$t/inplace.jpg" "$t/edited.jpg" "$t/edited2.jpg" "$t/edited.png")
+# Video and BMFF stills: MP4 (moov last and first), MOV, fragmented MP4,
+# AVIF, and the HEIC fixture re-signed (its manifest becomes the parent).
+ffmpeg -loglevel error -y -i "$root/samples/clip.mp4" -c copy -movflags frag_keyframe+empty_moov+default_base_moof "$t/frag.mp4"
+ffmpeg -loglevel error -y -i "$root/samples/clip.mp4" -c copy -f mov "$t/clip.mov"
+ffmpeg -loglevel error -y -i "$root/samples/clip.mp4" -c copy "$t/moovlast.mp4"
+ffmpeg -loglevel error -y -f lavfi -i testsrc=size=128x128 -frames:v 1 -c:v libaom-av1 -still-picture 1 "$t/still.avif"
+"$prov" sign "$root/samples/clip.mp4" -o "$t/clip.mp4" --key "$t/k" >/dev/null
+for f in frag.mp4 clip.mov moovlast.mp4 still.avif; do "$prov" sign "$t/$f" -o "$t/s-$f" --key "$t/k" >/dev/null; done
+"$prov" sign "$t/clip.mp4" -o "$t/clip-edited.mp4" --key "$t/k" --action c2pa.trimmed >/dev/null
+signed=("$t/created.jpg" "$t/created.png" "$t/inplace.jpg" "$t/edited.jpg" "$t/edited2.jpg" "$t/edited.png"
+        "$t/clip.mp4" "$t/clip-edited.mp4" "$t/s-frag.mp4" "$t/s-clip.mov" "$t/s-moovlast.mp4" "$t/s-still.avif")
 
 check_reads() { # expected state, expected failures (comma list), trust args...
   local want=$1 wantfail=$2; shift 2
@@ -77,6 +87,12 @@ size=$(stat -c %s "$t/tampered.jpg")
 printf '\x55' | dd of="$t/tampered.jpg" bs=1 seek=$((size - 100)) conv=notrunc status=none
 step "prov agrees with c2pa-rs on a tampered file" \
   bash "$here/compare.sh" --trust "$t/ca/root.pem" "$prov" "$t/tampered.jpg"
+
+# The HEIC fixture re-signed: its origo parent is untrusted, so c2pa-rs
+# says Valid with that one failure in the ingredient, with and without our root.
+"$prov" sign "$fixtures/trustnxt-icon-signed-v2-bmff.heic" -o "$t/resigned.heic" --key "$t/k" >/dev/null
+step "prov agrees with c2pa-rs on a re-signed HEIC (our root)" \
+  bash "$here/compare.sh" --trust "$t/ca/root.pem" "$prov" "$t/resigned.heic"
 
 echo "interop: $pass passed, $fail failed"
 [ "$fail" = 0 ]

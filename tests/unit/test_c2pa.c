@@ -498,7 +498,7 @@ static void test_fixture_verdicts(void **state)
         prov_report_free(r);
         rows++;
     }
-    assert_int_equal(rows, 18);
+    assert_int_equal(rows, 22);
     assert_int_equal(bad, 0);
     prov_trust_free(bundle);
     free(tsv);
