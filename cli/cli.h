@@ -18,6 +18,16 @@ void free_passphrase(char *p);
 /* Is a wants-help flag among argv? */
 int wants_help(int argc, char **argv);
 
+/* A progress bar on stderr, shown only on a terminal and after a second. */
+typedef struct progress {
+    const char *label;
+    double start;
+    int tty, shown;
+} progress;
+void progress_start(progress *p, const char *label);
+void progress_cb(void *user, uint64_t done, uint64_t total);
+void progress_end(progress *p);
+
 int cmd_ca(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_sign(int argc, char **argv);

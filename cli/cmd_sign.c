@@ -107,7 +107,12 @@ int cmd_sign(int argc, char **argv)
     }
     prov_signer signer;
     prov_signer_from_key(&signer, k);
+    progress pg;
+    progress_start(&pg, in);
+    so.progress = progress_cb;
+    so.progress_user = &pg;
     int r = prov_sign_file(ctx, &so, &signer, chain, in, out);
+    progress_end(&pg);
     if (r) {
         err("%s: %s", in, *prov_errmsg(ctx) ? prov_errmsg(ctx) : prov_strerror(r));
         goto out;

@@ -76,11 +76,17 @@ int cmd_verify(int argc, char **argv)
         }
     }
     if (optind >= argc) die_usage(USAGE);
-    prov_verify_opts vo = {ntrust ? trust : NULL, 0};
+    prov_verify_opts vo = {0};
+    vo.trust = ntrust ? trust : NULL;
+    progress pg;
+    vo.progress = progress_cb;
+    vo.progress_user = &pg;
     int worst = EXIT_OKAY;
     for (int i = optind; i < argc; i++) {
         prov_report *r = NULL;
+        progress_start(&pg, argv[i]);
         int rc = prov_verify_file(ctx, &vo, argv[i], &r);
+        progress_end(&pg);
         int st = prov_report_state(r);
         if (rc && !r) {
             worst = err("%s: %s", argv[i], prov_strerror(rc));

@@ -183,6 +183,9 @@ PROV_API void prov_signer_from_key(prov_signer *s, const prov_key *key);
 #define PROV_SOURCE_COMPOSITE \
     "http://cv.iptc.org/newscodes/digitalsourcetype/composite"
 
+/* Progress of long work: bytes done of total (total 0 when unknown). */
+typedef void (*prov_progress_fn)(void *user, uint64_t done, uint64_t total);
+
 /* Options for prov_sign; zero-initialise, then set what you need. */
 typedef struct prov_sign_opts {
     const char *title;        /* dc:title; default none */
@@ -197,6 +200,9 @@ typedef struct prov_sign_opts {
     const char *parent_title; /* ingredient title; default "parent" */
     int thumbnail;            /* 1: add a JPEG claim thumbnail */
     uint64_t time;            /* reserved, set 0 */
+    prov_progress_fn progress; /* called about every 8 MiB; may be NULL */
+    void *progress_user;
+    uint64_t size_hint;       /* input size for progress, 0 if unknown */
 } prov_sign_opts;
 
 /* Sign `in` and write the signed file to `out` (which must be seekable:
@@ -227,6 +233,9 @@ PROV_API const char *prov_state_name(int state); /* "trusted", ... */
 typedef struct prov_verify_opts {
     const prov_trust *trust; /* NULL: nothing is trusted */
     int flags;               /* reserved, set 0 */
+    prov_progress_fn progress; /* called about every 8 MiB; may be NULL */
+    void *progress_user;
+    uint64_t size_hint;      /* input size for progress, 0 if unknown */
 } prov_verify_opts;
 
 typedef struct prov_report prov_report;

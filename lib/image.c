@@ -244,8 +244,20 @@ static int jpeg_run(prov_ctx *ctx, jdec *d, uint32_t min_side)
     if (!d->img.rgb || (cmyk && !d->row)) return prov_seterr(ctx, PROV_ENOMEM, "JPEG: out of memory");
     d->img.w = w;
     d->img.h = h;
+    /* Output rows per iMCU row, libjpeg's unit of decoding. */
+    unsigned imcu = (unsigned)(c->max_v_samp_factor * c->min_DCT_scaled_size);
+    int one_scan = !jpeg_has_multiple_scans(c);
     while (c->output_scanline < h) {
-        uint8_t *dst = d->img.rgb + (size_t)c->output_scanline * w * 3;
+        size_t done = (size_t)c->output_scanline * w * 3;
+        if (one_scan && d->eof && imcu && c->output_scanline % imcu == 0) {
+            /* The data ran out in an earlier iMCU row: libjpeg would decode
+             * the rest as mid-gray, at full cost, and a few hundred bytes
+             * may claim 200M pixels.  Fill it directly.  (A multi-scan
+             * file was read whole by jpeg_start_decompress.) */
+            memset(d->img.rgb + done, 128, size - done);
+            break;
+        }
+        uint8_t *dst = d->img.rgb + done;
         JSAMPROW row = cmyk ? d->row : dst;
         if (jpeg_read_scanlines(c, &row, 1) != 1) /* our source never suspends */
             return prov_seterr(ctx, PROV_EFORMAT, "JPEG: decoder stalled");

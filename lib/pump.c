@@ -118,6 +118,7 @@ static int pump_simple(rdr *r, uint64_t left, pump_hash_fn hash, void *hu, prov_
         }
         *total += n;
         left -= n;
+        rdr_progress(r, r->base + r->pos);
     }
     return 0;
 }
@@ -167,6 +168,7 @@ int pump(rdr *r, uint64_t limit, pump_hash_fn hash, void *hu, prov_stream *out, 
         pthread_mutex_unlock(&g.mu);
         hash(hu, g.buf[slot], g.len[slot]);
         threaded += g.len[slot];
+        rdr_progress(r, resume + threaded);
         pthread_mutex_lock(&g.mu);
         g.nhashed++;
         pthread_cond_broadcast(&g.cv);

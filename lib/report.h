@@ -37,7 +37,7 @@ PROV_HIDDEN void report_settle(prov_report *r);
 struct asset;
 /* Verify in into r.  With keep, the file's head and store are handed over
  * (asset_free them) when the call succeeds. */
-PROV_HIDDEN int verify_stream(prov_ctx *ctx, const prov_trust *trust, prov_stream *in, prov_report *r,
+PROV_HIDDEN int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, prov_report *r,
                               struct asset *keep);
 
 #endif

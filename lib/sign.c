@@ -513,6 +513,9 @@ int prov_sign(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *sign
     wctx w = {out, NULL, 0};
     int rc = rdr_init(&rd, in);
     if (rc) goto out;
+    rd.progress = s.o->progress;
+    rd.progress_user = s.o->progress_user;
+    rd.total = s.o->size_hint;
     if (s.o->thumbnail) {
         rc = prov_seterr(ctx, PROV_EUNSUPPORTED, "thumbnails are not supported yet");
         goto out;
@@ -646,7 +649,7 @@ int prov_sign_file(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer 
     if (!in_path || !out_path) return PROV_EINVAL;
     FILE *in = fopen(in_path, "rb");
     if (!in) return prov_seterr(ctx, PROV_EIO, "%s: cannot open: %s", in_path, strerror(errno));
-    struct stat st;
+    struct stat st = {0};
     mode_t mode = 0644;
     if (fstat(fileno(in), &st) == 0) mode = st.st_mode & 0777;
     size_t n = strlen(out_path);
@@ -665,6 +668,10 @@ int prov_sign_file(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer 
     if (!rc) {
         prov_stream si, so;
         syncw sw = {out, 0, 0};
+        prov_sign_opts o = {0};
+        if (opts) o = *opts;
+        if (!o.size_hint && S_ISREG(st.st_mode)) o.size_hint = (uint64_t)st.st_size;
+        opts = &o;
         prov_stream_file(&si, in);
         memset(&so, 0, sizeof so);
         so.write = syncw_write;

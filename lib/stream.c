@@ -183,6 +183,15 @@ int rdr_next(rdr *r, const uint8_t **p, size_t *n, size_t max)
     return 0;
 }
 
+#define PROGRESS_STEP (8u << 20)
+
+void rdr_progress(rdr *r, uint64_t done)
+{
+    if (!r->progress || (done - r->reported < PROGRESS_STEP && done != r->total)) return;
+    r->reported = done;
+    r->progress(r->progress_user, done, r->total);
+}
+
 void rdr_forget(rdr *r)
 {
     r->pos = r->end = 0;

@@ -13,6 +13,9 @@ typedef struct rdr {
     uint64_t base;   /* stream offset of buf[0] */
     int eof;
     int stale; /* the stream was used behind our back: seek before reading */
+    prov_progress_fn progress;
+    void *progress_user;
+    uint64_t total, reported;
 } rdr;
 
 PROV_HIDDEN int rdr_init(rdr *r, prov_stream *s);
@@ -25,6 +28,8 @@ PROV_HIDDEN int rdr_next(rdr *r, const uint8_t **p, size_t *n, size_t max);
 PROV_HIDDEN int rdr_seek(rdr *r, uint64_t off);
 /* Drop the buffer: the stream was read by someone else. */
 PROV_HIDDEN void rdr_forget(rdr *r);
+/* Tell the progress callback, if any, that `done` bytes are through. */
+PROV_HIDDEN void rdr_progress(rdr *r, uint64_t done);
 static inline uint64_t rdr_tell(const rdr *r) { return r->base + r->pos; }
 
 #endif

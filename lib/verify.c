@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <errno.h>
+#include <sys/stat.h>
 
 #define MAX_INGREDIENT_DEPTH 8
 
@@ -508,14 +509,20 @@ static void fail_error(prov_report *r, prov_ctx *ctx, int rc)
     snprintf(r->error, sizeof r->error, "%s", ctx && ctx->msg[0] ? ctx->msg : prov_strerror(rc));
 }
 
-int verify_stream(prov_ctx *ctx, const prov_trust *trust, prov_stream *in, prov_report *r, asset *keep)
+int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, prov_report *r, asset *keep)
 {
+    const prov_trust *trust = opts ? opts->trust : NULL;
     rdr rd;
     asset a;
     c2pa_store st;
     memset(&st, 0, sizeof st);
     int rc = rdr_init(&rd, in);
     if (rc) { fail_error(r, ctx, rc); return rc; }
+    if (opts) {
+        rd.progress = opts->progress;
+        rd.progress_user = opts->progress_user;
+        rd.total = opts->size_hint;
+    }
     bmff_file bf;
     memset(&bf, 0, sizeof bf);
     if ((rc = rdr_fill(&rd, 12)) == 0 && bmff_sniff(rd.buf + rd.pos, rd.end - rd.pos)) {
@@ -602,7 +609,7 @@ int prov_verify(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, pr
     prov_report *r = report_new();
     if (!r) return PROV_ENOMEM;
     *out = r;
-    return verify_stream(ctx, opts ? opts->trust : NULL, in, r, NULL);
+    return verify_stream(ctx, opts, in, r, NULL);
 }
 
 int prov_verify_file(prov_ctx *ctx, const prov_verify_opts *opts, const char *path, prov_report **out)
@@ -620,7 +627,11 @@ int prov_verify_file(prov_ctx *ctx, const prov_verify_opts *opts, const char *pa
     }
     prov_stream s;
     prov_stream_file(&s, f);
-    int rc = prov_verify(ctx, opts, &s, out);
+    prov_verify_opts o = {0};
+    if (opts) o = *opts;
+    struct stat st;
+    if (!o.size_hint && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) o.size_hint = (uint64_t)st.st_size;
+    int rc = prov_verify(ctx, &o, &s, out);
     fclose(f);
     return rc;
 }

@@ -817,7 +817,6 @@ static void run_probe(const char *path, const char *rel, vec_stats *vs)
         if (ll != 32) {
             rc = PROV_EFORMAT;
             vs->type_rejects++;
-            if (getenv("TLOG_DEBUG")) print_message("leaf type reject: %s\n", rel);
         } else {
             rc = tlog_verify_inclusion(js_u64(js, "leafIdx"), js_u64(js, "treeSize"), leaf,
                                        proof, n, root);
