@@ -177,7 +177,7 @@ static void cmyk_to_rgb(uint8_t *dst, const uint8_t *src, uint32_t w, int invert
     }
 }
 
-static int jpeg_run(prov_ctx *ctx, jdec *d, uint32_t min_side)
+static int jpeg_run(prov_ctx *ctx, jdec *d, uint32_t min_side, int header_only)
 {
     j_decompress_ptr c = &d->ci;
     if (setjmp(d->err.jb)) {
@@ -218,7 +218,11 @@ static int jpeg_run(prov_ctx *ctx, jdec *d, uint32_t min_side)
 
     jpeg_read_header(c, TRUE);
     int rc = check_dims(ctx, "JPEG", c->image_width, c->image_height);
-    if (rc) return rc;
+    if (rc || header_only) {
+        d->img.w = c->image_width;
+        d->img.h = c->image_height;
+        return rc;
+    }
     int cmyk = c->jpeg_color_space == JCS_CMYK || c->jpeg_color_space == JCS_YCCK;
     c->out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     if (min_side) {
@@ -244,16 +248,17 @@ static int jpeg_run(prov_ctx *ctx, jdec *d, uint32_t min_side)
     if (!d->img.rgb || (cmyk && !d->row)) return prov_seterr(ctx, PROV_ENOMEM, "JPEG: out of memory");
     d->img.w = w;
     d->img.h = h;
-    /* Output rows per iMCU row, libjpeg's unit of decoding. */
-    unsigned imcu = (unsigned)(c->max_v_samp_factor * c->min_DCT_scaled_size);
-    int one_scan = !jpeg_has_multiple_scans(c);
+    /* A truncated single-scan file: libjpeg decodes the rest as mid-gray,
+     * at full cost, and a few hundred bytes may claim 200M pixels.  Once
+     * the data has run out, decode two more iMCU rows (libjpeg's unit,
+     * read one ahead for context), then fill the rest directly.  (A
+     * multi-scan file was read whole by jpeg_start_decompress.) */
+    uint64_t imcu = (uint64_t)c->max_v_samp_factor * (uint64_t)c->min_DCT_scaled_size;
+    uint64_t stop = jpeg_has_multiple_scans(c) || !imcu ? UINT64_MAX : 0;
     while (c->output_scanline < h) {
         size_t done = (size_t)c->output_scanline * w * 3;
-        if (one_scan && d->eof && imcu && c->output_scanline % imcu == 0) {
-            /* The data ran out in an earlier iMCU row: libjpeg would decode
-             * the rest as mid-gray, at full cost, and a few hundred bytes
-             * may claim 200M pixels.  Fill it directly.  (A multi-scan
-             * file was read whole by jpeg_start_decompress.) */
+        if (d->eof && !stop) stop = (c->output_scanline / imcu + 2) * imcu;
+        if (stop && c->output_scanline >= stop) {
             memset(d->img.rgb + done, 128, size - done);
             break;
         }
@@ -267,12 +272,13 @@ static int jpeg_run(prov_ctx *ctx, jdec *d, uint32_t min_side)
     return 0;
 }
 
-static int jpeg_decode(prov_ctx *ctx, isrc *in, uint32_t min_side, prov_img *out)
+static int jpeg_decode(prov_ctx *ctx, isrc *in, uint32_t min_side, int header_only,
+                       prov_img *out)
 {
     jdec *d = calloc(1, sizeof *d);
     if (!d) return prov_seterr(ctx, PROV_ENOMEM, "out of memory");
     d->in = in;
-    int rc = jpeg_run(ctx, d, min_side);
+    int rc = jpeg_run(ctx, d, min_side, header_only);
     if (d->created) jpeg_destroy_decompress(&d->ci);
     free(d->row);
     if (rc) free(d->img.rgb);
@@ -326,7 +332,7 @@ static void over_white(uint8_t *dst, const uint8_t *src, size_t npx)
     }
 }
 
-static int png_run(prov_ctx *ctx, pdec *d)
+static int png_run(prov_ctx *ctx, pdec *d, int header_only)
 {
     if (setjmp(png_jmpbuf(d->png))) {
         if (d->in->err) return prov_seterr(ctx, PROV_EIO, "PNG: read error");
@@ -347,7 +353,11 @@ static int png_run(prov_ctx *ctx, pdec *d)
     int depth, ctype, interlace;
     png_get_IHDR(png, d->info, &w, &h, &depth, &ctype, &interlace, NULL, NULL);
     int rc = check_dims(ctx, "PNG", w, h);
-    if (rc) return rc;
+    if (rc || header_only) {
+        d->img.w = w;
+        d->img.h = h;
+        return rc;
+    }
     png_set_expand(png); /* palette to RGB, gray to 8 bits, tRNS to alpha */
     if (depth == 16) png_set_scale_16(png);
     if (!(ctype & PNG_COLOR_MASK_COLOR)) png_set_gray_to_rgb(png);
@@ -384,7 +394,7 @@ static int png_run(prov_ctx *ctx, pdec *d)
     return 0;
 }
 
-static int png_decode(prov_ctx *ctx, isrc *in, prov_img *out)
+static int png_decode(prov_ctx *ctx, isrc *in, int header_only, prov_img *out)
 {
     /* Check the IHDR size first, so an absurd size is PROV_ELIMIT (libpng
      * would only say "Invalid IHDR data"). */
@@ -398,7 +408,7 @@ static int png_decode(prov_ctx *ctx, isrc *in, prov_img *out)
     int rc = PROV_ENOMEM;
     d->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, d, p_error, p_warning);
     if (d->png) d->info = png_create_info_struct(d->png);
-    if (d->info) rc = png_run(ctx, d);
+    if (d->info) rc = png_run(ctx, d, header_only);
     else prov_seterr(ctx, rc, "PNG: out of memory");
     png_destroy_read_struct(d->png ? &d->png : NULL, d->info ? &d->info : NULL, NULL);
     free(d->row);
@@ -410,13 +420,15 @@ static int png_decode(prov_ctx *ctx, isrc *in, prov_img *out)
 
 /* ---- entry points ---- */
 
-static int decode(prov_ctx *ctx, isrc *in, uint32_t min_side, prov_img *out)
+/* header_only: stop after the size checks, with out->w, h set and no
+ * pixels. */
+static int decode(prov_ctx *ctx, isrc *in, uint32_t min_side, int header_only, prov_img *out)
 {
     static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     if (in->err) return prov_seterr(ctx, PROV_EIO, "image: read error");
     if (in->n >= 3 && in->p[0] == 0xFF && in->p[1] == 0xD8 && in->p[2] == 0xFF)
-        return jpeg_decode(ctx, in, min_side, out);
-    if (in->n >= 8 && !memcmp(in->p, png_sig, 8)) return png_decode(ctx, in, out);
+        return jpeg_decode(ctx, in, min_side, header_only, out);
+    if (in->n >= 8 && !memcmp(in->p, png_sig, 8)) return png_decode(ctx, in, header_only, out);
     return prov_seterr(ctx, PROV_EUNSUPPORTED, "image: not a JPEG or PNG");
 }
 
@@ -425,7 +437,19 @@ int img_decode(prov_ctx *ctx, const uint8_t *p, size_t n, uint32_t min_side, pro
     if (out) memset(out, 0, sizeof *out);
     if (!out || (!p && n)) return prov_seterr(ctx, PROV_EINVAL, "image: bad argument");
     isrc in = {.p = p, .n = n};
-    return decode(ctx, &in, min_side, out);
+    return decode(ctx, &in, min_side, 0, out);
+}
+
+int img_info(prov_ctx *ctx, const uint8_t *p, size_t n, uint32_t *w, uint32_t *h)
+{
+    if (w) *w = 0;
+    if (h) *h = 0;
+    if (!w || !h || (!p && n)) return prov_seterr(ctx, PROV_EINVAL, "image: bad argument");
+    isrc in = {.p = p, .n = n};
+    prov_img img = {0};
+    int rc = decode(ctx, &in, 0, 1, &img);
+    if (!rc) *w = img.w, *h = img.h;
+    return rc;
 }
 
 int img_decode_stream(prov_ctx *ctx, prov_stream *s, uint32_t min_side, prov_img *out)
@@ -436,7 +460,7 @@ int img_decode_stream(prov_ctx *ctx, prov_stream *s, uint32_t min_side, prov_img
     if (!in.buf) return prov_seterr(ctx, PROV_ENOMEM, "out of memory");
     in.p = in.buf;
     src_peek(&in, 24); /* enough to sniff and to read the PNG IHDR size */
-    int rc = decode(ctx, &in, min_side, out);
+    int rc = decode(ctx, &in, min_side, 0, out);
     free(in.buf);
     return rc;
 }

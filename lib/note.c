@@ -487,6 +487,9 @@ int tlog_note_open(const uint8_t *msg, size_t len, const tlog_verifiers *vs, tlo
     out->text = m;
     out->text_len = split + 1;
 
+    /* Pass 1, syntax only: every line, before any key is looked up, so a
+     * malformed note is malformed whatever keys the caller holds (and no
+     * signature is checked on one).  The lines land in out->sigs. */
     size_t nlines = 0;
     for (const char *p = sigs; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p)); /* found: end[-1] is '\n' */
@@ -503,10 +506,10 @@ int tlog_note_open(const uint8_t *msg, size_t len, const tlog_verifiers *vs, tlo
         size_t name_len = sp ? (size_t)(sp - name) : rest;
         const char *b64 = sp ? sp + 1 : name + rest;
         size_t b64_len = sp ? rest - name_len - 1 : 0;
-        uint8_t raw[4 + 72];
+        uint8_t head[4];
         size_t rl;
         if (!tlog_name_valid(name, name_len) || b64_len == 0 ||
-            tlog_b64_decode(b64, b64_len, raw, sizeof raw, &rl) || rl < 5) {
+            tlog_b64_decode(b64, b64_len, head, sizeof head, &rl) || rl < 5) {
             rc = prov_seterr(ctx, PROV_EFORMAT, "malformed note: signature line");
             goto fail;
         }
@@ -515,45 +518,56 @@ int tlog_note_open(const uint8_t *msg, size_t len, const tlog_verifiers *vs, tlo
                              TLOG_SIG_MAX);
             goto fail;
         }
-        if (++nlines > TLOG_MAX_SIGS) {
+        if (nlines == TLOG_MAX_SIGS) {
             rc = prov_seterr(ctx, PROV_ELIMIT, "note has more than %d signatures",
                              TLOG_MAX_SIGS);
             goto fail;
         }
-        uint32_t id = rd32(raw);
+        out->sigs[nlines++] = (tlog_sig){name, name_len, rd32(head), b64, b64_len, NULL, 0};
+    }
+
+    /* Pass 2: look the keys up and verify, compacting in place. */
+    for (size_t k = 0; k < nlines; k++) {
+        tlog_sig cur = out->sigs[k];
         const tlog_verifier *v;
-        rc = tlog_verifiers_find(vs, name, name_len, id, &v, ctx);
+        rc = tlog_verifiers_find(vs, cur.name, cur.name_len, cur.id, &v, ctx);
         if (rc == PROV_ENOTFOUND) {
             /* unknown key: keep it once, unverified */
             bool dup = false;
             for (size_t i = 0; i < out->nsigs && !dup; i++) {
                 const tlog_sig *s = &out->sigs[i];
-                dup = !s->by && s->name_len == name_len && s->b64_len == b64_len &&
-                      !memcmp(s->name, name, name_len) && !memcmp(s->b64, b64, b64_len);
+                dup = !s->by && s->name_len == cur.name_len && s->b64_len == cur.b64_len &&
+                      !memcmp(s->name, cur.name, cur.name_len) &&
+                      !memcmp(s->b64, cur.b64, cur.b64_len);
             }
-            if (!dup)
-                out->sigs[out->nsigs++] = (tlog_sig){name, name_len, id, b64, b64_len, NULL, 0};
+            if (!dup) out->sigs[out->nsigs++] = cur;
             continue;
         }
         if (rc) goto fail;
-        if (v->id != id || v->name_len != name_len || memcmp(v->name, name, name_len)) {
+        if (v->id != cur.id || v->name_len != cur.name_len ||
+            memcmp(v->name, cur.name, cur.name_len)) {
             rc = prov_seterr(ctx, PROV_EINVAL, "verifier name or hash doesn't match signature");
             goto fail;
         }
         bool seen = false;
         for (size_t i = 0; i < out->nsigs && !seen; i++) {
             const tlog_sig *s = &out->sigs[i];
-            seen = s->by && s->id == id && s->name_len == name_len &&
-                   !memcmp(s->name, name, name_len);
+            seen = s->by && s->id == cur.id && s->name_len == cur.name_len &&
+                   !memcmp(s->name, cur.name, cur.name_len);
         }
         if (seen) continue; /* repeated signature by one key */
+        uint8_t raw[4 + 72];
+        size_t rl;
         uint64_t t = 0;
+        tlog_b64_decode(cur.b64, cur.b64_len, raw, sizeof raw, &rl); /* checked in pass 1 */
         if (rl > sizeof raw || tlog_sig_check(v, out->text, out->text_len, raw + 4, rl - 4, &t)) {
             rc = prov_seterr(ctx, TLOG_EVERIFY, "invalid signature for key %s+%08x", v->name,
-                             (unsigned)id);
+                             (unsigned)cur.id);
             goto fail;
         }
-        out->sigs[out->nsigs++] = (tlog_sig){name, name_len, id, b64, b64_len, v, t};
+        cur.by = v;
+        cur.time = t;
+        out->sigs[out->nsigs++] = cur;
         out->nverified++;
     }
     if (!out->nverified)

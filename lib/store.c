@@ -73,8 +73,8 @@ int store_parse(prov_ctx *ctx, const uint8_t *p, size_t len, c2pa_store *out)
     memset(out, 0, sizeof *out);
     const uint8_t *q = p;
     jbox b;
-    if (!p /* an empty store (a zero-length caBX chunk) */ || jbox_next(&q, p + len, &b) ||
-        jsuper_parse(&b, &out->sb) ||
+    /* p is NULL for an empty store (a zero-length caBX chunk): NULL + 0 is UB */
+    if (!p || jbox_next(&q, p + len, &b) || jsuper_parse(&b, &out->sb) ||
         jsuper_c2pa_type(&out->sb) != C2PA_STORE)
         return prov_seterr(ctx, PROV_EFORMAT, "manifest store is not a C2PA JUMBF superbox");
     const uint8_t *c = out->sb.content, *ce = c + out->sb.content_len;

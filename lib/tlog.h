@@ -239,6 +239,9 @@ typedef struct tlog_note {
  *    TLOG_NOTE_MAX bytes; every signature line well formed, its name
  *    valid, its base64 canonical and at least 5 bytes decoded;
  *  - more than TLOG_MAX_SIGS lines: PROV_ELIMIT (Go: "malformed note");
+ *  - all of that is checked before any key is looked up (Go checks line
+ *    by line), so a malformed note fails the same way whatever the keys,
+ *    and no signature is verified on one;
  *  - unknown keys' signatures are kept unverified (identical lines once);
  *  - a known key's signature is verified; a bad one fails the whole note
  *    with TLOG_EVERIFY ("invalid signature for key name+id"), because a

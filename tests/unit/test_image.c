@@ -498,6 +498,31 @@ static void test_truncated(void **state)
     }
 }
 
+/* A JPEG cut short keeps the rows its data covers; the rest is mid-gray. */
+static void test_truncated_jpeg_rows(void **state)
+{
+    (void)state;
+    size_t n;
+    uint8_t *p = tu_read(TEAPOT, &n);
+    assert_memory_equal(p + n - 2, "\xFF\xD9", 2);
+    for (uint32_t min_side = 0; min_side <= 100; min_side += 100) {
+        prov_img full, cut;
+        assert_int_equal(img_decode(ctx, p, n, min_side, &full), 0);
+        /* Without only its EOI marker, every row is intact. */
+        assert_int_equal(img_decode(ctx, p, n - 2, min_side, &cut), 0);
+        assert_memory_equal(cut.rgb, full.rgb, (size_t)full.w * full.h * 3);
+        img_free(&cut);
+        /* Cut in half: the top as decoded in full, the bottom mid-gray. */
+        assert_int_equal(img_decode(ctx, p, n / 2, min_side, &cut), 0);
+        size_t row = (size_t)full.w * 3, last = (size_t)(full.h - 1) * row;
+        assert_memory_equal(cut.rgb, full.rgb, row * 8);
+        for (size_t i = 0; i < row; i++) assert_int_equal(cut.rgb[last + i], 128);
+        img_free(&cut);
+        img_free(&full);
+    }
+    free(p);
+}
+
 static void put32(uint8_t *p, uint32_t v) { p[0] = v >> 24, p[1] = v >> 16, p[2] = v >> 8, p[3] = (uint8_t)v; }
 
 /* A PNG of only a header (signature, IHDR, IEND) claiming w x h. */
@@ -668,6 +693,7 @@ int main(void)
         cmocka_unit_test(test_encode_round_trip),
         cmocka_unit_test(test_thumbnail),
         cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_truncated_jpeg_rows),
         cmocka_unit_test(test_png_bomb),
         cmocka_unit_test(test_jpeg_bomb),
         cmocka_unit_test(test_too_many_scans),

@@ -1,0 +1,42 @@
+/* sign.h - what the signing modules share: the signing context, the
+ * manifest builder and the BMFF signer. */
+#ifndef PROV_SIGN_H
+#define PROV_SIGN_H
+
+#include "asset.h"
+#include "report.h"
+#include "store.h"
+
+typedef struct sctx {
+    prov_ctx *ctx;
+    const prov_sign_opts *o;
+    const prov_signer *signer;
+    const prov_chain *chain;
+    int format;
+    char label[64];
+    char instance[64];
+    /* parent */
+    int has_parent;
+    asset parent;          /* head and store of the parent file */
+    c2pa_store pstore;     /* parsed parent store (may be empty) */
+    prov_report *preport;  /* the parent's validation */
+    /* assertions other than the hash, built once */
+    pbuf actions, ingredient;
+} sctx;
+
+/* Make the label and instance ID, and zero the rest. */
+PROV_HIDDEN void sctx_init(sctx *s, prov_ctx *ctx, const prov_sign_opts *o, const prov_signer *signer,
+                           const prov_chain *chain);
+PROV_HIDDEN void sctx_free(sctx *s);
+/* Read and validate the parent (a separate stream, or the input itself). */
+PROV_HIDDEN int load_parent(sctx *s, prov_stream *ps);
+/* The assertions that do not depend on the file's bytes. */
+PROV_HIDDEN int build_fixed(sctx *s);
+/* The whole store: parent manifests, then ours.  sign=0 lays it out with a
+ * zero signature of the final length.  start/len: the data hash exclusion. */
+PROV_HIDDEN int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, int sign, pbuf *out);
+/* BMFF signing (sign_bmff.c). */
+PROV_HIDDEN int sign_bmff(sctx *s, rdr *rd, prov_stream *in, prov_stream *out);
+PROV_HIDDEN void md_update(void *md, const uint8_t *p, size_t n);
+
+#endif

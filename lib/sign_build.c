@@ -1,0 +1,333 @@
+/* sign_build.c - build a C2PA v2 manifest: actions, ingredient, the hard
+ * binding, the claim and its signature, laid out as a JUMBF store. */
+#include "bmff.h"
+#include "cose.h"
+#include "hash.h"
+#include "sign.h"
+
+#include <openssl/evp.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GENERATOR_NAME "prov"
+
+void md_update(void *md, const uint8_t *p, size_t n) { EVP_DigestUpdate(md, p, n); }
+
+static void uuid4(char out[37])
+{
+    uint8_t u[16];
+    randombytes_buf(u, sizeof u);
+    u[6] = (u[6] & 0x0f) | 0x40;
+    u[8] = (u[8] & 0x3f) | 0x80;
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
+             u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+static void put_huri(pbuf *b, const char *url, const uint8_t hash[32], int with_alg)
+{
+    cbor_put_map(b, with_alg ? 3 : 2);
+    cbor_put_text(b, "url");
+    cbor_put_text(b, url);
+    cbor_put_text(b, "hash");
+    cbor_put_bytes(b, hash, 32);
+    if (with_alg) {
+        cbor_put_text(b, "alg");
+        cbor_put_text(b, "sha256");
+    }
+}
+
+static void put_generator(pbuf *b, const prov_sign_opts *o)
+{
+    const char *ver = o->generator_version ? o->generator_version : (o->generator ? NULL : PROV_VERSION_STRING);
+    cbor_put_map(b, ver ? 2 : 1);
+    cbor_put_text(b, "name");
+    cbor_put_text(b, o->generator && *o->generator ? o->generator : GENERATOR_NAME);
+    if (ver) {
+        cbor_put_text(b, "version");
+        cbor_put_text(b, ver);
+    }
+}
+
+/* One CBOR assertion superbox. */
+static void put_assertion(pbuf *b, const char *label, const pbuf *cbor)
+{
+    size_t s = jumbf_open_super(b, C2PA_CBOR, label);
+    size_t c = jumbf_open(b, BOX_CBOR);
+    pbuf_put(b, cbor->p, cbor->len);
+    jumbf_close(b, c);
+    jumbf_close(b, s);
+}
+
+static void put_codes(pbuf *b, const prov_report *r, int kind)
+{
+    size_t n = prov_report_code_count(r, kind);
+    cbor_put_array(b, n);
+    for (size_t i = 0; i < n; i++) {
+        cbor_put_map(b, 1);
+        cbor_put_text(b, "code");
+        cbor_put_text(b, prov_report_code(r, kind, i));
+    }
+}
+
+/* c2pa.ingredient.v3 for the parent, and c2pa.actions.v2. */
+int build_fixed(sctx *s)
+{
+    const prov_sign_opts *o = s->o;
+    const char *action = o->action && *o->action ? o->action : (s->has_parent ? "c2pa.edited" : "c2pa.created");
+    pbuf *b = &s->actions;
+    if (s->has_parent) {
+        pbuf *g = &s->ingredient;
+        c2pa_manifest *pm = s->pstore.n ? &s->pstore.m[s->pstore.n - 1] : NULL;
+        cbor_put_map(g, pm ? 6 : 4);
+        cbor_put_text(g, "dc:title");
+        cbor_put_text(g, o->parent_title && *o->parent_title ? o->parent_title : "parent");
+        cbor_put_text(g, "dc:format");
+        cbor_put_text(g, s->parent.mime);
+        cbor_put_text(g, "relationship");
+        cbor_put_text(g, "parentOf");
+        if (pm) {
+            char url[512];
+            uint8_t h[32];
+            snprintf(url, sizeof url, "self#jumbf=/c2pa/%s", pm->label);
+            jsuper_hash(&pm->sb, h);
+            cbor_put_text(g, "activeManifest");
+            put_huri(g, url, h, 1);
+            if (pm->sig_bytes) {
+                snprintf(url, sizeof url, "self#jumbf=/c2pa/%s/c2pa.signature", pm->label);
+                jsuper_hash(&pm->sig_sb, h);
+            }
+            cbor_put_text(g, "claimSignature");
+            put_huri(g, url, h, 1);
+        }
+        cbor_put_text(g, "validationResults");
+        cbor_put_map(g, 1);
+        cbor_put_text(g, "activeManifest");
+        cbor_put_map(g, 3);
+        cbor_put_text(g, "success");
+        put_codes(g, s->preport, PROV_CODE_SUCCESS);
+        cbor_put_text(g, "informational");
+        put_codes(g, s->preport, PROV_CODE_INFO);
+        cbor_put_text(g, "failure");
+        put_codes(g, s->preport, PROV_CODE_FAILURE);
+        if (g->err) return g->err;
+    }
+    int opened = s->has_parent;
+    int extra = strcmp(action, opened ? "c2pa.opened" : "c2pa.created") != 0;
+    cbor_put_map(b, 1);
+    cbor_put_text(b, "actions");
+    cbor_put_array(b, 1 + extra);
+    if (opened) {
+        uint8_t h[32];
+        pbuf box;
+        pbuf_init(&box);
+        put_assertion(&box, "c2pa.ingredient.v3", &s->ingredient);
+        if (box.err) return box.err;
+        sha256(box.p + 8, box.len - 8, h);
+        pbuf_free(&box);
+        cbor_put_map(b, 3);
+        cbor_put_text(b, "action");
+        cbor_put_text(b, "c2pa.opened");
+        cbor_put_text(b, "softwareAgent");
+        put_generator(b, o);
+        cbor_put_text(b, "parameters");
+        cbor_put_map(b, 1);
+        cbor_put_text(b, "ingredients");
+        cbor_put_array(b, 1);
+        put_huri(b, "self#jumbf=c2pa.assertions/c2pa.ingredient.v3", h, 0);
+    } else {
+        cbor_put_map(b, 3);
+        cbor_put_text(b, "action");
+        cbor_put_text(b, "c2pa.created");
+        cbor_put_text(b, "softwareAgent");
+        put_generator(b, o);
+        cbor_put_text(b, "digitalSourceType");
+        cbor_put_text(b, o->source_type && *o->source_type ? o->source_type : PROV_SOURCE_DIGITAL_CAPTURE);
+    }
+    if (extra) {
+        cbor_put_map(b, 2);
+        cbor_put_text(b, "action");
+        cbor_put_text(b, action);
+        cbor_put_text(b, "softwareAgent");
+        put_generator(b, o);
+    }
+    return b->err;
+}
+
+int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, int sign, pbuf *out)
+{
+    pbuf hd, claim, asrt, sig;
+    pbuf_init(&hd);
+    pbuf_init(&claim);
+    pbuf_init(&asrt);
+    pbuf_init(&sig);
+    int rc = 0;
+
+    const char *hard_label = "c2pa.hash.data";
+    if (s->format == FMT_BMFF) {
+        /* c2pa.hash.bmff.v3, flat: the three exclusions every reader expects */
+        hard_label = "c2pa.hash.bmff.v3";
+        cbor_put_map(&hd, 4);
+        cbor_put_text(&hd, "exclusions");
+        cbor_put_array(&hd, 3);
+        cbor_put_map(&hd, 2);
+        cbor_put_text(&hd, "xpath");
+        cbor_put_text(&hd, "/uuid");
+        cbor_put_text(&hd, "data");
+        cbor_put_array(&hd, 1);
+        cbor_put_map(&hd, 2);
+        cbor_put_text(&hd, "offset");
+        cbor_put_uint(&hd, 8);
+        cbor_put_text(&hd, "value");
+        cbor_put_bytes(&hd, BMFF_C2PA_UUID, 16);
+        cbor_put_map(&hd, 1);
+        cbor_put_text(&hd, "xpath");
+        cbor_put_text(&hd, "/ftyp");
+        cbor_put_map(&hd, 1);
+        cbor_put_text(&hd, "xpath");
+        cbor_put_text(&hd, "/mfra");
+        cbor_put_text(&hd, "alg");
+        cbor_put_text(&hd, "sha256");
+        cbor_put_text(&hd, "hash");
+        cbor_put_bytes(&hd, hash, 32);
+        cbor_put_text(&hd, "name");
+        cbor_put_text(&hd, "jumbf manifest");
+    } else {
+        /* c2pa.hash.data */
+        cbor_put_map(&hd, 5);
+        cbor_put_text(&hd, "exclusions");
+        cbor_put_array(&hd, 1);
+        cbor_put_map(&hd, 2);
+        cbor_put_text(&hd, "start");
+        cbor_put_uint(&hd, start);
+        cbor_put_text(&hd, "length");
+        cbor_put_uint(&hd, len);
+        cbor_put_text(&hd, "name");
+        cbor_put_text(&hd, "jumbf manifest");
+        cbor_put_text(&hd, "alg");
+        cbor_put_text(&hd, "sha256");
+        cbor_put_text(&hd, "hash");
+        cbor_put_bytes(&hd, hash, 32);
+        cbor_put_text(&hd, "pad"); /* c2pa-rs requires the field */
+        cbor_put_bytes(&hd, "", 0);
+    }
+
+    /* assertion store, remembering each assertion's hash */
+    struct item { const char *label; const pbuf *cbor; } list[3];
+    size_t n = 0;
+    if (s->has_parent) list[n++] = (struct item){"c2pa.ingredient.v3", &s->ingredient};
+    list[n++] = (struct item){"c2pa.actions.v2", &s->actions};
+    list[n++] = (struct item){hard_label, &hd};
+    uint8_t ah[3][32];
+    size_t as = jumbf_open_super(&asrt, C2PA_ASSERTIONS, "c2pa.assertions");
+    for (size_t i = 0; i < n; i++) {
+        size_t at = asrt.len;
+        put_assertion(&asrt, list[i].label, list[i].cbor);
+        if (!asrt.err) sha256(asrt.p + at + 8, asrt.len - at - 8, ah[i]);
+    }
+    jumbf_close(&asrt, as);
+
+    /* claim v2 */
+    const char *title = s->o->title;
+    char url[256];
+    cbor_put_map(&claim, title && *title ? 6 : 5);
+    cbor_put_text(&claim, "instanceID");
+    cbor_put_text(&claim, s->instance);
+    cbor_put_text(&claim, "claim_generator_info");
+    put_generator(&claim, s->o);
+    cbor_put_text(&claim, "signature");
+    snprintf(url, sizeof url, "self#jumbf=/c2pa/%s/c2pa.signature", s->label);
+    cbor_put_text(&claim, url);
+    cbor_put_text(&claim, "created_assertions");
+    cbor_put_array(&claim, n);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(url, sizeof url, "self#jumbf=c2pa.assertions/%s", list[i].label);
+        put_huri(&claim, url, ah[i], 0);
+    }
+    if (title && *title) {
+        cbor_put_text(&claim, "dc:title");
+        cbor_put_text(&claim, title);
+    }
+    cbor_put_text(&claim, "alg");
+    cbor_put_text(&claim, "sha256");
+    if ((rc = hd.err ? hd.err : asrt.err ? asrt.err : claim.err)) goto out;
+
+    /* signature */
+    if (sign) {
+        rc = cose_sign(s->signer, s->chain, claim.p, claim.len, &sig);
+        if (rc) {
+            prov_seterr(s->ctx, rc, "signing failed: %s", prov_strerror(rc));
+            goto out;
+        }
+    } else {
+        size_t k = cose_sign_len(s->signer, s->chain);
+        if (pbuf_reserve(&sig, k)) { rc = PROV_ENOMEM; goto out; }
+        memset(sig.p, 0, k);
+        sig.len = k;
+    }
+
+    size_t st = jumbf_open_super(out, C2PA_STORE, "c2pa");
+    for (size_t i = 0; i < s->pstore.n; i++) pbuf_put(out, s->pstore.m[i].sb.box.p, s->pstore.m[i].sb.box.len);
+    size_t ms = jumbf_open_super(out, C2PA_MANIFEST, s->label);
+    pbuf_put(out, asrt.p, asrt.len);
+    size_t cs = jumbf_open_super(out, C2PA_CLAIM, "c2pa.claim.v2");
+    size_t cb = jumbf_open(out, BOX_CBOR);
+    pbuf_put(out, claim.p, claim.len);
+    jumbf_close(out, cb);
+    jumbf_close(out, cs);
+    size_t ss = jumbf_open_super(out, C2PA_SIGNATURE, "c2pa.signature");
+    cb = jumbf_open(out, BOX_CBOR);
+    pbuf_put(out, sig.p, sig.len);
+    jumbf_close(out, cb);
+    jumbf_close(out, ss);
+    jumbf_close(out, ms);
+    jumbf_close(out, st);
+    rc = out->err;
+out:
+    pbuf_free(&hd);
+    pbuf_free(&claim);
+    pbuf_free(&asrt);
+    pbuf_free(&sig);
+    return rc;
+}
+
+int load_parent(sctx *s, prov_stream *ps)
+{
+    s->preport = report_new();
+    if (!s->preport) return PROV_ENOMEM;
+    int rc = verify_stream(s->ctx, NULL, ps, s->preport, &s->parent);
+    if (rc) return prov_seterr(s->ctx, rc, "parent: %s", s->ctx ? s->ctx->msg : prov_strerror(rc));
+    s->has_parent = 1;
+    if (s->parent.has_store) {
+        rc = store_parse(s->ctx, s->parent.store.p, s->parent.store.len, &s->pstore);
+        if (rc) return prov_seterr(s->ctx, rc, "parent's manifest store is malformed");
+    }
+    return 0;
+}
+
+
+void sctx_init(sctx *s, prov_ctx *ctx, const prov_sign_opts *o, const prov_signer *signer, const prov_chain *chain)
+{
+    memset(s, 0, sizeof *s);
+    s->ctx = ctx;
+    s->o = o;
+    s->signer = signer;
+    s->chain = chain;
+    pbuf_init(&s->actions);
+    pbuf_init(&s->ingredient);
+    char u[37];
+    uuid4(u);
+    snprintf(s->label, sizeof s->label, "urn:c2pa:%s", u);
+    uuid4(u);
+    snprintf(s->instance, sizeof s->instance, "xmp:iid:%s", u);
+}
+
+void sctx_free(sctx *s)
+{
+    pbuf_free(&s->actions);
+    pbuf_free(&s->ingredient);
+    store_free(&s->pstore);
+    if (s->has_parent || s->parent.head.p || s->parent.store.p) asset_free(&s->parent);
+    prov_report_free(s->preport);
+    s->preport = NULL;
+}
