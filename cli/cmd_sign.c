@@ -25,12 +25,60 @@ static const char USAGE[] =
     "                        " PROV_SOURCE_DIGITAL_CAPTURE ";\n"
     "                        AI output: " PROV_SOURCE_TRAINED_ALGORITHMIC ")\n"
     "  --title T             the title (default: OUT's file name)\n"
+    "  --fragment F          fragmented media (DASH/HLS fMP4): IN is the init\n"
+    "                        segment, F a media fragment (repeat, in order);\n"
+    "                        each is written with its proof to --fragments-dir\n"
+    "  --fragments-dir DIR   where signed fragments go (default: OUT's folder)\n"
     "The key's passphrase comes from PROV_PASSPHRASE or a prompt.\n";
 
 static const char *base_name(const char *p)
 {
     const char *s = strrchr(p, '/');
     return s ? s + 1 : p;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    struct stat x, y;
+    return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+static int sign_fragments(prov_ctx *ctx, const prov_sign_opts *so, const prov_signer *signer,
+                          const prov_chain *chain, const char *in, const char *out, const char **frags, size_t n,
+                          const char *dir)
+{
+    char outdir[4096];
+    if (!dir) {
+        const char *sl = strrchr(out, '/');
+        snprintf(outdir, sizeof outdir, "%.*s", sl ? (int)(sl - out) : 1, sl ? out : ".");
+        dir = outdir;
+    }
+    char **fout = calloc(n, sizeof *fout);
+    if (!fout) return err("out of memory");
+    int rc = EXIT_ERROR;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(dir) + strlen(base_name(frags[i])) + 2;
+        if (!(fout[i] = malloc(len))) { err("out of memory"); goto done; }
+        snprintf(fout[i], len, "%s/%s", dir, base_name(frags[i]));
+        if (same_file(fout[i], frags[i])) {
+            err("%s: the signed fragment would replace it; choose another --fragments-dir", frags[i]);
+            goto done;
+        }
+    }
+    progress pg;
+    progress_start(&pg, in);
+    int r = prov_sign_fragments(ctx, so, signer, chain, in, out, frags, (const char *const *)fout, n);
+    progress_end(&pg);
+    if (r) {
+        err("%s", *prov_errmsg(ctx) ? prov_errmsg(ctx) : prov_strerror(r));
+        goto done;
+    }
+    printf("signed %s -> %s and %zu fragment%s -> %s/\n", in, out, n, n == 1 ? "" : "s", dir);
+    rc = 0;
+done:
+    for (size_t i = 0; i < n; i++) free(fout[i]);
+    free(fout);
+    return rc;
 }
 
 int cmd_sign(int argc, char **argv)
@@ -44,12 +92,18 @@ int cmd_sign(int argc, char **argv)
                                           {"source-type", required_argument, 0, 's'},
                                           {"title", required_argument, 0, 't'},
                                           {"in-place", no_argument, 0, 'i'},
+                                          {"fragment", required_argument, 0, 'f'},
+                                          {"fragments-dir", required_argument, 0, 'F'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(USAGE, stdout); return 0; }
     const char *out = NULL, *key = NULL, *chainp = NULL, *parent = NULL;
     int inplace = 0, c;
     prov_sign_opts so = {0};
+    const char **frags = calloc((size_t)argc, sizeof *frags);
+    size_t nfrags = 0;
+    const char *fragdir = NULL;
+    if (!frags) return err("out of memory");
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:k:h", opts, NULL)) != -1) {
         switch (c) {
@@ -62,6 +116,8 @@ int cmd_sign(int argc, char **argv)
         case 's': so.source_type = optarg; break;
         case 't': so.title = optarg; break;
         case 'i': inplace = 1; break;
+        case 'f': frags[nfrags++] = optarg; break;
+        case 'F': fragdir = optarg; break;
         default: die_usage(USAGE);
         }
     }
@@ -107,6 +163,10 @@ int cmd_sign(int argc, char **argv)
     }
     prov_signer signer;
     prov_signer_from_key(&signer, k);
+    if (nfrags) {
+        rc = sign_fragments(ctx, &so, &signer, chain, in, out, frags, nfrags, fragdir);
+        goto out;
+    }
     progress pg;
     progress_start(&pg, in);
     so.progress = progress_cb;
@@ -120,6 +180,7 @@ int cmd_sign(int argc, char **argv)
     printf("signed %s -> %s\n", in, out);
     rc = 0;
 out:
+    free(frags);
     if (pf) fclose(pf);
     free_passphrase(pass);
     prov_key_free(k);

@@ -11,6 +11,8 @@ static const char USAGE[] =
     "Check each file's C2PA manifest: is it intact, who signed it, does the\n"
     "signer chain to a trusted root, what was done to the file.\n"
     "  --trust PEM   trust anchors (repeatable): issuers' root.pem files\n"
+    "  --fragment F  FILE is an fMP4 init segment: check fragment F against it\n"
+    "                (repeatable; one result per fragment)\n"
     "  --json        one JSON object per file per line: file, state, codes\n"
     "                {success, failure, informational}, signer, actions,\n"
     "                ingredients\n"
@@ -51,6 +53,7 @@ static void show_field(const char *json, const char *key, const char *label)
 int cmd_verify(int argc, char **argv)
 {
     static const struct option opts[] = {{"trust", required_argument, 0, 't'},
+                                          {"fragment", required_argument, 0, 'f'},
                                           {"json", no_argument, 0, 'j'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
@@ -59,6 +62,9 @@ int cmd_verify(int argc, char **argv)
     prov_trust *trust;
     if (prov_ctx_new(&ctx) || prov_trust_new(&trust)) return err("out of memory");
     int json = 0, ntrust = 0, c;
+    const char **frags = calloc((size_t)argc, sizeof *frags);
+    int nfrags = 0;
+    if (!frags) return err("out of memory");
     optind = 1;
     while ((c = getopt_long(argc, argv, "t:jh", opts, NULL)) != -1) {
         if (c == 't') {
@@ -71,43 +77,47 @@ int cmd_verify(int argc, char **argv)
             ntrust++;
         } else if (c == 'j') {
             json = 1;
+        } else if (c == 'f') {
+            frags[nfrags++] = optarg;
         } else {
             die_usage(USAGE);
         }
     }
-    if (optind >= argc) die_usage(USAGE);
+    if (optind >= argc || (nfrags && argc - optind != 1)) die_usage(USAGE);
     prov_verify_opts vo = {0};
     vo.trust = ntrust ? trust : NULL;
     progress pg;
     vo.progress = progress_cb;
     vo.progress_user = &pg;
     int worst = EXIT_OKAY;
-    for (int i = optind; i < argc; i++) {
+    int count = nfrags ? nfrags : argc - optind;
+    for (int k = 0; k < count; k++) {
+        const char *name = nfrags ? frags[k] : argv[optind + k];
         prov_report *r = NULL;
-        progress_start(&pg, argv[i]);
-        int rc = prov_verify_file(ctx, &vo, argv[i], &r);
+        progress_start(&pg, name);
+        int rc = nfrags ? prov_verify_fragment(ctx, &vo, argv[optind], name, &r) : prov_verify_file(ctx, &vo, name, &r);
         progress_end(&pg);
         int st = prov_report_state(r);
         if (rc && !r) {
-            worst = err("%s: %s", argv[i], prov_strerror(rc));
+            worst = err("%s: %s", name, prov_strerror(rc));
             break;
         }
         if (json) {
-            size_t n = prov_report_json(r, argv[i], NULL, 0);
+            size_t n = prov_report_json(r, name, NULL, 0);
             char *buf = malloc(n + 1);
             if (!buf) {
                 prov_report_free(r);
                 worst = err("out of memory");
                 break;
             }
-            prov_report_json(r, argv[i], buf, n + 1);
+            prov_report_json(r, name, buf, n + 1);
             puts(buf);
             free(buf);
         } else {
-            print_human(r, argv[i]);
-            size_t n = prov_report_json(r, argv[i], NULL, 0);
+            print_human(r, name);
+            size_t n = prov_report_json(r, name, NULL, 0);
             char *buf = malloc(n + 1);
-            if (buf && prov_report_json(r, argv[i], buf, n + 1)) {
+            if (buf && prov_report_json(r, name, buf, n + 1)) {
                 show_field(buf, "subject", "signer:");
                 show_field(buf, "org", "org:");
                 show_field(buf, "issuer", "issuer:");
@@ -132,9 +142,10 @@ int cmd_verify(int argc, char **argv)
                  : st == PROV_STATE_VALID || st == PROV_STATE_TRUSTED ? EXIT_OKAY
                                                                        : EXIT_INVALID;
         if (ex > worst) worst = ex;
-        if (st == PROV_STATE_ERROR && !json) fprintf(stderr, "prov: %s: %s\n", argv[i], prov_errmsg(ctx));
+        if (st == PROV_STATE_ERROR && !json) fprintf(stderr, "prov: %s: %s\n", name, prov_errmsg(ctx));
         prov_report_free(r);
     }
+    free(frags);
     prov_trust_free(trust);
     prov_ctx_free(ctx);
     return worst;

@@ -218,6 +218,17 @@ PROV_API int prov_sign_file(prov_ctx *ctx, const prov_sign_opts *opts,
                             const prov_signer *signer, const prov_chain *chain,
                             const char *in_path, const char *out_path);
 
+/* Sign fragmented media: an fMP4/CMAF init segment and its n media
+ * fragments, as DASH and HLS serve them.  Each fragment gets a small C2PA
+ * box with its place in a Merkle tree; the init segment gets the manifest,
+ * which holds the init segment's own hash and the tree's leaves, so each
+ * fragment can be checked alone (prov_verify_fragment).  Outputs are
+ * written whole (temporary file + rename); inputs are never changed; on
+ * failure the fragments written by this call are removed. */
+PROV_API int prov_sign_fragments(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *signer,
+                                 const prov_chain *chain, const char *init_in, const char *init_out,
+                                 const char *const *frag_in, const char *const *frag_out, size_t n);
+
 /* ------------------------------------------------------------------ */
 /* Verification.                                                       */
 
@@ -248,6 +259,12 @@ PROV_API int prov_verify(prov_ctx *ctx, const prov_verify_opts *opts,
                          prov_stream *in, prov_report **out);
 PROV_API int prov_verify_file(prov_ctx *ctx, const prov_verify_opts *opts,
                               const char *path, prov_report **out);
+
+/* Verify one media fragment against its init segment: the init
+ * segment's manifest as prov_verify checks it, the init segment's own hash,
+ * and the fragment's hash against the Merkle tree in the manifest. */
+PROV_API int prov_verify_fragment(prov_ctx *ctx, const prov_verify_opts *opts, const char *init_path,
+                                  const char *fragment_path, prov_report **out);
 
 PROV_API int prov_report_state(const prov_report *r);
 /* Status codes by kind: 0 success, 1 failure, 2 informational. */

@@ -122,8 +122,7 @@ int bmff_scan(prov_ctx *ctx, rdr *r, bmff_file *f, const char *what)
             f->c2pa = (long)i;
         }
     }
-    if (f->ftyp < 0) { rc = prov_seterr(ctx, PROV_EFORMAT, "%s: no ftyp box", what); goto fail; }
-    {
+    if (f->ftyp >= 0) { /* media fragments have none */
         uint8_t br[4];
         const bbox *ft = &f->top[f->ftyp];
         if (ft->size >= ft->hdr + 4 && rdr_seek(r, ft->off + ft->hdr) == 0 && rdr_read(r, br, 4) == 0) f->brand = rd32(br);
@@ -664,4 +663,86 @@ out:
     free(whole);
     free(marks);
     return rc;
+}
+
+/* ---------------------------------------------------------------- fragments */
+
+int bmff_fragment_info(prov_ctx *ctx, rdr *r, const bmff_file *f, pbuf *box, bmff_frag *out)
+{
+    memset(out, 0, sizeof *out);
+    const bbox *mb = NULL;
+    for (size_t i = 0; i < f->ntop; i++)
+        if (f->top[i].purpose == 2) {
+            if (mb) return prov_seterr(ctx, PROV_EFORMAT, "fragment: two C2PA merkle boxes");
+            mb = &f->top[i];
+        }
+    if (!mb) return prov_seterr(ctx, PROV_ENOTFOUND, "fragment: no C2PA merkle box");
+    if (mb->size > (1u << 20)) return prov_seterr(ctx, PROV_ELIMIT, "fragment: merkle box too large");
+    int rc = bmff_load(ctx, r, mb, box, "fragment");
+    if (rc) return rc;
+    size_t skip = mb->hdr + 4 + 7, n = box->len;
+    if (n <= skip) return prov_seterr(ctx, PROV_EFORMAT, "fragment: merkle box too short");
+    cval m, v;
+    if (cbor_parse(box->p + skip, n - skip, 0, &m) || cbor_type(m) != CBOR_MAP ||
+        cbor_map_get(m, "uniqueId", &v) || cbor_get_uint(v, &out->unique_id) || cbor_map_get(m, "localId", &v) ||
+        cbor_get_uint(v, &out->local_id) || cbor_map_get(m, "location", &v) || cbor_get_uint(v, &out->location))
+        return prov_seterr(ctx, PROV_EFORMAT, "fragment: merkle box malformed");
+    for (size_t i = skip + m.len; i < n; i++) /* only zero padding may follow */
+        if (box->p[i]) return prov_seterr(ctx, PROV_EFORMAT, "fragment: bytes after the merkle map");
+    if (cbor_map_get(m, "hashes", &v) == 0 && !cbor_is_null(v)) {
+        if (cbor_type(v) != CBOR_ARRAY) return prov_seterr(ctx, PROV_EFORMAT, "fragment: merkle proof malformed");
+        out->proof = v;
+        out->has_proof = 1;
+    }
+    return 0;
+}
+
+static void node(const uint8_t *l, const uint8_t *r, uint8_t out[32])
+{
+    uint8_t b[64];
+    memcpy(b, l, 32);
+    memcpy(b + 32, r, 32);
+    sha256(b, 64, out);
+}
+
+int bmff_merkle_check(cval map, const bmff_frag *fr, const uint8_t leaf[32])
+{
+    cval v, row;
+    uint64_t count;
+    if (cbor_map_get(map, "count", &v) || cbor_get_uint(v, &count) || count == 0 || count > (1ull << 40) ||
+        cbor_map_get(map, "hashes", &row) || cbor_type(row) != CBOR_ARRAY)
+        return PROV_EFORMAT;
+    if (cbor_map_get(map, "alg", &v) == 0 && !cbor_is_null(v) && !cbor_text_eq(v, "sha256")) return PROV_EFORMAT;
+    if (fr->location >= count) return 1;
+    size_t rowlen = cbor_count(row);
+    uint8_t h[32];
+    memcpy(h, leaf, 32);
+    uint64_t idx = fr->location, w = count;
+    cbor_iter pit;
+    int have_proof = fr->has_proof && cbor_iter_init(fr->proof, &pit) == 0;
+    /* climb from the leaves to the stored row; an odd last node moves up
+     * unchanged */
+    for (int guard = 0; w != rowlen && guard < 64; guard++) {
+        uint64_t sib = idx ^ 1;
+        if (sib < w) {
+            cval pv;
+            const uint8_t *ph;
+            size_t pl;
+            if (!have_proof || !cbor_iter_next(&pit, &pv) || cbor_get_bytes(pv, &ph, &pl) || pl != 32) return 1;
+            if (idx & 1) node(ph, h, h);
+            else node(h, ph, h);
+        }
+        idx /= 2;
+        w = (w + 1) / 2;
+        if (w == 1 && rowlen != 1) return 1;
+    }
+    if (w != rowlen) return 1;
+    cbor_iter it;
+    cval e;
+    const uint8_t *want;
+    size_t wl;
+    cbor_iter_init(row, &it);
+    for (uint64_t i = 0; cbor_iter_next(&it, &e); i++)
+        if (i == idx) return cbor_get_bytes(e, &want, &wl) || wl != 32 || memcmp(want, h, 32) ? 1 : 0;
+    return 1;
 }

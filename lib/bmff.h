@@ -70,6 +70,19 @@ PROV_HIDDEN int bmff_patch(uint8_t *box, size_t len, const bmff_shift *s, char *
 PROV_HIDDEN int bmff_hash(prov_ctx *ctx, rdr *r, const bmff_file *f, cval assertion, int version,
                           uint8_t *out, size_t *out_len, int *extra);
 
+/* A fragment's C2PA 'merkle' box: which tree (uniqueId, localId), its
+ * leaf's place, and the proof hashes (may be absent).  The cvals point into
+ * *box, which the caller frees. */
+typedef struct bmff_frag {
+    uint64_t unique_id, local_id, location;
+    cval proof;
+    int has_proof;
+} bmff_frag;
+PROV_HIDDEN int bmff_fragment_info(prov_ctx *ctx, rdr *r, const bmff_file *f, pbuf *box, bmff_frag *out);
+/* Does leaf, at location with proof, lead to the row of hashes stored in
+ * a MerkleMap (count leaves)?  0 yes, 1 no, PROV_EFORMAT malformed. */
+PROV_HIDDEN int bmff_merkle_check(cval map, const bmff_frag *fr, const uint8_t leaf[32]);
+
 /* Box helpers shared with the fragment code. */
 PROV_HIDDEN void bmff_put_manifest_box(pbuf *b, const uint8_t *store, size_t len, size_t box_size);
 

@@ -70,7 +70,7 @@ static int check_dims(prov_ctx *ctx, const char *fmt, uint32_t w, uint32_t h)
         return prov_seterr(ctx, PROV_ELIMIT,
                            "%s: %ux%u image exceeds the decode limit (%u per side, "
                            "%u pixels)",
-                           fmt, w, h, PROV_IMG_MAX_SIDE, PROV_IMG_MAX_PIXELS);
+                           fmt, w, h, (unsigned)PROV_IMG_MAX_SIDE, PROV_IMG_MAX_PIXELS);
     return 0;
 }
 

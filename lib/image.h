@@ -34,9 +34,9 @@ typedef struct prov_img {
  * in the input and output sizes. */
 PROV_HIDDEN int img_decode(prov_ctx *ctx, const uint8_t *p, size_t n, uint32_t min_side,
                            prov_img *out);
-/* The size of a JPEG or PNG from its header, read no further: the checks
- * and errors of img_decode up to there (PROV_ELIMIT past the bounds), no
- * pixels decoded. */
+/* The size of a JPEG or PNG from its header (the bytes before the image
+ * data), read no further: the checks and errors of img_decode up to there
+ * (PROV_ELIMIT past the bounds); no pixels decoded. */
 PROV_HIDDEN int img_info(prov_ctx *ctx, const uint8_t *p, size_t n, uint32_t *w,
                          uint32_t *h);
 /* The same as img_decode from a stream, read in small pieces (a 100 MB file is never

@@ -36,8 +36,9 @@ PROV_HIDDEN void report_settle(prov_report *r);
 
 struct asset;
 /* Verify in into r.  With keep, the file's head and store are handed over
- * (asset_free them) when the call succeeds. */
+ * (asset_free them) when the call succeeds.  With fragment, in is an init
+ * segment and the fragment is checked against its Merkle tree. */
 PROV_HIDDEN int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, prov_report *r,
-                              struct asset *keep);
+                              struct asset *keep, prov_stream *fragment);
 
 #endif

@@ -56,12 +56,20 @@ static int emit_head(wctx *w, const asset *a, uint64_t from, uint64_t to)
 int prov_sign(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *signer, const prov_chain *chain,
               prov_stream *in, prov_stream *out)
 {
+    return sign_stream(ctx, opts, signer, chain, in, out, NULL, 0);
+}
+
+int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *signer, const prov_chain *chain,
+                prov_stream *in, prov_stream *out, const uint8_t (*leaves)[32], size_t nleaves)
+{
     static const prov_sign_opts defaults;
     if (!signer || !chain || !in || !out || !out->write || !out->seek) return PROV_EINVAL;
     if (ctx) ctx->msg[0] = 0;
     if (sodium_init() < 0) return PROV_ECRYPTO;
     sctx s;
     sctx_init(&s, ctx, opts ? opts : &defaults, signer, chain);
+    s.leaves = leaves;
+    s.nleaves = nleaves;
 
     rdr rd;
     asset a;
@@ -198,8 +206,12 @@ static int syncw_seek(void *user, uint64_t off)
     return 0;
 }
 
-int prov_sign_file(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *signer, const prov_chain *chain,
-                   const char *in_path, const char *out_path)
+/* What writes a file: called with the input and a seekable output. */
+typedef int (*write_fn)(void *arg, uint64_t in_size, prov_stream *in, prov_stream *out);
+
+/* Write out_path from in_path through fn: a temporary file beside
+ * out_path, synced, renamed into place; nothing is left on failure. */
+static int write_atomic(prov_ctx *ctx, const char *in_path, const char *out_path, write_fn fn, void *arg)
 {
     if (!in_path || !out_path) return PROV_EINVAL;
     FILE *in = fopen(in_path, "rb");
@@ -223,16 +235,12 @@ int prov_sign_file(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer 
     if (!rc) {
         prov_stream si, so;
         syncw sw = {out, 0, 0};
-        prov_sign_opts o = {0};
-        if (opts) o = *opts;
-        if (!o.size_hint && S_ISREG(st.st_mode)) o.size_hint = (uint64_t)st.st_size;
-        opts = &o;
         prov_stream_file(&si, in);
         memset(&so, 0, sizeof so);
         so.write = syncw_write;
         so.seek = syncw_seek;
         so.user = &sw;
-        rc = prov_sign(ctx, opts, signer, chain, &si, &so);
+        rc = fn(arg, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0, &si, &so);
         if (!rc && (fflush(out) || fsync(fd) || fchmod(fd, mode)))
             rc = prov_seterr(ctx, PROV_EIO, "%s: write failed: %s", out_path, strerror(errno));
     }
@@ -243,5 +251,75 @@ int prov_sign_file(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer 
         rc = prov_seterr(ctx, PROV_EIO, "%s: cannot rename into place: %s", out_path, strerror(errno));
     if (rc) unlink(tmp);
     free(tmp);
+    return rc;
+}
+
+typedef struct sign_args {
+    prov_ctx *ctx;
+    const prov_sign_opts *opts;
+    const prov_signer *signer;
+    const prov_chain *chain;
+    const uint8_t (*leaves)[32];
+    size_t nleaves;
+    uint64_t location; /* fragments */
+    uint8_t *leaf;
+} sign_args;
+
+static int sign_cb(void *arg, uint64_t size, prov_stream *in, prov_stream *out)
+{
+    sign_args *a = arg;
+    prov_sign_opts o = {0};
+    if (a->opts) o = *a->opts;
+    if (!o.size_hint) o.size_hint = size;
+    return sign_stream(a->ctx, &o, a->signer, a->chain, in, out, a->leaves, a->nleaves);
+}
+
+int prov_sign_file(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *signer, const prov_chain *chain,
+                   const char *in_path, const char *out_path)
+{
+    if (ctx) ctx->msg[0] = 0;
+    sign_args a = {ctx, opts, signer, chain, NULL, 0, 0, NULL};
+    return write_atomic(ctx, in_path, out_path, sign_cb, &a);
+}
+
+static int fragment_cb(void *arg, uint64_t size, prov_stream *in, prov_stream *out)
+{
+    sign_args *a = arg;
+    rdr rd;
+    int rc = rdr_init(&rd, in);
+    if (rc) return rc;
+    rc = sign_fragment(a->ctx, &rd, out, a->location, a->leaf);
+    rdr_free(&rd);
+    return rc;
+}
+
+int prov_sign_fragments(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *signer, const prov_chain *chain,
+                        const char *init_in, const char *init_out, const char *const *frag_in,
+                        const char *const *frag_out, size_t n)
+{
+    if (!init_in || !init_out || (n && (!frag_in || !frag_out))) return PROV_EINVAL;
+    if (n == 0 || n > 10000000) return prov_seterr(ctx, PROV_EINVAL, "between 1 and 10,000,000 fragments");
+    if (ctx) ctx->msg[0] = 0;
+    uint8_t (*leaves)[32] = malloc(n * sizeof *leaves);
+    if (!leaves) return PROV_ENOMEM;
+    int rc = 0;
+    size_t written = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        sign_args a = {ctx, opts, signer, chain, NULL, 0, i, leaves[i]};
+        rc = write_atomic(ctx, frag_in[i], frag_out[i], fragment_cb, &a);
+        if (!rc) written++;
+        else if (ctx) {
+            char m[sizeof ctx->msg];
+            snprintf(m, sizeof m, "%s", ctx->msg);
+            prov_seterr(ctx, rc, "%s: %s", frag_in[i], m);
+        }
+    }
+    if (!rc) {
+        sign_args a = {ctx, opts, signer, chain, (const uint8_t(*)[32])leaves, n, 0, NULL};
+        rc = write_atomic(ctx, init_in, init_out, sign_cb, &a);
+    }
+    if (rc) /* a set is whole or absent: drop the fragments written so far */
+        for (size_t i = 0; i < written; i++) unlink(frag_out[i]);
+    free(leaves);
     return rc;
 }

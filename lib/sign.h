@@ -22,6 +22,9 @@ typedef struct sctx {
     prov_report *preport;  /* the parent's validation */
     /* assertions other than the hash, built once */
     pbuf actions, ingredient;
+    /* fragmented media: the leaves of the Merkle tree over the fragments */
+    const uint8_t (*leaves)[32];
+    size_t nleaves;
 } sctx;
 
 /* Make the label and instance ID, and zero the rest. */
@@ -37,6 +40,13 @@ PROV_HIDDEN int build_fixed(sctx *s);
 PROV_HIDDEN int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, int sign, pbuf *out);
 /* BMFF signing (sign_bmff.c). */
 PROV_HIDDEN int sign_bmff(sctx *s, rdr *rd, prov_stream *in, prov_stream *out);
+/* A media fragment: a C2PA 'merkle' box before its first moof naming its
+ * place (location) in the init segment's tree; *leaf gets its hash. */
+PROV_HIDDEN int sign_fragment(prov_ctx *ctx, rdr *rd, prov_stream *out, uint64_t location, uint8_t leaf[32]);
 PROV_HIDDEN void md_update(void *md, const uint8_t *p, size_t n);
+/* prov_sign, with the leaves of fragments when signing an init segment. */
+PROV_HIDDEN int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *signer,
+                            const prov_chain *chain, prov_stream *in, prov_stream *out, const uint8_t (*leaves)[32],
+                            size_t nleaves);
 
 #endif

@@ -34,6 +34,7 @@ int sign_bmff(sctx *s, rdr *rd, prov_stream *in, prov_stream *out)
         if ((rc = load_parent(s, in))) goto out;
         rdr_forget(rd);
     }
+    if (bf.ftyp < 0) { rc = prov_seterr(ctx, PROV_EFORMAT, "input: no ftyp box"); goto out; }
     s->format = FMT_BMFF;
     if ((rc = build_fixed(s))) goto out;
     uint8_t hash[32] = {0};
@@ -123,3 +124,114 @@ out:
     return rc;
 }
 
+
+/* The 'merkle' box: size 'uuid' C2PA-UUID version/flags "merkle\0" CBOR. */
+static void put_merkle_box(pbuf *b, uint64_t location)
+{
+    pbuf m;
+    pbuf_init(&m);
+    cbor_put_map(&m, 3);
+    cbor_put_text(&m, "uniqueId");
+    cbor_put_uint(&m, 1);
+    cbor_put_text(&m, "localId");
+    cbor_put_uint(&m, 1);
+    cbor_put_text(&m, "location");
+    cbor_put_uint(&m, location);
+    pbuf_be32(b, (uint32_t)(35 + m.len));
+    pbuf_be32(b, FOURCC('u', 'u', 'i', 'd'));
+    pbuf_put(b, BMFF_C2PA_UUID, 16);
+    pbuf_be32(b, 0);
+    pbuf_put(b, "merkle", 7);
+    pbuf_put(b, m.p, m.len);
+    if (m.err) b->err = m.err;
+    pbuf_free(&m);
+}
+
+static void put_marker(EVP_MD_CTX *md, uint64_t at)
+{
+    uint8_t be[8];
+    wr32(be, (uint32_t)(at >> 32));
+    wr32(be + 4, (uint32_t)at);
+    EVP_DigestUpdate(md, be, 8);
+}
+
+int sign_fragment(prov_ctx *ctx, rdr *rd, prov_stream *out, uint64_t location, uint8_t leaf[32])
+{
+    bmff_file bf;
+    pbuf mbox, box;
+    pbuf_init(&mbox);
+    pbuf_init(&box);
+    EVP_MD_CTX *md = NULL;
+    int rc = bmff_scan(ctx, rd, &bf, "fragment");
+    if (rc) return rc;
+    long moof = -1;
+    for (size_t i = 0; i < bf.ntop && moof < 0; i++) {
+        if (bf.top[i].type == FOURCC('m', 'o', 'o', 'f')) moof = (long)i;
+        if (bf.top[i].type == FOURCC('u', 'u', 'i', 'd') && !memcmp(bf.top[i].uuid, BMFF_C2PA_UUID, 16)) {
+            rc = prov_seterr(ctx, PROV_EINVAL, "fragment already carries a C2PA box");
+            goto out;
+        }
+    }
+    if (moof < 0) { rc = prov_seterr(ctx, PROV_EFORMAT, "fragment has no moof box"); goto out; }
+    put_merkle_box(&mbox, location);
+    if (mbox.err) { rc = PROV_ENOMEM; goto out; }
+    bmff_shift sh = {bf.top[moof].off, mbox.len, 0, 0};
+    md = EVP_MD_CTX_new();
+    if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) { rc = PROV_ECRYPTO; goto out; }
+    if (out->seek(out->user, 0)) goto wfail;
+    uint64_t written = 0;
+    for (size_t i = 0; i < bf.ntop; i++) {
+        const bbox *b = &bf.top[i];
+        if ((long)i == moof) { /* the merkle box: excluded from the hash by its uuid */
+            if (out->write(out->user, mbox.p, mbox.len)) goto wfail;
+            written += mbox.len;
+        }
+        uint32_t t = b->type;
+        int hashed = !(t == FOURCC('f', 't', 'y', 'p') || t == FOURCC('m', 'f', 'r', 'a'));
+        if (hashed) put_marker(md, written);
+        uint64_t moved;
+        int where;
+        if ((t == FOURCC('m', 'o', 'o', 'f') || t == FOURCC('s', 'i', 'd', 'x')) && b->size && b->size <= BMFF_MAX_META) {
+            char why[128] = "";
+            if ((rc = bmff_load(ctx, rd, b, &box, "fragment"))) goto out;
+            if (t == FOURCC('s', 'i', 'd', 'x') && (long)i < moof) {
+                /* sidx points at what follows it: the first reference moves */
+                uint8_t *d = box.p + 8;
+                size_t n = box.len - 8;
+                unsigned w = n > 0 && d[0] ? 8 : 4;
+                if (n < 12 + 2 * (size_t)w) { rc = prov_seterr(ctx, PROV_EFORMAT, "fragment: sidx too short"); goto out; }
+                uint8_t *fo = d + 12 + w;
+                uint64_t v = 0;
+                for (unsigned k = 0; k < w; k++) v = v << 8 | fo[k];
+                v += mbox.len;
+                if (w == 4 && v > UINT32_MAX) { rc = prov_seterr(ctx, PROV_ELIMIT, "fragment: sidx offset overflows"); goto out; }
+                for (unsigned k = w; k-- > 0; v >>= 8) fo[k] = (uint8_t)v;
+            } else if ((rc = bmff_patch(box.p, box.len, &sh, why, sizeof why))) {
+                prov_seterr(ctx, rc, "fragment: %s", why);
+                goto out;
+            }
+            if (hashed) EVP_DigestUpdate(md, box.p, box.len);
+            if (out->write(out->user, box.p, box.len)) goto wfail;
+            moved = box.len;
+        } else {
+            if (rdr_seek(rd, b->off)) { rc = prov_seterr(ctx, PROV_EIO, "fragment: seek failed"); goto out; }
+            if ((rc = pump(rd, b->size ? b->size : UINT64_MAX, hashed ? md_update : no_hash, md, out, &moved, &where))) {
+                if (where == 1) goto wfail;
+                prov_seterr(ctx, rc, "fragment: read failed");
+                goto out;
+            }
+        }
+        written += moved;
+    }
+    unsigned int hl;
+    if (!EVP_DigestFinal_ex(md, leaf, &hl)) rc = PROV_ECRYPTO;
+    goto out;
+wfail:
+    rc = prov_seterr(ctx, PROV_EIO, "output: write failed");
+out:
+    if (md) EVP_MD_CTX_free(md);
+    pbuf_free(&mbox);
+    pbuf_free(&box);
+    bmff_free(&bf);
+    return rc;
+}

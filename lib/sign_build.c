@@ -188,8 +188,29 @@ int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, i
         cbor_put_text(&hd, "/mfra");
         cbor_put_text(&hd, "alg");
         cbor_put_text(&hd, "sha256");
-        cbor_put_text(&hd, "hash");
-        cbor_put_bytes(&hd, hash, 32);
+        if (s->nleaves) {
+            /* an init segment: its own hash and the fragments' leaves, no
+             * flat hash (each fragment is checked on its own) */
+            cbor_put_text(&hd, "merkle");
+            cbor_put_array(&hd, 1);
+            cbor_put_map(&hd, 6);
+            cbor_put_text(&hd, "uniqueId");
+            cbor_put_uint(&hd, 1);
+            cbor_put_text(&hd, "localId");
+            cbor_put_uint(&hd, 1);
+            cbor_put_text(&hd, "count");
+            cbor_put_uint(&hd, s->nleaves);
+            cbor_put_text(&hd, "alg");
+            cbor_put_text(&hd, "sha256");
+            cbor_put_text(&hd, "initHash");
+            cbor_put_bytes(&hd, hash, 32);
+            cbor_put_text(&hd, "hashes");
+            cbor_put_array(&hd, s->nleaves);
+            for (size_t i = 0; i < s->nleaves; i++) cbor_put_bytes(&hd, s->leaves[i], 32);
+        } else {
+            cbor_put_text(&hd, "hash");
+            cbor_put_bytes(&hd, hash, 32);
+        }
         cbor_put_text(&hd, "name");
         cbor_put_text(&hd, "jumbf manifest");
     } else {
@@ -295,7 +316,7 @@ int load_parent(sctx *s, prov_stream *ps)
 {
     s->preport = report_new();
     if (!s->preport) return PROV_ENOMEM;
-    int rc = verify_stream(s->ctx, NULL, ps, s->preport, &s->parent);
+    int rc = verify_stream(s->ctx, NULL, ps, s->preport, &s->parent, NULL);
     if (rc) return prov_seterr(s->ctx, rc, "parent: %s", s->ctx ? s->ctx->msg : prov_strerror(rc));
     s->has_parent = 1;
     if (s->parent.has_store) {

@@ -28,7 +28,10 @@
  *    is set or the call returns an error, so check once at the end);
  *  - every length and count read from input is checked against the bytes
  *    present and the bounds below: hostile input gives an error, never a
- *    crash, and never unbounded memory or time.
+ *    crash, and never unbounded memory or time;
+ *  - everything is reentrant and thread-safe except the two stateful
+ *    objects, tlog_memtree and tlog_tilesrc, which one thread uses at a
+ *    time (hashing keeps one EVP context per thread, freed at its exit).
  *
  * Parsing follows the reference implementations (golang.org/x/mod
  * sumdb/note, transparency-dev/merkle) wherever they are stricter than a
@@ -73,7 +76,9 @@
 #define TLOG_ALG_ED25519 0x01 /* plain Ed25519 over the note text */
 #define TLOG_ALG_COSIG 0x04   /* timestamped Ed25519 cosignature/v1 */
 
-/* Well formed, but a signature or proof does not verify. */
+/* Well formed, but a signature or proof does not verify.  An alias, as
+ * the public error codes are prov.h's: prov_strerror() calls it a
+ * "cryptographic failure". */
 #define TLOG_EVERIFY PROV_ECRYPTO
 
 /* ------------------------------------------------------------------ */
@@ -250,7 +255,7 @@ typedef struct tlog_note {
  *  - a lookup that returns a key with another name or ID: PROV_EINVAL;
  *  - no verified signature: PROV_ENOTFOUND, with *out filled all the same
  *    (like Go's UnverifiedNoteError), so a caller can see who signed.
- * On other errors *out is zeroed. */
+ * On other errors out->text is NULL and the counts 0. */
 PROV_HIDDEN int tlog_note_open(const uint8_t *msg, size_t len, const tlog_verifiers *vs,
                                tlog_note *out, prov_ctx *ctx);
 
@@ -294,8 +299,8 @@ PROV_HIDDEN int tlog_hashes_root(const uint8_t *hashes, size_t n, uint8_t out[32
  * exactly the expected number of hashes; for consistency 0 < size1 <=
  * size2 (size1 == 0 is an error even when size2 == 0: nothing to prove),
  * size1 == size2 needs an empty proof and equal roots, otherwise an empty
- * proof is an error.  proof is n hashes of 32 bytes, leaf first.  0, PROV_EFORMAT
- * (shape wrong) or TLOG_EVERIFY (hashes disagree). */
+ * proof is an error.  proof is n hashes of 32 bytes, leaf end first.
+ * 0, PROV_EFORMAT (shape wrong) or TLOG_EVERIFY (hashes disagree). */
 PROV_HIDDEN int tlog_verify_inclusion(uint64_t index, uint64_t size,
                                       const uint8_t leaf[32], const uint8_t *proof,
                                       size_t n, const uint8_t root[32]);
@@ -378,11 +383,11 @@ PROV_HIDDEN int tlog_checkpoint_sign(pbuf *out, const tlog_signer *log, const ch
  * `log` (a witness's alone is not enough) and its origin line must equal
  * `origin`.  The log key must be a plain Ed25519 key (alg 0x01, as
  * tlog-tiles requires of public logs; PROV_EINVAL otherwise), so a
- * cosignature can never pass for the log's signature.  Cosignatures by the keys in witnesses (n of them; may be 0)
- * are verified too and appear in note->sigs with their times; count them
- * with tlog_note_count_by().  Any other signatures are skipped.
- * PROV_ENOTFOUND when the log did not sign, TLOG_EVERIFY on a bad
- * signature or another origin. */
+ * cosignature can never pass for the log's signature.  Cosignatures by
+ * the keys in witnesses (n of them; may be 0) are verified too and appear
+ * in note->sigs with their times; count them with tlog_note_count_by().
+ * Any other signatures are skipped.  PROV_ENOTFOUND when the log did not
+ * sign, TLOG_EVERIFY on a bad signature or another origin. */
 PROV_HIDDEN int tlog_checkpoint_open(const uint8_t *msg, size_t len, const char *origin,
                                      const tlog_verifier *log,
                                      const tlog_verifier *witnesses, size_t nwitnesses,

@@ -467,7 +467,97 @@ static int bmff_version(const char *label)
 
 /* The flat BMFF hash over the whole file.  Returns negative only on a read
  * error. */
-static int bmff_pass(vctx *v, const bmff_file *bf, rdr *rd, const c2pa_assertion *binding)
+/* Fragmented media: the init segment's own hash, then (given a fragment)
+ * the fragment's hash up the Merkle tree.  Negative only on a read error. */
+static int bmff_merkle_pass(vctx *v, const bmff_file *bf, rdr *rd, cval m, int version, prov_stream *fragment)
+{
+    prov_report *r = v->r;
+    cval maps, map, f;
+    cbor_iter it;
+    bmff_frag fr = {0};
+    bmff_file ff;
+    rdr frd;
+    pbuf box;
+    pbuf_init(&box);
+    memset(&ff, 0, sizeof ff);
+    memset(&frd, 0, sizeof frd);
+    int rc = 0, found = 0;
+    const char *why = NULL;
+    if (cbor_map_get(m, "merkle", &maps) || cbor_iter_init(maps, &it)) {
+        vfail(v, "assertion.bmffHash.malformed", 0);
+        return 0;
+    }
+    if (fragment) {
+        if ((rc = rdr_init(&frd, fragment))) return rc;
+        if ((rc = bmff_scan(v->ctx, &frd, &ff, "fragment")) || (rc = bmff_fragment_info(v->ctx, &frd, &ff, &box, &fr))) {
+            why = v->ctx ? v->ctx->msg : "fragment unreadable";
+            rc = rc == PROV_EIO ? rc : 0;
+            vfail(v, "assertion.bmffHash.mismatch", 0);
+            goto out;
+        }
+    } else {
+        fr.unique_id = fr.local_id = 1;
+    }
+    while (cbor_iter_next(&it, &map)) {
+        uint64_t u, l;
+        if (cbor_map_get(map, "uniqueId", &f) || cbor_get_uint(f, &u) || cbor_map_get(map, "localId", &f) ||
+            cbor_get_uint(f, &l))
+            continue;
+        if (u == fr.unique_id && l == fr.local_id) { found = 1; break; }
+    }
+    if (!found) {
+        why = "the fragment has no Merkle map in the manifest";
+        vfail(v, "assertion.bmffHash.mismatch", 0);
+        goto out;
+    }
+    const uint8_t *want;
+    size_t want_len;
+    uint8_t got[64];
+    size_t got_len = 0;
+    int extra = 0;
+    if (cbor_map_get(map, "initHash", &f) || cbor_get_bytes(f, &want, &want_len)) {
+        vfail(v, "assertion.bmffHash.malformed", 0);
+        goto out;
+    }
+    rc = bmff_hash(v->ctx, rd, bf, m, version, got, &got_len, &extra);
+    if (rc) goto hash_err;
+    if (got_len != want_len || memcmp(got, want, got_len)) {
+        why = "the init segment's hash does not match";
+        vfail(v, "assertion.bmffHash.mismatch", 0);
+        goto out;
+    }
+    if (extra) report_add(r, PROV_CODE_INFO, "assertion.bmffHash.additionalExclusionsPresent", 0);
+    if (!fragment) {
+        /* the init segment is intact; its media are in the fragments */
+        report_add(r, PROV_CODE_SUCCESS, "assertion.bmffHash.match", 0);
+        report_add(r, PROV_CODE_INFO, "prov.fragments.unchecked", 0);
+        goto out;
+    }
+    rc = bmff_hash(v->ctx, &frd, &ff, m, version, got, &got_len, &extra);
+    if (rc) goto hash_err;
+    int ok = got_len == 32 ? bmff_merkle_check(map, &fr, got) : 1;
+    if (ok == 0) report_add(r, PROV_CODE_SUCCESS, "assertion.bmffHash.match", 0);
+    else {
+        why = ok == 1 ? "the fragment's hash is not in the Merkle tree" : "Merkle map malformed";
+        vfail(v, ok == 1 ? "assertion.bmffHash.mismatch" : "assertion.bmffHash.malformed", 0);
+    }
+    goto out;
+hash_err:
+    if (rc != PROV_EIO) {
+        vfail(v, "assertion.bmffHash.malformed", 0);
+        rc = 0;
+    }
+out:
+    if (why && !r->error[0]) snprintf(r->error, sizeof r->error, "%s", why);
+    pbuf_free(&box);
+    bmff_free(&ff);
+    if (fragment) rdr_free(&frd);
+    return rc;
+}
+
+/* The flat BMFF hash over the whole file.  Returns negative only on a read
+ * error. */
+static int bmff_pass(vctx *v, const bmff_file *bf, rdr *rd, const c2pa_assertion *binding, prov_stream *fragment)
 {
     prov_report *r = v->r;
     jbox cb;
@@ -479,11 +569,11 @@ static int bmff_pass(vctx *v, const bmff_file *bf, rdr *rd, const c2pa_assertion
         vfail(v, "assertion.bmffHash.malformed", 0);
         return 0;
     }
-    if (cbor_map_get(m, "hash", &f) || cbor_get_bytes(f, &want, &want_len)) {
-        /* a Merkle-only hash belongs to an init segment: its fragments are
-         * checked with prov_verify_fragment */
+    if (cbor_map_get(m, "hash", &f) || cbor_get_bytes(f, &want, &want_len))
+        return bmff_merkle_pass(v, bf, rd, m, bmff_version(binding->label), fragment);
+    if (fragment) {
         vfail(v, "assertion.bmffHash.mismatch", 0);
-        snprintf(r->error, sizeof r->error, "fragmented media: verify the init segment with its fragments");
+        snprintf(r->error, sizeof r->error, "the manifest is not for fragmented media");
         return 0;
     }
     uint8_t got[64];
@@ -509,7 +599,8 @@ static void fail_error(prov_report *r, prov_ctx *ctx, int rc)
     snprintf(r->error, sizeof r->error, "%s", ctx && ctx->msg[0] ? ctx->msg : prov_strerror(rc));
 }
 
-int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, prov_report *r, asset *keep)
+int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, prov_report *r, asset *keep,
+                  prov_stream *fragment)
 {
     const prov_trust *trust = opts ? opts->trust : NULL;
     rdr rd;
@@ -579,7 +670,7 @@ int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, 
             }
             rc = 0;
         } else if (a.format == FMT_BMFF && bmff_version(binding->label)) {
-            rc = bmff_pass(&v, &bf, &rd, binding);
+            rc = bmff_pass(&v, &bf, &rd, binding, fragment);
             if (rc < 0) {
                 fail_error(r, ctx, rc);
                 goto done;
@@ -609,7 +700,7 @@ int prov_verify(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, pr
     prov_report *r = report_new();
     if (!r) return PROV_ENOMEM;
     *out = r;
-    return verify_stream(ctx, opts, in, r, NULL);
+    return verify_stream(ctx, opts, in, r, NULL, NULL);
 }
 
 int prov_verify_file(prov_ctx *ctx, const prov_verify_opts *opts, const char *path, prov_report **out)
@@ -633,5 +724,32 @@ int prov_verify_file(prov_ctx *ctx, const prov_verify_opts *opts, const char *pa
     if (!o.size_hint && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) o.size_hint = (uint64_t)st.st_size;
     int rc = prov_verify(ctx, &o, &s, out);
     fclose(f);
+    return rc;
+}
+
+int prov_verify_fragment(prov_ctx *ctx, const prov_verify_opts *opts, const char *init_path, const char *frag_path,
+                         prov_report **out)
+{
+    if (!init_path || !frag_path || !out) return PROV_EINVAL;
+    if (ctx) ctx->msg[0] = 0;
+    prov_report *r = report_new();
+    if (!r) return PROV_ENOMEM;
+    *out = r;
+    FILE *fi = fopen(init_path, "rb"), *ff = fopen(frag_path, "rb");
+    if (!fi || !ff) {
+        const char *bad = !fi ? init_path : frag_path;
+        r->state = PROV_STATE_ERROR;
+        snprintf(r->error, sizeof r->error, "%s: cannot open: %s", bad, strerror(errno));
+        prov_seterr(ctx, PROV_EIO, "%s", r->error);
+        if (fi) fclose(fi);
+        if (ff) fclose(ff);
+        return PROV_EIO;
+    }
+    prov_stream si, sf;
+    prov_stream_file(&si, fi);
+    prov_stream_file(&sf, ff);
+    int rc = verify_stream(ctx, opts, &si, r, NULL, &sf);
+    fclose(fi);
+    fclose(ff);
     return rc;
 }

@@ -1,17 +1,20 @@
 /* fuzz_image.c - libFuzzer harness for the bounded image decoders
  * (lib/image.c).
  *
- * The input is a whole JPEG or PNG file.  It is decoded from memory with
- * min_side 64 (JPEG DCT scaling) and must either fail with a message and
- * no image, or give an image within the bounds.  Then, kept cheap so the
- * run stays fast (the decoders allow up to 200M pixels, seconds each):
- *  - the same decode through a stream read a few bytes at a time must
- *    give the same result and the same pixels;
- *  - a full-size decode, when the full image is at most ~16M pixels, must
- *    agree with the scaled one (same size for PNG, a 1/1..1/8 scale of it
- *    for JPEG);
- *  - the image is downscaled, encoded as JPEG, and the JPEG decodes to the
- *    same size. */
+ * The input is a whole JPEG or PNG file.  img_info reads its header: on
+ * failure img_decode must fail the same way (with a message, no image).
+ * The decoders accept up to 200M pixels, which takes seconds, so past
+ * 16M pixels the harness stops there (the bounds themselves are checked
+ * by then).  Otherwise:
+ *  - img_decode with min_side 64 (JPEG DCT scaling) gives an image within
+ *    the bounds, a 1/1..1/8 scale of the header's size (PNG: that size),
+ *    or an error with a message and no image;
+ *  - the same decode from a stream read 1..13 bytes at a time gives the
+ *    same result and pixels;
+ *  - up to 4M pixels, img_decode at full size gives the header's size
+ *    (PNG: the same pixels);
+ *  - the image, downscaled and encoded as JPEG, decodes to the same size.
+ */
 #include "image.h"
 
 #include <stdio.h>
@@ -70,9 +73,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     prov_ctx ctx = {{0}};
     prov_img a, b;
-    int rc = img_decode(&ctx, data, size, 64, &a);
-    check_result(rc, &ctx, &a);
+    uint32_t w, h;
+    int rc = img_info(&ctx, data, size, &w, &h);
+    if (rc) {
+        CHECK(!w && !h && prov_errmsg(&ctx)[0]);
+        CHECK(img_decode(&ctx, data, size, 64, &a) == rc);
+        check_result(rc, &ctx, &a);
+        return 0;
+    }
+    CHECK(w && h && w <= PROV_IMG_MAX_SIDE && h <= PROV_IMG_MAX_SIDE);
+    uint64_t px = (uint64_t)w * h;
+    CHECK(px <= PROV_IMG_MAX_PIXELS);
+    if (px > (16u << 20)) return 0;
 
+    int jpeg = data[0] == 0xFF;
+    rc = img_decode(&ctx, data, size, 64, &a);
+    check_result(rc, &ctx, &a);
     trickle t = {data, size, 0};
     prov_stream s = {.read = trickle_read, .user = &t};
     int rc2 = img_decode_stream(&ctx, &s, 64, &b);
@@ -82,39 +98,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(b.w == a.w && b.h == a.h);
     CHECK(!memcmp(a.rgb, b.rgb, (size_t)a.w * a.h * 3));
     img_free(&b);
+    uint32_t f = 1;
+    while (f < 8 && !(is_scale_of(w, a.w, f) && is_scale_of(h, a.h, f))) f *= 2;
+    CHECK(is_scale_of(w, a.w, f) && is_scale_of(h, a.h, f));
+    CHECK(jpeg || f == 1);
 
-    uint64_t px = (uint64_t)a.w * a.h;
-    int jpeg = data[0] == 0xFF;
-    if (px * (jpeg ? 64 : 1) <= (16u << 20)) {
+    if (px <= (4u << 20)) {
         rc = img_decode(&ctx, data, size, 0, &b);
         check_result(rc, &ctx, &b);
-        /* A scaled JPEG decode can fail where the full one works, and back:
-         * libjpeg picks upsampling code per scale. */
+        /* A scaled JPEG decode can work where the full one fails: libjpeg
+         * picks its upsampling code per scale. */
         CHECK(rc == 0 || jpeg);
-        if (rc == 0 && jpeg) {
-            uint32_t f = 1;
-            while (f < 8 && !(is_scale_of(b.w, a.w, f) && is_scale_of(b.h, a.h, f))) f *= 2;
-            CHECK(is_scale_of(b.w, a.w, f) && is_scale_of(b.h, a.h, f));
-        } else if (rc == 0) {
-            CHECK(b.w == a.w && b.h == a.h);
-            CHECK(!memcmp(a.rgb, b.rgb, (size_t)a.w * a.h * 3));
-        }
+        if (rc == 0) CHECK(b.w == w && b.h == h);
+        if (rc == 0 && !jpeg) CHECK(!memcmp(a.rgb, b.rgb, (size_t)w * h * 3));
         img_free(&b);
     }
 
-    if (px <= (4u << 20)) {
-        prov_img small, back;
-        CHECK(img_downscale(&a, 32, &small) == 0);
-        CHECK(small.w <= 32 && small.h <= 32 && small.w && small.h);
-        pbuf jp;
-        pbuf_init(&jp);
-        CHECK(img_encode_jpeg(&small, 1 + (int)(size % 100), &jp) == 0);
-        CHECK(img_decode(&ctx, jp.p, jp.len, 0, &back) == 0);
-        CHECK(back.w == small.w && back.h == small.h);
-        img_free(&back);
-        img_free(&small);
-        pbuf_free(&jp);
-    }
+    prov_img small, back;
+    CHECK(img_downscale(&a, 32, &small) == 0);
+    CHECK(small.w <= 32 && small.h <= 32 && small.w && small.h);
+    pbuf jp;
+    pbuf_init(&jp);
+    CHECK(img_encode_jpeg(&small, 1 + (int)(size % 100), &jp) == 0);
+    CHECK(img_decode(&ctx, jp.p, jp.len, 0, &back) == 0);
+    CHECK(back.w == small.w && back.h == small.h);
+    img_free(&back);
+    img_free(&small);
+    pbuf_free(&jp);
     img_free(&a);
     return 0;
 }

@@ -165,6 +165,30 @@ static void test_decode_jpeg(void **state)
     }
 }
 
+static void test_info(void **state)
+{
+    (void)state;
+    const char *files[] = {TEAPOT, KODIM};
+    const uint32_t ws[] = {703, 768}, hs[] = {703, 512};
+    for (int f = 0; f < 2; f++) {
+        size_t n;
+        uint8_t *p = tu_read(files[f], &n);
+        uint32_t w, h;
+        assert_int_equal(img_info(ctx, p, n, &w, &h), 0);
+        assert_int_equal(w, ws[f]);
+        assert_int_equal(h, hs[f]);
+        /* The bytes up to the image data are enough (JPEG: SOS at 936;
+         * PNG: the first IDAT's type at 58). */
+        assert_int_equal(img_info(ctx, p, f ? 62 : 950, &w, &h), 0);
+        assert_int_equal(w, ws[f]);
+        free(p);
+    }
+    uint32_t w = 1, h = 1;
+    assert_int_equal(img_info(ctx, (const uint8_t *)"GIF89a", 6, &w, &h), PROV_EUNSUPPORTED);
+    assert_true(w == 0 && h == 0);
+    assert_int_equal(img_info(ctx, NULL, 0, NULL, &h), PROV_EINVAL);
+}
+
 static void test_decode_png(void **state)
 {
     (void)state;
@@ -550,6 +574,8 @@ static void test_png_bomb(void **state)
         assert_int_equal(img_decode(ctx, p, n, 0, &img), PROV_ELIMIT);
         assert_non_null(strstr(prov_errmsg(ctx), "exceeds"));
         assert_null(img.rgb);
+        uint32_t w, h;
+        assert_int_equal(img_info(ctx, p, n, &w, &h), PROV_ELIMIT);
         /* The stream path refuses after reading the header only. */
         trickle t = {p, 24, 0, SIZE_MAX};
         prov_stream s = {.read = trickle_read, .user = &t};
@@ -592,6 +618,8 @@ static void test_jpeg_bomb(void **state)
             assert_non_null(strstr(prov_errmsg(ctx), "exceeds"));
             assert_null(img.rgb);
         }
+        uint32_t w, h;
+        assert_int_equal(img_info(ctx, p, n, &w, &h), PROV_ELIMIT);
     }
     free(p);
 
@@ -605,6 +633,10 @@ static void test_jpeg_bomb(void **state)
     assert_true(at > 0);
     assert_int_equal(m.p[at - 4], 0xC2); /* SOF2: progressive */
     memcpy(m.p + at, "\x2E\xE0\x3E\x80", 4); /* height 12000, width 16000 */
+    uint32_t w, h;
+    assert_int_equal(img_info(ctx, m.p, m.len, &w, &h), 0); /* the header is fine */
+    assert_int_equal(w, 16000);
+    assert_int_equal(h, 12000);
     for (uint32_t min_side = 0; min_side <= 64; min_side += 64) {
         prov_img img;
         assert_int_equal(img_decode(ctx, m.p, m.len, min_side, &img), PROV_ELIMIT);
@@ -685,6 +717,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_jpeg),
+        cmocka_unit_test(test_info),
         cmocka_unit_test(test_decode_png),
         cmocka_unit_test(test_stream_equals_memory),
         cmocka_unit_test(test_gray_cmyk_jpeg),
