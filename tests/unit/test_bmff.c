@@ -273,6 +273,64 @@ static void test_hostile(void **state)
     free(s);
 }
 
+/* HLS fMP4: init + fragments signed as a set, each fragment checked alone. */
+static void test_fragments(void **state)
+{
+    (void)state;
+    const char *d = tu_tmpdir();
+    assert_int_equal(tu_sh("cd %s && mkdir -p hls out && ffmpeg -loglevel error -i plain.mp4 -c:v libx264 -g 25 -c:a copy "
+                           "-f hls -hls_segment_type fmp4 -hls_time 1 -hls_fmp4_init_filename init.mp4 "
+                           "-hls_segment_filename 'hls/seg%%d.m4s' hls/out.m3u8",
+                           d),
+                     0);
+    char in[3][512], out[3][512], init_in[512], init_out[512];
+    const char *ins[3], *outs[3];
+    for (int i = 0; i < 2; i++) {
+        snprintf(in[i], 512, "%s/hls/seg%d.m4s", d, i);
+        snprintf(out[i], 512, "%s/out/seg%d.m4s", d, i);
+        ins[i] = in[i];
+        outs[i] = out[i];
+    }
+    snprintf(init_in, 512, "%s/hls/init.mp4", d);
+    snprintf(init_out, 512, "%s/out/init.mp4", d);
+    assert_int_equal(prov_sign_fragments(ctx, NULL, &signer, chain, init_in, init_out, ins, outs, 2), 0);
+    prov_verify_opts vo = {trust, 0};
+    for (int i = 0; i < 2; i++) {
+        prov_report *r;
+        assert_int_equal(prov_verify_fragment(ctx, &vo, init_out, out[i], &r), 0);
+        assert_int_equal(prov_report_state(r), PROV_STATE_TRUSTED);
+        prov_report_free(r);
+    }
+    /* a fragment of the set, changed by one byte, fails; the others hold */
+    flip_at(out[1], 3000, 0x04);
+    prov_report *r;
+    assert_int_equal(prov_verify_fragment(ctx, &vo, init_out, out[1], &r), 0);
+    assert_int_equal(prov_report_state(r), PROV_STATE_INVALID);
+    assert_true(prov_report_has_code(r, "assertion.bmffHash.mismatch"));
+    prov_report_free(r);
+    /* a fragment of another set fails against this init segment */
+    assert_int_equal(prov_verify_fragment(ctx, &vo, init_out, in[0], &r), 0);
+    assert_int_equal(prov_report_state(r), PROV_STATE_INVALID);
+    prov_report_free(r);
+    /* the init segment alone: intact, its fragments unchecked */
+    assert_int_equal(verify_path(init_out, &r), PROV_STATE_TRUSTED);
+    assert_true(prov_report_has_code(r, "prov.fragments.unchecked"));
+    prov_report_free(r);
+    /* a set that fails part way leaves no output behind */
+    char bad[512], o2[2][512];
+    snprintf(bad, 512, "%s/plain.mp4", d); /* no moof: not a fragment */
+    const char *ins2[2] = {in[0], bad};
+    snprintf(o2[0], 512, "%s/out/x0.m4s", d);
+    snprintf(o2[1], 512, "%s/out/x1.m4s", d);
+    const char *outs2[2] = {o2[0], o2[1]};
+    char init2[512];
+    snprintf(init2, 512, "%s/out/init2.mp4", d);
+    assert_true(prov_sign_fragments(ctx, NULL, &signer, chain, init_in, init2, ins2, outs2, 2) < 0);
+    assert_int_equal(access(o2[0], F_OK), -1);
+    assert_int_equal(access(o2[1], F_OK), -1);
+    assert_int_equal(access(init2, F_OK), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_tamper),
         cmocka_unit_test(test_heic_iloc),
         cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_fragments),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
