@@ -10,6 +10,10 @@ SOMAJOR := 0
 PKGS := libsodium libcrypto libjpeg libpng zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -lcrypto -ljpeg -lpng)
+# the prov command also reads media details with FFmpeg
+CLI_PKGS := libavformat libavcodec libavutil
+CLI_CFLAGS := $(shell pkg-config --cflags $(CLI_PKGS) 2>/dev/null)
+CLI_LIBS := $(shell pkg-config --libs $(CLI_PKGS) 2>/dev/null || echo -lavformat -lavcodec -lavutil)
 
 OPT ?= -O2
 CFLAGS ?= $(OPT) -g
@@ -48,8 +52,12 @@ $(SHARED): $(LIB_OBJ)
 	ln -sf libprov.so.$(VERSION) $(BUILD)/libprov.so.$(SOMAJOR)
 	ln -sf libprov.so.$(SOMAJOR) $(BUILD)/libprov.so
 
+$(BUILD)/cli/%.o: cli/%.c include/prov.h cli/cli.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CLI_CFLAGS) -c $< -o $@
+
 $(PROV): $(CLI_OBJ) $(STATIC)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LDFLAGS) $(CLI_LIBS) $(LDLIBS)
 
 $(BUILD)/prov.pc: prov.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@

@@ -28,6 +28,10 @@ void progress_start(progress *p, const char *label);
 void progress_cb(void *user, uint64_t done, uint64_t total);
 void progress_end(progress *p);
 
+/* Media details as a JSON object (malloc'd), or NULL when FFmpeg cannot
+ * read the file. */
+char *media_json(const char *path);
+
 int cmd_ca(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_sign(int argc, char **argv);

@@ -23,8 +23,10 @@ static const char USAGE[] =
 static const char INSPECT_USAGE[] =
     "usage: prov inspect FILE [--json]\n"
     "\n"
-    "Print the whole manifest store of FILE: every manifest, its claim, its\n"
-    "assertions and its signature, as JSON (indented unless --json).\n";
+    "Print what FILE holds: its media (container, duration, streams, read with\n"
+    "FFmpeg) and its whole manifest store: every manifest, its claim, its\n"
+    "assertions and its signature, as JSON (indented unless --json).  Exit 1\n"
+    "when the file carries no manifest store.\n";
 
 static void print_human(const prov_report *r, const char *file)
 {
@@ -197,19 +199,31 @@ int cmd_inspect(int argc, char **argv)
     char *out = NULL;
     int rc = prov_inspect(ctx, &s, &out);
     fclose(f);
-    if (rc == PROV_ENOTFOUND) {
-        prov_ctx_free(ctx);
-        fprintf(stderr, "prov: %s: no manifest store (unsigned)\n", path);
-        return EXIT_INVALID;
-    }
-    if (rc) {
+    if (rc && rc != PROV_ENOTFOUND && rc != PROV_EUNSUPPORTED) {
         err("%s: %s", path, *prov_errmsg(ctx) ? prov_errmsg(ctx) : prov_strerror(rc));
         prov_ctx_free(ctx);
         return EXIT_ERROR;
     }
-    if (json) puts(out);
-    else pretty(out);
+    char *media = media_json(path);
+    size_t cap = (out ? strlen(out) : 0) + (media ? strlen(media) : 0) + strlen(path) * 6 + 128;
+    char *all = malloc(cap), *esc = malloc(strlen(path) * 6 + 1);
+    if (!all || !esc) return err("out of memory");
+    size_t k = 0; /* the file name as a JSON string */
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (*p == '"' || *p == '\\') { esc[k++] = '\\'; esc[k++] = (char)*p; }
+        else if (*p < 0x20) k += (size_t)sprintf(esc + k, "\\u%04x", *p);
+        else esc[k++] = (char)*p;
+    }
+    esc[k] = 0;
+    snprintf(all, cap, "{\"file\":\"%s\",\"media\":%s,\"manifest_store\":%s}", esc, media ? media : "null",
+             out ? out : "null");
+    if (json) puts(all);
+    else pretty(all);
+    if (!out) fprintf(stderr, "prov: %s: no manifest store (unsigned)\n", path);
+    free(all);
+    free(esc);
+    free(media);
     prov_free(out);
     prov_ctx_free(ctx);
-    return 0;
+    return out ? 0 : EXIT_INVALID;
 }

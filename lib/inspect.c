@@ -1,5 +1,6 @@
 /* inspect.c - the whole manifest store as JSON, for people and tools. */
 #include "asset.h"
+#include "bmff.h"
 #include "cose.h"
 #include "store.h"
 #include "x509.h"
@@ -74,8 +75,21 @@ int prov_inspect(prov_ctx *ctx, prov_stream *in, char **json)
     c2pa_store st;
     int rc = rdr_init(&rd, in);
     if (rc) return rc;
-    if ((rc = asset_read_head(ctx, &rd, &a, "input"))) { rdr_free(&rd); return rc; }
+    if ((rc = rdr_fill(&rd, 12)) == 0 && bmff_sniff(rd.buf + rd.pos, rd.end - rd.pos)) {
+        bmff_file bf;
+        memset(&a, 0, sizeof a);
+        if ((rc = bmff_scan(ctx, &rd, &bf, "input")) == 0) {
+            a.format = FMT_BMFF;
+            a.mime = bmff_mime(bf.brand);
+            if (bf.c2pa >= 0 && (rc = bmff_read_store(ctx, &rd, &bf, &a.store, "input")) == 0) a.has_store = 1;
+            bmff_free(&bf);
+        }
+        if (rc) asset_free(&a);
+    } else if (!rc) {
+        rc = asset_read_head(ctx, &rd, &a, "input");
+    }
     rdr_free(&rd);
+    if (rc) return rc;
     if (!a.has_store) {
         asset_free(&a);
         return prov_seterr(ctx, PROV_ENOTFOUND, "no manifest store");

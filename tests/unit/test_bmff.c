@@ -60,7 +60,7 @@ static int teardown(void **state)
 
 static int verify_path(const char *p, prov_report **out)
 {
-    prov_verify_opts vo = {trust, 0};
+    prov_verify_opts vo = {.trust = trust};
     prov_report *r = NULL;
     prov_verify_file(ctx, &vo, p, &r);
     assert_non_null(r);
@@ -294,7 +294,7 @@ static void test_fragments(void **state)
     snprintf(init_in, 512, "%s/hls/init.mp4", d);
     snprintf(init_out, 512, "%s/out/init.mp4", d);
     assert_int_equal(prov_sign_fragments(ctx, NULL, &signer, chain, init_in, init_out, ins, outs, 2), 0);
-    prov_verify_opts vo = {trust, 0};
+    prov_verify_opts vo = {.trust = trust};
     for (int i = 0; i < 2; i++) {
         prov_report *r;
         assert_int_equal(prov_verify_fragment(ctx, &vo, init_out, out[i], &r), 0);

@@ -76,7 +76,7 @@ static prov_report *verify_mem(const uint8_t *p, size_t n, int trusted)
 {
     prov_stream s;
     prov_report *r = NULL;
-    prov_verify_opts vo = {trusted ? trust : NULL, 0};
+    prov_verify_opts vo = {.trust = trusted ? trust : NULL};
     prov_stream_mem(&s, p, n);
     prov_verify(ctx, &vo, &s, &r);
     assert_non_null(r);
@@ -315,7 +315,7 @@ static void test_streams(void **state)
     struct pipe vp = {ob.data, ob.len, 0};
     prov_stream vs = {pipe_read, NULL, NULL, &vp, {0}};
     prov_report *r = NULL;
-    prov_verify_opts vo = {trust, 0};
+    prov_verify_opts vo = {.trust = trust};
     assert_int_equal(prov_verify(ctx, &vo, &vs, &r), 0);
     assert_int_equal(prov_report_state(r), PROV_STATE_TRUSTED);
     prov_report_free(r);
@@ -351,7 +351,7 @@ static void test_files_atomic(void **state)
     sha(in, after);
     assert_memory_equal(before, after, 32); /* input never changed */
     prov_report *r;
-    prov_verify_opts vo = {trust, 0};
+    prov_verify_opts vo = {.trust = trust};
     assert_int_equal(prov_verify_file(ctx, &vo, out, &r), 0);
     assert_int_equal(prov_report_state(r), PROV_STATE_TRUSTED);
     prov_report_free(r);
@@ -428,7 +428,7 @@ static void test_large_body(void **state)
     prov_signer_from_key(&s, key);
     assert_int_equal(prov_sign_file(ctx, NULL, &s, chain, in, out), 0);
     prov_report *r;
-    prov_verify_opts vo = {trust, 0};
+    prov_verify_opts vo = {.trust = trust};
     assert_int_equal(prov_verify_file(ctx, &vo, out, &r), 0);
     assert_int_equal(prov_report_state(r), PROV_STATE_TRUSTED);
     prov_report_free(r);
@@ -472,7 +472,7 @@ static void test_fixture_verdicts(void **state)
         char *f[4];
         split(line, f, 4);
         assert_non_null(f[3]);
-        prov_verify_opts vo = {strcmp(f[1], "yes") == 0 ? bundle : NULL, 0};
+        prov_verify_opts vo = {.trust = strcmp(f[1], "yes") == 0 ? bundle : NULL};
         prov_report *r;
         char path[512];
         snprintf(path, sizeof path, "c2pa/%s", f[0]);

@@ -138,8 +138,10 @@ static void test_json(void **state)
     assert_int_equal(prov("inspect --json s.png"), 0);
     assert_output_has("\"label\":\"c2pa.hash.data\"");
     assert_output_has("\"claim_generator_info\"");
+    assert_output_has("\"media\":{\"container\":\"png_pipe\"");
     assert_int_equal(prov("inspect teapot.jpg"), 1);
     assert_output_has("no manifest store");
+    assert_output_has("\"width\": 703");
 }
 
 static void test_parent_and_inplace(void **state)
