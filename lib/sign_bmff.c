@@ -60,7 +60,8 @@ int sign_bmff(sctx *s, rdr *rd, prov_stream *in, prov_stream *out)
         if ((long)i == bf.c2pa) continue;
         uint64_t at = bmff_shift_apply(&sh, b->off);
         if (at != written) { rc = prov_seterr(ctx, PROV_EFORMAT, "input: boxes overlap"); goto out; }
-        int hashed = !((long)i == bf.ftyp || b->type == FOURCC('m', 'f', 'r', 'a') ||
+        /* the exclusions match by type: every ftyp and mfra, every C2PA box */
+        int hashed = !(b->type == FOURCC('f', 't', 'y', 'p') || b->type == FOURCC('m', 'f', 'r', 'a') ||
                        (b->type == FOURCC('u', 'u', 'i', 'd') && !memcmp(b->uuid, BMFF_C2PA_UUID, 16)));
         if (hashed) {
             uint8_t be[8];
