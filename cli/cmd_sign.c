@@ -25,6 +25,7 @@ static const char USAGE[] =
     "                        " PROV_SOURCE_DIGITAL_CAPTURE ";\n"
     "                        AI output: " PROV_SOURCE_TRAINED_ALGORITHMIC ")\n"
     "  --title T             the title (default: OUT's file name)\n"
+    "  --thumbnail           embed a 512-pixel JPEG thumbnail (JPEG and PNG)\n"
     "  --fragment F          fragmented media (DASH/HLS fMP4): IN is the init\n"
     "                        segment, F a media fragment (repeat, in order);\n"
     "                        each is written with its proof to --fragments-dir\n"
@@ -92,6 +93,7 @@ int cmd_sign(int argc, char **argv)
                                           {"source-type", required_argument, 0, 's'},
                                           {"title", required_argument, 0, 't'},
                                           {"in-place", no_argument, 0, 'i'},
+                                          {"thumbnail", no_argument, 0, 'T'},
                                           {"fragment", required_argument, 0, 'f'},
                                           {"fragments-dir", required_argument, 0, 'F'},
                                           {"help", no_argument, 0, 'h'},
@@ -116,6 +118,7 @@ int cmd_sign(int argc, char **argv)
         case 's': so.source_type = optarg; break;
         case 't': so.title = optarg; break;
         case 'i': inplace = 1; break;
+        case 'T': so.thumbnail = 1; break;
         case 'f': frags[nfrags++] = optarg; break;
         case 'F': fragdir = optarg; break;
         default: die_usage(USAGE);

@@ -198,7 +198,8 @@ typedef struct prov_sign_opts {
      * carries a manifest store, the input itself is the parent. */
     prov_stream *parent;
     const char *parent_title; /* ingredient title; default "parent" */
-    int thumbnail;            /* 1: add a JPEG claim thumbnail */
+    int thumbnail;            /* 1: add a JPEG claim thumbnail (JPEG and PNG
+                               * input; reads the picture once more) */
     uint64_t time;            /* reserved, set 0 */
     prov_progress_fn progress; /* called about every 8 MiB; may be NULL */
     void *progress_user;

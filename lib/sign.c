@@ -7,6 +7,7 @@
 #include "asset.h"
 #include "bmff.h"
 #include "cose.h"
+#include "image.h"
 #include "pump.h"
 #include "report.h"
 #include "sign.h"
@@ -23,6 +24,8 @@
 #include <unistd.h>
 
 #define LAYOUT_ROUNDS 6
+#define THUMB_SIDE 512
+#define THUMB_QUALITY 80
 
 typedef struct wctx {
     prov_stream *out;
@@ -84,8 +87,14 @@ int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *si
     rd.progress_user = s.o->progress_user;
     rd.total = s.o->size_hint;
     if (s.o->thumbnail) {
-        rc = prov_seterr(ctx, PROV_EUNSUPPORTED, "thumbnails are not supported yet");
-        goto out;
+        /* a pass of its own over the picture: decoding cannot share the
+         * hash's single pass, whose manifest size is fixed before it starts */
+        if (!in->seek) {
+            rc = prov_seterr(ctx, PROV_EINVAL, "a thumbnail needs a seekable input");
+            goto out;
+        }
+        if ((rc = img_thumbnail(ctx, in, THUMB_SIDE, THUMB_QUALITY, &s.thumb))) goto out;
+        if (in->seek(in->user, 0)) { rc = prov_seterr(ctx, PROV_EIO, "input: seek failed"); goto out; }
     }
     if (s.o->parent && (rc = load_parent(&s, s.o->parent))) goto out;
     if ((rc = rdr_fill(&rd, 12))) goto out;

@@ -22,6 +22,7 @@ typedef struct sctx {
     prov_report *preport;  /* the parent's validation */
     /* assertions other than the hash, built once */
     pbuf actions, ingredient;
+    pbuf thumb; /* a JPEG claim thumbnail, or empty */
     /* fragmented media: the leaves of the Merkle tree over the fragments */
     const uint8_t (*leaves)[32];
     size_t nleaves;

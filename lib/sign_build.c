@@ -59,6 +59,21 @@ static void put_assertion(pbuf *b, const char *label, const pbuf *cbor)
     jumbf_close(b, s);
 }
 
+/* An embedded-file assertion: the JPEG bytes with their media type. */
+static void put_thumbnail(pbuf *b, const char *label, const pbuf *jpeg)
+{
+    size_t sb = jumbf_open(b, BOX_JUMB);
+    jumbf_desc(b, JUMBF_UUID_EMBEDDED_FILE, label);
+    size_t d = jumbf_open(b, BOX_BFDB);
+    pbuf_putc(b, 0x00); /* toggles: media type only */
+    pbuf_put(b, "image/jpeg", 11);
+    jumbf_close(b, d);
+    d = jumbf_open(b, BOX_BIDB);
+    pbuf_put(b, jpeg->p, jpeg->len);
+    jumbf_close(b, d);
+    jumbf_close(b, sb);
+}
+
 static void put_codes(pbuf *b, const prov_report *r, int kind)
 {
     size_t n = prov_report_code_count(r, kind);
@@ -234,16 +249,18 @@ int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, i
     }
 
     /* assertion store, remembering each assertion's hash */
-    struct item { const char *label; const pbuf *cbor; } list[3];
+    struct item { const char *label; const pbuf *cbor; } list[4];
     size_t n = 0;
+    if (s->thumb.len) list[n++] = (struct item){"c2pa.thumbnail.claim", &s->thumb};
     if (s->has_parent) list[n++] = (struct item){"c2pa.ingredient.v3", &s->ingredient};
     list[n++] = (struct item){"c2pa.actions.v2", &s->actions};
     list[n++] = (struct item){hard_label, &hd};
-    uint8_t ah[3][32];
+    uint8_t ah[4][32];
     size_t as = jumbf_open_super(&asrt, C2PA_ASSERTIONS, "c2pa.assertions");
     for (size_t i = 0; i < n; i++) {
         size_t at = asrt.len;
-        put_assertion(&asrt, list[i].label, list[i].cbor);
+        if (list[i].cbor == &s->thumb) put_thumbnail(&asrt, list[i].label, &s->thumb);
+        else put_assertion(&asrt, list[i].label, list[i].cbor);
         if (!asrt.err) sha256(asrt.p + at + 8, asrt.len - at - 8, ah[i]);
     }
     jumbf_close(&asrt, as);
@@ -336,6 +353,7 @@ void sctx_init(sctx *s, prov_ctx *ctx, const prov_sign_opts *o, const prov_signe
     s->chain = chain;
     pbuf_init(&s->actions);
     pbuf_init(&s->ingredient);
+    pbuf_init(&s->thumb);
     char u[37];
     uuid4(u);
     snprintf(s->label, sizeof s->label, "urn:c2pa:%s", u);
@@ -347,6 +365,7 @@ void sctx_free(sctx *s)
 {
     pbuf_free(&s->actions);
     pbuf_free(&s->ingredient);
+    pbuf_free(&s->thumb);
     store_free(&s->pstore);
     if (s->has_parent || s->parent.head.p || s->parent.store.p) asset_free(&s->parent);
     prov_report_free(s->preport);

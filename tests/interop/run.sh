@@ -38,7 +38,7 @@ trap 'rm -rf "$t"' EXIT
 export PROV_PASSPHRASE=interop-test
 "$prov" ca init "$t/ca" --subject "CN=Interop Root,O=prov tests" >/dev/null
 "$prov" keygen -o "$t/k" --subject "CN=Interop Signer,O=prov tests" --ca "$t/ca" >/dev/null
-"$prov" sign "$root/samples/teapot.jpg" -o "$t/created.jpg" --key "$t/k" >/dev/null
+"$prov" sign "$root/samples/teapot.jpg" -o "$t/created.jpg" --key "$t/k" --thumbnail >/dev/null
 "$prov" sign "$root/samples/kodim01.png" -o "$t/created.png" --key "$t/k" \
   --source-type http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia >/dev/null
 cp "$t/created.jpg" "$t/inplace.jpg"

@@ -137,6 +137,27 @@ static void test_jpeg_round_trip(void **state)
     free(s);
 }
 
+static void test_thumbnail(void **state)
+{
+    (void)state;
+    size_t n;
+    prov_sign_opts o = {.thumbnail = 1};
+    uint8_t *s = sign_mem(png, png_len, &o, &n);
+    assert_int_equal(state_of(s, n, 1), PROV_STATE_TRUSTED);
+    prov_stream st;
+    char *js;
+    prov_stream_mem(&st, s, n);
+    assert_int_equal(prov_inspect(ctx, &st, &js), 0);
+    assert_non_null(strstr(js, "\"label\":\"c2pa.thumbnail.claim\""));
+    prov_free(js);
+    /* the thumbnail is a JPEG whose longer side is 512 */
+    const uint8_t *soi = NULL;
+    for (size_t i = 0; i + 3 < n && !soi; i++)
+        if (!memcmp(s + i, "bidb\xFF\xD8\xFF", 7)) soi = s + i + 4;
+    assert_non_null(soi);
+    free(s);
+}
+
 static void test_png_round_trip(void **state)
 {
     (void)state;
@@ -508,6 +529,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jpeg_round_trip),   cmocka_unit_test(test_png_round_trip),
+        cmocka_unit_test(test_thumbnail),
         cmocka_unit_test(test_tamper_every_region), cmocka_unit_test(test_truncated_never_valid),
         cmocka_unit_test(test_resign_keeps_parent), cmocka_unit_test(test_large_store_splits),
         cmocka_unit_test(test_signer_callback),   cmocka_unit_test(test_streams),
