@@ -264,6 +264,46 @@ row sign_rss_10mb_kib "prov sign, $(mb "$photo_size") MB file (baseline)" "$m_si
 row sign_rss_100mb_kib "prov sign, $(mb "$huge_size") MB file" "$m_sign_l" KiB "$m_sign_s" "(small)" "$(calc "$m_sign_l / $m_sign_s")" "~1.0x (no growth)"
 row ssl_rss_100mb_kib "openssl dgst, $(mb "$huge_size") MB file (reference)" "$m_ssl_l" KiB - - - -
 
+# ---------------------------------------------------------------- 5. video
+# A 1 GB and a 100 MB MP4 (lossless x264 of noisy test video: FFmpeg
+# makes them fast), signed and verified in one pass each; BENCH_VIDEO=0
+# skips this part (it needs about 3 GB of disk in TMPDIR).
+if [ "${BENCH_VIDEO:-1}" != 0 ] && command -v ffmpeg >/dev/null; then
+    mkvideo() { # OUT SECONDS
+        ffmpeg -loglevel error -y -f lavfi -i "testsrc2=size=1280x720:rate=30,noise=alls=60:allf=t" -t "$2" \
+            -c:v libx264 -preset ultrafast -qp 0 "$1"
+    }
+    vbig=$T/big.mp4 vsmall=$T/small.mp4
+    mkvideo "$vbig" 20
+    mkvideo "$vsmall" 2
+    vbig_size=$(size_of "$vbig")
+    "$prov" sign "$vbig" -o "$T/big.signed.mp4" --key "$T/k" >/dev/null
+    "$prov" sign "$vsmall" -o "$T/small.signed.mp4" --key "$T/k" >/dev/null
+    c_vssl=(openssl dgst -sha256 "$vbig")
+    c_vsign=("$prov" sign "$vbig" -o "$T/vsign-out.mp4" --key "$T/k")
+    c_vver=("$prov" verify "$T/big.signed.mp4")
+    once "${c_vssl[@]}"; once "${c_vver[@]}"
+    t_vssl="" t_vsign="" t_vver=""
+    vruns=$(( runs < 3 ? runs : 3 ))
+    for _ in $(seq "$vruns"); do
+        best t_vssl "${c_vssl[@]}"
+        rm -f "$T/vsign-out.mp4"
+        best t_vsign "${c_vsign[@]}"
+        best t_vver "${c_vver[@]}"
+    done
+    rm -f "$T/vsign-out.mp4"
+    once "$prov" verify "$T/small.signed.mp4"; m_vver_s=$RUN_KIB
+    once "$prov" verify "$T/big.signed.mp4"; m_vver_l=$RUN_KIB
+    echo
+    echo "MP4, $(mb "$vbig_size") MB (c2pa.hash.bmff.v3, one pass); best of $vruns"
+    row ssl_1gb_s "openssl dgst -sha256 (baseline)" "$t_vssl" s - - - -
+    row sign_1gb_s "prov sign" "$t_vsign" s "$t_vssl" openssl "$(calc "$t_vsign / $t_vssl")" "<= 1.25x"
+    row verify_1gb_s "prov verify" "$t_vver" s "$t_vssl" openssl "$(calc "$t_vver / $t_vssl")" "<= 1.25x"
+    row verify_rss_100mb_mp4_kib "prov verify peak RSS, $(mb "$(size_of "$T/small.signed.mp4")") MB MP4 (baseline)" "$m_vver_s" KiB - - - -
+    row verify_rss_1gb_mp4_kib "prov verify peak RSS, $(mb "$(size_of "$T/big.signed.mp4")") MB MP4" "$m_vver_l" KiB "$m_vver_s" "(small)" "$(calc "$m_vver_l / $m_vver_s")" "~1.0x (no growth)"
+    rm -f "$vbig" "$T/big.signed.mp4"
+fi
+
 echo
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 echo "machine: ${cpu:-unknown cpu}, $(nproc 2>/dev/null || echo '?') cpus, load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'); $(openssl version | cut -d' ' -f1-2)"
