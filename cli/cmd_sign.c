@@ -127,13 +127,13 @@ int cmd_sign(int argc, char **argv)
     if (argc - optind != 1 || !key) die_usage(USAGE);
     const char *in = argv[optind];
     if (inplace) {
-        if (out && strcmp(out, in)) return err("--in-place and -o name different files");
+        if (out && strcmp(out, in)) return free(frags), err("--in-place and -o name different files");
         out = in;
     }
     if (!out) die_usage(USAGE);
     struct stat si, so_;
     if (!inplace && stat(in, &si) == 0 && stat(out, &so_) == 0 && si.st_dev == so_.st_dev && si.st_ino == so_.st_ino)
-        return err("%s: output is the input; use --in-place to replace it", out);
+        return free(frags), err("%s: output is the input; use --in-place to replace it", out);
     if (!so.title) so.title = base_name(out);
 
     char defchain[4096];
@@ -142,7 +142,7 @@ int cmd_sign(int argc, char **argv)
         chainp = defchain;
     }
     prov_ctx *ctx;
-    if (prov_ctx_new(&ctx)) return err("out of memory");
+    if (prov_ctx_new(&ctx)) return free(frags), err("out of memory");
     int rc = EXIT_ERROR;
     prov_key *k = NULL;
     prov_chain *chain = NULL;

@@ -74,6 +74,7 @@ int cmd_verify(int argc, char **argv)
                 err("%s", prov_errmsg(ctx));
                 prov_trust_free(trust);
                 prov_ctx_free(ctx);
+                free(frags);
                 return EXIT_ERROR;
             }
             ntrust++;
