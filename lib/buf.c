@@ -68,16 +68,46 @@ void pbuf_be32(pbuf *b, uint32_t v)
     pbuf_put(b, t, 4);
 }
 
+/* Length of a valid UTF-8 sequence at s (n bytes left), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t k;
+    uint32_t cp;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) { k = 2; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { k = 3; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { k = 4; cp = c & 0x07; }
+    else return 0;
+    if (k > n) return 0;
+    for (size_t i = 1; i < k; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    if ((k == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0; /* overlong, surrogate or out of range */
+    return k;
+}
+
 void pbuf_json_str(pbuf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
     pbuf_putc(b, '"');
     size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) continue;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = u[i];
+        if (c >= 0x80) { /* text from files: invalid UTF-8 becomes U+FFFD */
+            size_t k = utf8_len(u + i, n - i);
+            if (k) { i += k; continue; }
+            pbuf_put(b, s + run, i - run);
+            pbuf_puts(b, "\\ufffd");
+            run = ++i;
+            continue;
+        }
+        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) { i++; continue; }
         pbuf_put(b, s + run, i - run);
-        run = i + 1;
+        run = ++i;
         switch (c) {
         case '"': pbuf_puts(b, "\\\""); break;
         case '\\': pbuf_puts(b, "\\\\"); break;
@@ -85,8 +115,8 @@ void pbuf_json_str(pbuf *b, const char *s, size_t n)
         case '\r': pbuf_puts(b, "\\r"); break;
         case '\t': pbuf_puts(b, "\\t"); break;
         default: {
-            char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-            pbuf_puts(b, u);
+            char e[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+            pbuf_puts(b, e);
         }
         }
     }

@@ -30,7 +30,9 @@ void cawg_check_identity(const c2pa_assertion *a, c2pa_store *st, c2pa_manifest 
     /* every referenced assertion must be this manifest's, hash intact */
     int ok = 1, bound = 0;
     if (cbor_map_get(sp, "referenced_assertions", &list) || cbor_iter_init(list, &it)) ok = 0;
+    size_t nrefs = 0;
     while (ok && cbor_iter_next(&it, &e)) {
+        if (++nrefs > PROV_MAX_REFS) { ok = 0; break; }
         cval u, h;
         const char *url;
         const uint8_t *hash;

@@ -17,7 +17,8 @@
 #define PROV_MAX_STORE (48u << 20)      /* manifest store bytes */
 #define PROV_MAX_HEADER (64u << 20)     /* JPEG/PNG bytes before image data */
 #define PROV_MAX_CBOR_DEPTH 32
-#define PROV_MAX_BOXES 100000
+#define PROV_MAX_BOXES 10000     /* assertions in one manifest */
+#define PROV_MAX_REFS 10000      /* hashed URIs in one claim */
 #define PROV_MAX_MANIFESTS 1000
 #define PROV_MAX_EXCLUSIONS 1000
 #define PROV_MAX_CHAIN 16

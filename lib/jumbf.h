@@ -45,6 +45,8 @@ typedef struct jsuper {
     const char *label; /* NUL-terminated inside the box; "" if none */
     const uint8_t *content; /* the boxes after 'jumd' */
     size_t content_len;
+    uint8_t hash[32]; /* SHA-256 of the box without its header, once known */
+    uint8_t hashed;
 } jsuper;
 
 PROV_HIDDEN int jsuper_parse(const jbox *b, jsuper *out);

@@ -48,7 +48,8 @@ PROV_HIDDEN c2pa_assertion *manifest_assertion(c2pa_manifest *m, const char *lab
 PROV_HIDDEN int store_resolve(c2pa_store *s, c2pa_manifest *cur, const char *uri, size_t uri_len,
                               const jsuper **out, c2pa_manifest **in_manifest);
 
-/* SHA-256 of a superbox without its header (what hashed URIs cover). */
+/* SHA-256 of a superbox without its header (what hashed URIs cover);
+ * computed once per box of the model. */
 PROV_HIDDEN void jsuper_hash(const jsuper *s, uint8_t out[32]);
 
 #endif

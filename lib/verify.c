@@ -124,6 +124,7 @@ static void check_assertions(vctx *v, c2pa_manifest *m, int ing, const c2pa_asse
     static const char *const lists[] = {"created_assertions", "gathered_assertions", "assertions"};
     prov_report *r = v->r;
     char *seen = calloc(m->n_assertions + 1, 1);
+    size_t nrefs = 0;
     if (!seen) { r->oom = 1; return; }
     for (size_t li = 0; li < 3; li++) {
         cval list, e;
@@ -137,6 +138,10 @@ static void check_assertions(vctx *v, c2pa_manifest *m, int ing, const c2pa_asse
             huri h;
             const jsuper *box;
             c2pa_manifest *owner;
+            if (++nrefs > PROV_MAX_REFS) {
+                vfail(v, "claim.malformed", ing);
+                break;
+            }
             if (get_huri(e, &h)) {
                 vfail(v, "claim.malformed", ing);
                 continue;
