@@ -7,9 +7,9 @@ BUILD ?= build
 VERSION := 0.1.0
 SOMAJOR := 0
 
-PKGS := libsodium libcrypto libjpeg libpng zlib
+PKGS := libsodium libcrypto libjpeg libpng zlib openblas
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -lcrypto -ljpeg -lpng)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -lcrypto -ljpeg -lpng -lz -lopenblas)
 # the prov command also reads media details with FFmpeg
 CLI_PKGS := libavformat libavcodec libavutil
 CLI_CFLAGS := $(shell pkg-config --cflags $(CLI_PKGS) 2>/dev/null)
@@ -18,11 +18,12 @@ CLI_LIBS := $(shell pkg-config --libs $(CLI_PKGS) 2>/dev/null || echo -lavformat
 OPT ?= -O2
 CFLAGS ?= $(OPT) -g
 WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wvla
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Ilib $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Ilib -Idetector $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 LIB_CFLAGS := $(ALL_CFLAGS) -fPIC -fvisibility=hidden
 LDLIBS := $(PKG_LIBS) -lm -lpthread
 
-LIB_SRC := $(sort $(wildcard lib/*.c))
+# detector/*.c (the classifier's C code) is part of the library
+LIB_SRC := $(sort $(wildcard lib/*.c detector/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC := $(sort $(wildcard cli/*.c))
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -39,7 +40,7 @@ PROV := $(BUILD)/prov
 .PHONY: all lib check unit asan interop fuzz-replay fuzz demo bench install clean deps
 all: $(STATIC) $(SHARED) $(PROV) $(BUILD)/prov.pc
 
-$(BUILD)/%.o: %.c include/prov.h lib/internal.h $(wildcard lib/*.h cli/*.h)
+$(BUILD)/%.o: %.c include/prov.h lib/internal.h $(wildcard lib/*.h cli/*.h detector/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
