@@ -203,21 +203,24 @@ int tlog_dir_read(void *user, const char *path, uint8_t *buf, size_t cap, size_t
 
 /* ---- hashes from tiles ------------------------------------------------- */
 
-#define TS_CACHE 8
+/* 32 tiles (264 KB): a proof in the largest tree touches at most two
+ * tiles per level (8 levels) plus the right edge's partial tiles, so one
+ * tree hash, inclusion and consistency proof together never refetch. */
+#define TS_CACHE 32
 
 typedef struct ts_slot {
     bool valid;
     int level;
     uint64_t index;
     unsigned width; /* hashes held */
+    uint64_t used;  /* LRU stamp */
     uint8_t h[TLOG_TILE_BYTES];
 } ts_slot;
 
 struct tlog_tilesrc {
     tlog_read_fn read;
     void *user;
-    uint64_t size, reads;
-    unsigned next;
+    uint64_t size, reads, clock;
     ts_slot c[TS_CACHE];
 };
 
@@ -240,16 +243,18 @@ uint64_t tlog_tilesrc_reads(const tlog_tilesrc *ts) { return ts ? ts->reads : 0;
 static int ts_tile(tlog_tilesrc *ts, int level, uint64_t index, unsigned need,
                    const uint8_t **out)
 {
+    ts_slot *s = &ts->c[0];
     for (int i = 0; i < TS_CACHE; i++) {
-        ts_slot *s = &ts->c[i];
-        if (s->valid && s->level == level && s->index == index && s->width >= need) {
-            *out = s->h;
+        ts_slot *c = &ts->c[i];
+        if (c->valid && c->level == level && c->index == index && c->width >= need) {
+            c->used = ++ts->clock;
+            *out = c->h;
             return 0;
         }
+        if (!c->valid || (s->valid && c->used < s->used)) s = c; /* least recently used */
     }
     unsigned w = tlog_tile_width(level, index, ts->size);
     if (w < need) return PROV_ENOTFOUND; /* the tree has no such hashes */
-    ts_slot *s = &ts->c[ts->next++ % TS_CACHE];
     s->valid = false;
     tlog_tile t = {level, index, w};
     char path[TLOG_TILE_PATH_MAX];
@@ -268,6 +273,7 @@ static int ts_tile(tlog_tilesrc *ts, int level, uint64_t index, unsigned need,
     if (rc) return rc;
     if (len != (size_t)w * TLOG_HASH_LEN) return PROV_EFORMAT; /* wrong size for its path */
     s->valid = true;
+    s->used = ++ts->clock;
     s->level = level;
     s->index = index;
     s->width = w;

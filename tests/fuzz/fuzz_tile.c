@@ -89,7 +89,12 @@ static void pool_tile(const pool *pl, int level, uint64_t index, unsigned width,
         return;
     }
     size_t off = (size_t)((index * 131 + (uint64_t)level * 977) % pl->n);
-    for (size_t i = 0; i < need; i++) buf[i] = pl->p[(off + i) % pl->n];
+    for (size_t i = 0; i < need;) {
+        size_t k = pl->n - off < need - i ? pl->n - off : need - i;
+        memcpy(buf + i, pl->p + off, k);
+        i += k;
+        off = 0;
+    }
 }
 
 static int pool_read(void *user, const char *path, uint8_t *buf, size_t cap, size_t *len)
@@ -109,10 +114,10 @@ static void fuzz_tiles(const uint8_t *data, size_t size)
 {
     if (size < 8) return;
     uint64_t n = rd64(data);
-    /* a real tree of up to 4096 leaves (two tile levels), or a huge one
+    /* a real tree of up to 2048 leaves (two tile levels), or a huge one
      * whose upper tiles are arbitrary bytes */
     bool real = !(data[0] & 0x80);
-    if (real) n %= 4096;
+    if (real) n %= 2048;
     if (n == 0) n = 1;
     pool pl = {data + 8, size - 8, real};
     tlog_tilesrc *ts;
