@@ -7,9 +7,9 @@ BUILD ?= build
 VERSION := 0.1.0
 SOMAJOR := 0
 
-PKGS := libsodium libcrypto libjpeg libpng zlib openblas
+PKGS := libsodium libcrypto libjpeg libpng zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -lcrypto -ljpeg -lpng -lz -lopenblas)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -lcrypto -ljpeg -lpng -lz)
 # the prov command also reads media details with FFmpeg
 CLI_PKGS := libavformat libavcodec libavutil
 CLI_CFLAGS := $(shell pkg-config --cflags $(CLI_PKGS) 2>/dev/null)
@@ -22,7 +22,9 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Ilib -Idetector $(PKG_CF
 LIB_CFLAGS := $(ALL_CFLAGS) -fPIC -fvisibility=hidden
 LDLIBS := $(PKG_LIBS) -lm -lpthread
 
-# detector/*.c (the classifier's C code) is part of the library
+# detector/*.c (the classifier's C code) is part of the library.  OpenBLAS
+# is not linked: its start-up (a thread pool, ~25 MB) would tax every
+# command; the detector loads it when it runs (dlopen).
 LIB_SRC := $(sort $(wildcard lib/*.c detector/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC := $(sort $(wildcard cli/*.c))

@@ -1,0 +1,83 @@
+/* detector.h - the NPR classifier's internals (not installed).
+ *
+ * weights.c reads a PROVNPR1 weights file into an npr_net, folding batch
+ * norm into the convolutions; npr.c runs the network on one crop;
+ * detector.c is the public prov_detector_* API (crops, threads, files). */
+#ifndef PROV_DETECTOR_INTERNAL_H
+#define PROV_DETECTOR_INTERNAL_H
+
+#include "internal.h"
+#include "prov_detector.h"
+
+#include <pthread.h>
+
+#define NPR_MAGIC "PROVNPR1"
+#define NPR_FORMAT_VERSION 1u
+#define NPR_MAX_FILE (64u << 20)   /* bytes in a weights file */
+#define NPR_MAX_META (64u << 10)   /* bytes of JSON metadata */
+#define NPR_MAX_TENSORS 1024u
+#define NPR_MAX_NAME 255u
+#define NPR_MAX_NDIM 4u
+#define NPR_ALIGN 64u
+#define NPR_DTYPE_F32 1u
+#define NPR_DTYPE_F16 2u
+#define NPR_BN_EPS 1e-5
+
+#define NPR_CROP 256u    /* crop side */
+#define NPR_BLOCKS 7     /* layer1: 3 bottlenecks, layer2: 4 */
+#define NPR_FEATURES 512 /* channels into fc1 */
+
+/* A convolution with its batch norm folded in: out = W * in + b.
+ * w is [cout][k][k][cin] (input channels innermost, as the HWC im2col
+ * lays them out), b is [cout]. */
+typedef struct npr_conv {
+    int cin, cout, k, stride, pad;
+    const float *w, *b;
+} npr_conv;
+
+typedef struct npr_block {
+    npr_conv c1, c2, c3, ds; /* ds.w is NULL when the block has no projection */
+    int stride;
+} npr_block;
+
+typedef struct npr_net {
+    npr_conv conv1;
+    npr_block blk[NPR_BLOCKS];
+    const float *fc_w; /* [512] */
+    float fc_b;
+    float mean[3], std[3], temperature;
+    float lut[3][256]; /* (v / 255 - mean[c]) / std[c], as PyTorch computes it */
+    float *arena;      /* every folded weight; 64-byte aligned */
+    char *meta;        /* NUL-terminated JSON metadata */
+} npr_net;
+
+/* Parse a whole weights file held in memory (n bytes) into net.  Every
+ * count, size and shape is checked against n first; values must be
+ * finite.  On failure net is zeroed and nothing is allocated. */
+PROV_HIDDEN int npr_load(prov_ctx *ctx, const uint8_t *p, size_t n, npr_net *net);
+PROV_HIDDEN void npr_free(npr_net *net);
+
+/* Scratch memory (floats) for one crop of up to cw x ch pixels run by
+ * nthreads threads together; the caller gives it 64-byte aligned. */
+PROV_HIDDEN size_t npr_workspace_floats(uint32_t cw, uint32_t ch, int nthreads);
+
+/* Threads that run one crop together.  With nthreads == 1, bar is unused. */
+typedef struct npr_team {
+    int nthreads;
+    pthread_barrier_t *bar;
+} npr_team;
+
+/* Run the network on one crop: cw x ch pixels (both even, >= 2) of 8-bit
+ * RGB starting at rgb, rows stride bytes apart.  Every thread of the team
+ * calls it with its own tid and the same ws (sized by npr_workspace_floats
+ * for the team); the logit is returned to every thread. */
+PROV_HIDDEN float npr_forward(const npr_net *net, const uint8_t *rgb, uint32_t cw, uint32_t ch,
+                              size_t stride, float *ws, const npr_team *team, int tid);
+
+/* The crops for a w x h image: *count of them (<= max_crops), each cw x ch,
+ * origins xs[i], ys[i] (even).  xs/ys must hold max_crops entries.
+ * Returns PROV_EUNSUPPORTED for an image under PROV_DETECTOR_MIN_SIDE. */
+PROV_HIDDEN int npr_crop_plan(uint32_t w, uint32_t h, unsigned max_crops, uint32_t *cw,
+                              uint32_t *ch, uint32_t *xs, uint32_t *ys, unsigned *count);
+
+#endif
