@@ -10,10 +10,11 @@ SOMAJOR := 0
 PKGS := libsodium libcrypto libjpeg libpng zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -lcrypto -ljpeg -lpng -lz)
-# the prov command also reads media details with FFmpeg
+# the prov command also reads media details with FFmpeg, opened with
+# dlopen when needed (cli/media.c): its headers only
 CLI_PKGS := libavformat libavcodec libavutil
 CLI_CFLAGS := $(shell pkg-config --cflags $(CLI_PKGS) 2>/dev/null)
-CLI_LIBS := $(shell pkg-config --libs $(CLI_PKGS) 2>/dev/null || echo -lavformat -lavcodec -lavutil)
+CLI_LIBS := -ldl
 
 OPT ?= -O2
 CFLAGS ?= $(OPT) -g

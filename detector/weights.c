@@ -253,7 +253,7 @@ static int parse(loader *L, const uint8_t *p, size_t n, const char **meta, size_
             t->dims[d] = le32(p + pos);
             pos += 4;
             /* every dim <= 2^24 and the product <= 2^26: no overflow */
-            if (!t->dims[d] || t->dims[d] > (1u << 24) || t->numel * t->dims[d] > (1u << 26))
+            if (!t->dims[d] || t->dims[d] > (1u << 24) || (uint64_t)t->numel * t->dims[d] > (1u << 26))
                 return prov_seterr(ctx, PROV_EFORMAT, "detector weights: %.*s: bad dimensions",
                                    (int)t->name_len, t->name);
             t->numel *= t->dims[d];

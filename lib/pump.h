@@ -1,6 +1,7 @@
 /* pump.h - stream the rest of an input through a hash (and optionally to
- * an output), reading, hashing and writing on separate threads so that the
- * copies the kernel makes overlap the hashing (SHA-256 is the floor). */
+ * an output).  With an output, reading, hashing and writing run on
+ * separate threads so that the kernel's copies overlap the hashing
+ * (SHA-256 is the floor). */
 #ifndef PROV_PUMP_H
 #define PROV_PUMP_H
 

@@ -192,7 +192,7 @@ typedef struct syncw {
     uint64_t written, synced;
 } syncw;
 
-#define SYNC_EVERY (8u << 20)
+#define SYNC_EVERY (1u << 20) /* small steps: the disk starts early */
 
 static int syncw_write(void *user, const void *buf, size_t len)
 {

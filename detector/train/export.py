@@ -1,0 +1,126 @@
+"""export.py - write a trained NPR model as a PROVNPR1 weights file.
+
+    python3 export.py CHECKPOINT OUT.provnpr [--temperature T] [--record ID]
+                      [--model-version V] [--dtype f32|f16]
+
+CHECKPOINT is what the training script saves: either a bare state_dict or
+a dict {"model": state_dict, "temperature": T, "meta": {...}}.  Keys and
+shapes must be exactly those of model.NPR (a foreign NPR checkpoint, with
+"module." prefixes or other wrappers, goes through convert_pth.py).
+
+Batch norm stays as separate tensors (weight, bias, running_mean,
+running_var); the C loader folds it into the convolutions.
+
+Library use: export_state_dict(state_dict, path, temperature=..., meta=...).
+"""
+
+import argparse
+import datetime
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import model as npr_model  # noqa: E402
+import weights  # noqa: E402
+
+
+def checked_model(state_dict):
+    """A model.NPR holding state_dict; raises ValueError on any missing,
+    unexpected or misshapen key (num_batches_tracked may be absent)."""
+    m = npr_model.NPR()
+    want = m.state_dict()
+    missing = [k for k in want if k not in state_dict and not k.endswith("num_batches_tracked")]
+    extra = [k for k in state_dict if k not in want]
+    bad = [k for k in state_dict if k in want and tuple(state_dict[k].shape) != tuple(want[k].shape)]
+    if missing or extra or bad:
+        msg = []
+        if missing:
+            msg.append("missing: " + ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else ""))
+        if extra:
+            msg.append("unexpected: " + ", ".join(extra[:8]) + (" ..." if len(extra) > 8 else ""))
+        for k in bad:
+            msg.append("%s has shape %s, expected %s" % (k, tuple(state_dict[k].shape), tuple(want[k].shape)))
+        raise ValueError("not an NPR state_dict: " + "; ".join(msg))
+    m.load_state_dict(state_dict, strict=False)
+    return m.eval()
+
+
+def tensors_of(m, temperature=1.0):
+    """[(name, float32 array)] in file order: the state_dict (without
+    num_batches_tracked), then input.mean, input.std, calib.temperature."""
+    out = []
+    for k, v in m.state_dict().items():
+        if k.endswith("num_batches_tracked"):
+            continue
+        out.append((k, v.detach().to(torch.float32).cpu().numpy()))
+    out.append(("input.mean", list(npr_model.MEAN)))
+    out.append(("input.std", list(npr_model.STD)))
+    out.append(("calib.temperature", [float(temperature)]))
+    return out
+
+
+def base_meta(**kw):
+    meta = {
+        "format": "PROVNPR1",
+        "model": npr_model.MODEL_NAME,
+        "params": 1437761,
+        "crop": npr_model.CROP,
+        "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    meta.update({k: v for k, v in kw.items() if v is not None})
+    return meta
+
+
+def export_state_dict(state_dict, path, temperature=1.0, meta=None, dtype="f32"):
+    """Check state_dict against model.NPR and write it to path."""
+    if not (temperature > 0):
+        raise ValueError("temperature must be > 0")
+    m = checked_model(state_dict)
+    meta = dict(meta if meta is not None else base_meta())
+    meta["temperature"] = float(temperature)
+    return weights.write(path, tensors_of(m, temperature), meta, dtype)
+
+
+def load_torch(path, unsafe=False):
+    """torch.load on the CPU; weights_only unless unsafe (pickles run code)."""
+    if unsafe:
+        return torch.load(path, map_location="cpu")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except TypeError:  # a torch without weights_only
+        raise SystemExit("this torch cannot load weights only; pass --unsafe-pickle if you trust %s" % path)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("checkpoint")
+    ap.add_argument("out")
+    ap.add_argument("--temperature", type=float, default=None,
+                    help="calibration temperature (default: the checkpoint's, else 1)")
+    ap.add_argument("--record", default=None, help="training record id for the metadata")
+    ap.add_argument("--model-version", default=None)
+    ap.add_argument("--dtype", choices=("f32", "f16"), default="f32")
+    ap.add_argument("--unsafe-pickle", action="store_true",
+                    help="allow a checkpoint that holds arbitrary Python objects")
+    a = ap.parse_args(argv)
+    ck = load_torch(a.checkpoint, a.unsafe_pickle)
+    sd, t, extra = ck, 1.0, {}
+    if isinstance(ck, dict) and "model" in ck and isinstance(ck["model"], dict):
+        sd = ck["model"]
+        t = float(ck.get("temperature", 1.0))
+        extra = dict(ck.get("meta", {}) or {})
+    if a.temperature is not None:
+        t = a.temperature
+    meta = base_meta(source="export.py " + os.path.basename(a.checkpoint),
+                     training_record=a.record or extra.pop("training_record", None),
+                     model_version=a.model_version or extra.pop("model_version", None))
+    for k, v in extra.items():
+        meta.setdefault(k, v)
+    n = export_state_dict(sd, a.out, t, meta, a.dtype)
+    print("%s: %d bytes" % (a.out, n))
+
+
+if __name__ == "__main__":
+    main()
