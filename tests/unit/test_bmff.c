@@ -205,6 +205,34 @@ static void test_heic_iloc(void **state)
     free(b);
 }
 
+/* The last box may say size 0 (to the end of the file), as some live
+ * recorders write mdat: such a file signs and verifies. */
+static void test_size_zero_box(void **state)
+{
+    (void)state;
+    size_t n;
+    uint8_t *f = tu_read(tu_path("fast.mp4"), &n);
+    size_t off = 0, last = 0;
+    while (off + 8 <= n) {
+        size_t sz = (size_t)f[off] << 24 | f[off + 1] << 16 | f[off + 2] << 8 | f[off + 3];
+        if (sz < 8 || off + sz > n) break;
+        last = off;
+        off += sz;
+    }
+    assert_int_equal(off, n);
+    assert_memory_equal(f + last + 4, "mdat", 4);
+    memset(f + last, 0, 4);
+    tu_write(tu_path("zero.mp4"), f, n);
+    uint8_t before[64];
+    memcpy(before, f, 64);
+    assert_int_equal(prov_sign_file(ctx, NULL, &signer, chain, tu_path("zero.mp4"), tu_path("s-zero.mp4")), 0);
+    assert_int_equal(verify_path(tu_path("s-zero.mp4"), NULL), PROV_STATE_TRUSTED);
+    free(f);
+    f = tu_read(tu_path("zero.mp4"), &n); /* the input is untouched */
+    assert_memory_equal(f, before, 64);
+    free(f);
+}
+
 /* Hostile boxes: a clear error, no crash, no output, input untouched. */
 static void write_file(const char *name, const uint8_t *p, size_t n) { tu_write(tu_path(name), p, n); }
 
@@ -337,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_mp4_layouts),
         cmocka_unit_test(test_tamper),
         cmocka_unit_test(test_heic_iloc),
+        cmocka_unit_test(test_size_zero_box),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_fragments),
     };
