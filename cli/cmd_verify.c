@@ -34,8 +34,13 @@ static void print_human(const prov_report *r, const char *file)
     printf("%s: %s\n", file, prov_state_name(st));
     for (int kind = PROV_CODE_FAILURE; kind <= PROV_CODE_INFO; kind++) {
         size_t k = prov_report_code_count(r, kind);
-        for (size_t i = 0; i < k; i++)
-            printf("  %s %s\n", kind == PROV_CODE_FAILURE ? "failure:" : "note:   ", prov_report_code(r, kind, i));
+        for (size_t i = 0; i < k; i++) {
+            const char *c = prov_report_code(r, kind, i);
+            if (!strcmp(c, "signingCredential.untrusted"))
+                printf("  trust:    the signer's issuer is not among your --trust roots (%s)\n", c);
+            else
+                printf("  %s %s\n", kind == PROV_CODE_FAILURE ? "failure:" : "note:   ", c);
+        }
     }
 }
 
