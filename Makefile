@@ -72,7 +72,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(STATIC) tests/unit/testutil.h
 
 # Fuzz harnesses replayed over their kept corpus with a plain driver (gcc
 # or clang, no libFuzzer needed), so CI checks every kept input.
-$(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(STATIC)
+$(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(wildcard tests/fuzz/*.h) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(STATIC) $(LDFLAGS) $(LDLIBS)
 

@@ -15,13 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-            abort();                                                              \
-        }                                                                         \
-    } while (0)
+#include "fuzz_check.h"
 
 /* The payload the seed fuzz_cose/ed25519-valid signs. */
 static const char PAYLOAD[] = "prov fuzz_cose fixed payload";

@@ -21,13 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-            abort();                                                              \
-        }                                                                         \
-    } while (0)
+#include "fuzz_check.h"
 
 static void check_result(int rc, const prov_ctx *ctx, const prov_img *img)
 {

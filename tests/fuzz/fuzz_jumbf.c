@@ -16,13 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-            abort();                                                              \
-        }                                                                         \
-    } while (0)
+#include "fuzz_check.h"
 
 static const uint8_t *g_data;
 static size_t g_size;

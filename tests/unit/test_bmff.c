@@ -11,7 +11,8 @@
 #include "prov.h"
 
 static prov_ctx *ctx;
-static prov_key *ca_key, *key;
+static tu_identity id;
+static prov_key *key;
 static prov_chain *chain;
 static prov_trust *trust;
 static prov_signer signer;
@@ -19,20 +20,10 @@ static prov_signer signer;
 static int setup(void **state)
 {
     (void)state;
-    if (prov_ctx_new(&ctx) || prov_key_generate(&ca_key) || prov_key_generate(&key)) return -1;
-    uint8_t *root, *leaf, pk[32];
-    size_t rl, ll;
-    char *pr, *pl;
-    prov_key_public(key, pk);
-    if (prov_cert_make_root(ctx, ca_key, "BMFF Root", 30, &root, &rl) ||
-        prov_cert_make_leaf(ctx, ca_key, root, rl, pk, "BMFF Signer", 30, &leaf, &ll) || prov_cert_to_pem(root, rl, &pr) ||
-        prov_cert_to_pem(leaf, ll, &pl) || prov_chain_from_pem(ctx, pl, strlen(pl), &chain) || prov_trust_new(&trust) ||
-        prov_trust_add_pem(ctx, trust, pr, strlen(pr)))
-        return -1;
-    prov_free(root);
-    prov_free(leaf);
-    prov_free(pr);
-    prov_free(pl);
+    if (prov_ctx_new(&ctx) || tu_identity_make(ctx, &id, "BMFF Root", "BMFF Signer")) return -1;
+    key = id.key;
+    chain = id.chain;
+    trust = id.trust;
     prov_signer_from_key(&signer, key);
     /* media made with FFmpeg's test sources: plain, faststart, MOV, fragmented */
     const char *d = tu_tmpdir();
@@ -50,10 +41,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    prov_chain_free(chain);
-    prov_trust_free(trust);
-    prov_key_free(key);
-    prov_key_free(ca_key);
+    tu_identity_free(&id);
     prov_ctx_free(ctx);
     return 0;
 }

@@ -14,7 +14,8 @@
 #include "prov.h"
 
 static prov_ctx *ctx;
-static prov_key *ca_key, *key;
+static tu_identity id;
+static prov_key *key;
 static prov_chain *chain;
 static prov_trust *trust;
 static uint8_t *jpeg, *png;
@@ -23,22 +24,11 @@ static size_t jpeg_len, png_len;
 static int setup(void **state)
 {
     (void)state;
-    if (prov_ctx_new(&ctx) || prov_key_generate(&ca_key) || prov_key_generate(&key)) return -1;
-    uint8_t *root, *leaf, pk[32];
-    size_t root_len, leaf_len;
-    char *pem_root, *pem_leaf;
-    prov_key_public(key, pk);
-    if (prov_cert_make_root(ctx, ca_key, "CN=Test Root,O=prov tests", 30, &root, &root_len) ||
-        prov_cert_make_leaf(ctx, ca_key, root, root_len, pk, "CN=Test Signer,O=prov tests", 30, &leaf, &leaf_len) ||
-        prov_cert_to_pem(root, root_len, &pem_root) || prov_cert_to_pem(leaf, leaf_len, &pem_leaf))
+    if (prov_ctx_new(&ctx) || tu_identity_make(ctx, &id, "CN=Test Root,O=prov tests", "CN=Test Signer,O=prov tests"))
         return -1;
-    if (prov_chain_from_pem(ctx, pem_leaf, strlen(pem_leaf), &chain) || prov_trust_new(&trust) ||
-        prov_trust_add_pem(ctx, trust, pem_root, strlen(pem_root)))
-        return -1;
-    prov_free(root);
-    prov_free(leaf);
-    prov_free(pem_root);
-    prov_free(pem_leaf);
+    key = id.key;
+    chain = id.chain;
+    trust = id.trust;
     jpeg = tu_read("samples/teapot.jpg", &jpeg_len);
     png = tu_read("samples/kodim01.png", &png_len);
     return 0;
@@ -47,10 +37,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    prov_chain_free(chain);
-    prov_trust_free(trust);
-    prov_key_free(key);
-    prov_key_free(ca_key);
+    tu_identity_free(&id);
     prov_ctx_free(ctx);
     free(jpeg);
     free(png);

@@ -87,3 +87,36 @@ int tu_sh(const char *fmt, ...)
     if (rc == -1) return -1;
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
 }
+
+int tu_identity_make(prov_ctx *ctx, tu_identity *id, const char *root_subject, const char *leaf_subject)
+{
+    memset(id, 0, sizeof *id);
+    uint8_t *root = NULL, *leaf = NULL, pk[32];
+    size_t rl, ll;
+    char *pr = NULL, *pl = NULL;
+    int rc = -1;
+    if (prov_key_generate(&id->ca_key) || prov_key_generate(&id->key)) goto out;
+    prov_key_public(id->key, pk);
+    if (prov_cert_make_root(ctx, id->ca_key, root_subject, 30, &root, &rl) ||
+        prov_cert_make_leaf(ctx, id->ca_key, root, rl, pk, leaf_subject, 30, &leaf, &ll) ||
+        prov_cert_to_pem(root, rl, &pr) || prov_cert_to_pem(leaf, ll, &pl) ||
+        prov_chain_from_pem(ctx, pl, strlen(pl), &id->chain) || prov_trust_new(&id->trust) ||
+        prov_trust_add_pem(ctx, id->trust, pr, strlen(pr)))
+        goto out;
+    rc = 0;
+out:
+    prov_free(root);
+    prov_free(leaf);
+    prov_free(pr);
+    prov_free(pl);
+    return rc;
+}
+
+void tu_identity_free(tu_identity *id)
+{
+    prov_chain_free(id->chain);
+    prov_trust_free(id->trust);
+    prov_key_free(id->key);
+    prov_key_free(id->ca_key);
+    memset(id, 0, sizeof *id);
+}

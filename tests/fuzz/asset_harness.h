@@ -1,0 +1,260 @@
+/* asset_harness.h - the body of fuzz_jpeg.c and fuzz_png.c: they differ
+ * only in FUZZ_FORMAT, the format whose whole path they drive.
+ *
+ * The input is a whole file, nothing prepended (the corpora hold real
+ * signed and unsigned files).  A file of FUZZ_FORMAT goes through:
+ *  - asset_read_head directly: the head must be the file's first bytes,
+ *    the reader must stop right after it, and the manifest store's
+ *    segments or chunk must lie in the head;
+ *  - the public prov_verify() from memory with no trust anchors: a report
+ *    always comes back, never "trusted", and its JSON must be well formed
+ *    (and UTF-8, unless built with -DFUZZ_LAX_UTF8);
+ *  - prov_inspect(): JSON or a clear error.
+ * Input of another format only goes through asset_read_head.  Errors must
+ * carry a message. */
+
+/* the JSON must be valid UTF-8 (on since invalid bytes became U+FFFD) */
+#ifndef FUZZ_LAX_UTF8
+#define FUZZ_STRICT_UTF8 1
+#endif
+#include "asset.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_check.h"
+
+
+/* The format the first bytes say, as asset_read_head sniffs it. */
+static int sniff(const uint8_t *d, size_t n)
+{
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return FMT_JPEG;
+    if (n >= 8 && memcmp(d, sig, 8) == 0) return FMT_PNG;
+    return FMT_UNKNOWN;
+}
+
+/* ---- a JSON checker (structure; UTF-8 only with FUZZ_STRICT_UTF8) ---- */
+
+static const char *js_ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
+
+static const char *js_string(const char *p, const char *e)
+{
+    if (p >= e || *p++ != '"') return NULL;
+    while (p < e) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') return p + 1;
+        if (c < 0x20) return NULL;
+        if (c == '\\') {
+            if (++p >= e) return NULL;
+            if (*p == 'u') {
+                if (e - p < 5) return NULL;
+                for (int i = 1; i <= 4; i++)
+                    if (!p[i] || !strchr("0123456789abcdefABCDEF", p[i])) return NULL;
+                p += 5;
+            } else if (*p && strchr("\"\\/bfnrt", *p)) {
+                p++;
+            } else {
+                return NULL;
+            }
+            continue;
+        }
+#ifdef FUZZ_STRICT_UTF8
+        if (c >= 0x80) {
+            size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+            if (c < 0xc2 || c > 0xf4 || (size_t)(e - p) < n) return NULL;
+            for (size_t i = 1; i < n; i++)
+                if (((unsigned char)p[i] & 0xc0) != 0x80) return NULL;
+            p += n;
+            continue;
+        }
+#endif
+        p++;
+    }
+    return NULL;
+}
+
+static const char *js_value(const char *p, const char *e, int depth)
+{
+    if (depth > 200) return NULL;
+    p = js_ws(p, e);
+    if (p >= e) return NULL;
+    if (*p == '"') return js_string(p, e);
+    if (*p == '[' || *p == '{') {
+        char close = *p == '[' ? ']' : '}';
+        int obj = *p == '{';
+        p = js_ws(p + 1, e);
+        if (p < e && *p == close) return p + 1;
+        for (;;) {
+            if (obj) {
+                if (!(p = js_string(js_ws(p, e), e))) return NULL;
+                p = js_ws(p, e);
+                if (p >= e || *p++ != ':') return NULL;
+            }
+            if (!(p = js_value(p, e, depth + 1))) return NULL;
+            p = js_ws(p, e);
+            if (p >= e) return NULL;
+            if (*p == close) return p + 1;
+            if (*p++ != ',') return NULL;
+        }
+    }
+    static const char *const words[] = {"true", "false", "null"};
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(words[i]);
+        if ((size_t)(e - p) >= n && !memcmp(p, words[i], n)) return p + n;
+    }
+    const char *s = p;
+    if (p < e && *p == '-') p++;
+    while (p < e && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E' || *p == '+' || *p == '-'))
+        p++;
+    return p > s ? p : NULL;
+}
+
+static void check_json(const char *s, size_t n)
+{
+    CHECK(s && n && strlen(s) == n);
+    const char *e = s + n, *p = js_value(s, e, 0);
+    CHECK(p && js_ws(p, e) == e);
+}
+
+/* ---- the three entry points ---- */
+
+static void read_head(const uint8_t *data, size_t size)
+{
+    prov_ctx *ctx;
+    if (prov_ctx_new(&ctx)) return;
+    prov_stream s;
+    prov_stream_mem(&s, data, size);
+    rdr r;
+    if (rdr_init(&r, &s)) { prov_ctx_free(ctx); return; }
+    asset a;
+    int rc = asset_read_head(ctx, &r, &a, "fuzz");
+    if (rc) {
+        CHECK(rc < 0);
+        CHECK(rc == PROV_ENOMEM || prov_errmsg(ctx)[0]); /* a clear error */
+        CHECK((sniff(data, size) == FMT_UNKNOWN) == (rc == PROV_EUNSUPPORTED));
+    } else {
+        CHECK(a.format == FMT_JPEG || a.format == FMT_PNG);
+        CHECK(a.format == sniff(data, size));
+        CHECK(a.mime && !strcmp(a.mime, asset_format_mime(a.format)));
+        /* the head is the file's first bytes; the reader is right after */
+        CHECK(a.head.len <= size && a.head.len >= 2);
+        CHECK(memcmp(a.head.p, data, a.head.len) == 0);
+        CHECK(rdr_tell(&r) == a.head.len);
+        CHECK(a.insert_at >= 2 && a.insert_at <= a.head.len);
+        CHECK(a.nranges <= ASSET_MAX_RANGES);
+        CHECK(a.has_store ? a.nranges >= 1 : a.nranges == 0 && a.store.len == 0);
+        CHECK(a.store.len <= PROV_MAX_STORE);
+        uint64_t carried = 0;
+        for (size_t i = 0; i < a.nranges; i++) {
+            const xrange *x = &a.ranges[i];
+            CHECK(x->len >= 8 && x->start <= a.head.len && x->len <= a.head.len - x->start);
+            if (i) CHECK(x->start >= a.ranges[i - 1].start + a.ranges[i - 1].len);
+            const uint8_t *h = a.head.p + x->start; /* an APP11 segment or the caBX chunk */
+            if (a.format == FMT_JPEG) CHECK(h[0] == 0xFF && h[1] == 0xEB);
+            else CHECK(memcmp(h + 4, "caBX", 4) == 0);
+            carried += x->len;
+        }
+        CHECK(carried >= a.store.len);
+        if (a.has_store) {
+            c2pa_store st;
+            if (store_parse(ctx, a.store.p, a.store.len, &st) == 0) {
+                CHECK(st.n >= 1);
+                store_free(&st);
+            } else {
+                CHECK(prov_errmsg(ctx)[0]);
+            }
+        }
+        /* the rest of the file streams */
+        const uint8_t *p;
+        size_t n, total = a.head.len;
+        while (rdr_next(&r, &p, &n, RDR_BUF) == 0 && n) {
+            CHECK(total + n <= size && memcmp(p, data + total, n) == 0);
+            total += n;
+        }
+        CHECK(total == size);
+        asset_free(&a);
+    }
+    rdr_free(&r);
+    prov_ctx_free(ctx);
+}
+
+static void verify(const uint8_t *data, size_t size)
+{
+    prov_ctx *ctx;
+    if (prov_ctx_new(&ctx)) return;
+    prov_stream s;
+    prov_stream_mem(&s, data, size);
+    prov_verify_opts o;
+    memset(&o, 0, sizeof o);
+    prov_report *r = NULL;
+    int rc = prov_verify(ctx, &o, &s, &r);
+    CHECK(rc <= 0);
+    if (!r) {
+        CHECK(rc == PROV_ENOMEM);
+        prov_ctx_free(ctx);
+        return;
+    }
+    int state = prov_report_state(r);
+    CHECK(state >= PROV_STATE_ERROR && state <= PROV_STATE_TRUSTED);
+    CHECK(state != PROV_STATE_TRUSTED); /* nothing is trusted */
+    if (rc) {
+        CHECK(state == PROV_STATE_ERROR);
+        CHECK(rc == PROV_ENOMEM || prov_errmsg(ctx)[0]);
+    } else {
+        CHECK(state != PROV_STATE_ERROR);
+    }
+    if (state == PROV_STATE_VALID) CHECK(prov_report_has_code(r, "signingCredential.untrusted"));
+    for (int kind = 0; kind <= 2; kind++) {
+        size_t n = prov_report_code_count(r, kind);
+        CHECK(n < 10000);
+        for (size_t i = 0; i < n && i < 64; i++) {
+            const char *c = prov_report_code(r, kind, i);
+            CHECK(c && *c && prov_report_has_code(r, c));
+        }
+        CHECK(prov_report_code(r, kind, n) == NULL);
+    }
+    size_t n = prov_report_json(r, "fuzz.input", NULL, 0);
+    CHECK(n > 0);
+    char *j = malloc(n + 1);
+    if (j) {
+        CHECK(prov_report_json(r, "fuzz.input", j, n + 1) == n);
+        check_json(j, n);
+        free(j);
+    }
+    prov_report_free(r);
+    prov_ctx_free(ctx);
+}
+
+static void inspect(const uint8_t *data, size_t size)
+{
+    prov_ctx *ctx;
+    if (prov_ctx_new(&ctx)) return;
+    prov_stream s;
+    prov_stream_mem(&s, data, size);
+    char *json = NULL;
+    int rc = prov_inspect(ctx, &s, &json);
+    if (rc) {
+        CHECK(rc < 0 && json == NULL);
+        CHECK(rc == PROV_ENOMEM || prov_errmsg(ctx)[0]);
+    } else {
+        check_json(json, strlen(json));
+        prov_free(json);
+    }
+    prov_ctx_free(ctx);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    read_head(data, size);
+    if (sniff(data, size) != FUZZ_FORMAT) return 0;
+    verify(data, size);
+    inspect(data, size);
+    return 0;
+}
