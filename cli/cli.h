@@ -37,5 +37,7 @@ int cmd_keygen(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_registry(int argc, char **argv);
+int cmd_register(int argc, char **argv);
 
 #endif

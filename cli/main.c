@@ -19,6 +19,10 @@ static const char USAGE[] =
     "  sign IN -o OUT --key KEY        sign a JPEG or PNG\n"
     "  verify FILE... [--trust PEM]    check files' manifests and signers\n"
     "  inspect FILE [--json]           show a file's whole manifest store\n"
+    "  registry init|revoke|flag|rotate|lookup|verify ...\n"
+    "                                  the identity registry (a transparency log)\n"
+    "  register --registry DIR --key KEY --name NAME [--org ORG]\n"
+    "                                  register a key: KEY.chain.pem and KEY.proof\n"
     "  version                         print the version\n"
     "\n"
     "`prov COMMAND --help` tells more.  Passphrases come from PROV_PASSPHRASE\n"
@@ -123,6 +127,8 @@ int main(int argc, char **argv)
     if (!strcmp(c, "sign")) return cmd_sign(argc - 1, argv + 1);
     if (!strcmp(c, "verify")) return cmd_verify(argc - 1, argv + 1);
     if (!strcmp(c, "inspect")) return cmd_inspect(argc - 1, argv + 1);
+    if (!strcmp(c, "registry")) return cmd_registry(argc - 1, argv + 1);
+    if (!strcmp(c, "register")) return cmd_register(argc - 1, argv + 1);
     err("unknown command '%s' (see prov --help)", c);
     return EXIT_ERROR;
 }

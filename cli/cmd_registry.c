@@ -1,0 +1,715 @@
+/* cmd_registry.c - prov registry init|revoke|flag|rotate|lookup|verify and
+ * prov register: the identity registry in a local folder (lib/registry.h,
+ * docs/registry.md). */
+#include "cli.h"
+#include "registry.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char REGISTRY_USAGE[] =
+    "usage: prov registry COMMAND DIR [options]\n"
+    "\n"
+    "The identity registry: a transparency log (C2SP tlog-tiles) in folder DIR.\n"
+    "  init DIR --origin NAME [--subject CA] [--days N] [--no-encrypt]\n"
+    "        make a registry: log key, CA root DIR/root.pem, the operator's\n"
+    "        registrar key, policy, empty log\n"
+    "  revoke DIR (--key KEY.pub|KEY | --key-id ID) --reason R [--effective T]\n"
+    "        revoke a key (signed by the registrar; by the key itself when KEY\n"
+    "        is a private key file).  A penalty: --reason \"penalty: ...\"\n"
+    "  flag DIR (--key KEY.pub | --key-id ID) --media FILE --reason R\n"
+    "        record that the key signed FILE (fake media), as flagger\n"
+    "  rotate DIR --key OLDKEY --new-key NEWKEY [--days N]\n"
+    "        move an identity to a new key (both sign); NEWKEY.chain.pem/.proof\n"
+    "  lookup [DIR] KEY|ID|NAME [--registry DIR] [--json]\n"
+    "        identity, status and flags of a key (.pub file, ed25519:<b64>,\n"
+    "        key ID prefix, or name); exit 1 when not found\n"
+    "  verify DIR      check the whole log: checkpoint, tiles, entries\n"
+    "\n"
+    "Operator keys (DIR/log.key, root.key, registrar.key) take their passphrase\n"
+    "from PROV_REGISTRY_PASSPHRASE, else PROV_PASSPHRASE, else a prompt.\n"
+    "Exit: 0 ok, 1 verification failed or not found, 2 usage or I/O error.\n";
+
+static const char REGISTER_USAGE[] =
+    "usage: prov register --registry DIR --key KEY --name NAME [--org ORG]\n"
+    "                     [--contact C] [--checked-by HOW] [--days N]\n"
+    "\n"
+    "File a registration of KEY's public key with the registry in DIR.  On a\n"
+    "local folder the operator's registrar accepts it at once (registering\n"
+    "someone in person, --checked-by \"in-person\" by default).  Once accepted,\n"
+    "KEY.chain.pem (the leaf certificate from the registry's CA, then its root)\n"
+    "and KEY.proof (a c2sp.org/tlog-proof of the entry) sit beside the key;\n"
+    "`prov sign --key KEY` uses the chain.\n"
+    "Passphrases: PROV_PASSPHRASE for KEY; PROV_REGISTRY_PASSPHRASE (else\n"
+    "PROV_PASSPHRASE) for the registry's keys.\n";
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int write_text(const char *path, const char *text, size_t len, mode_t mode)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wx");
+    if (!f) return err("%s: cannot create: %s", tmp, strerror(errno));
+    int bad = fwrite(text, 1, len, f) != len;
+    bad |= fchmod(fileno(f), mode) != 0;
+    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path)) {
+        remove(tmp);
+        return err("%s: cannot write: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* The registry's own keys share one passphrase, asked once. */
+typedef struct opkeys {
+    const char *dir;
+    char *pass;
+    int asked;
+    prov_ctx *ctx;
+} opkeys;
+
+static prov_key *op_key(opkeys *o, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", o->dir, name);
+    int enc = prov_key_file_encrypted(path);
+    if (enc < 0) {
+        err("%s: cannot read the key (is %s a registry?)", path, o->dir);
+        return NULL;
+    }
+    if (enc && !o->asked) {
+        o->asked = 1;
+        o->pass = get_passphrase("Passphrase of the registry keys: ", 0, "PROV_REGISTRY_PASSPHRASE");
+    }
+    if (enc && !o->pass) return NULL;
+    prov_key *k = NULL;
+    if (prov_key_load(o->ctx, path, enc ? o->pass : NULL, &k)) {
+        err("%s", prov_errmsg(o->ctx));
+        return NULL;
+    }
+    return k;
+}
+
+static prov_key *user_key(prov_ctx *ctx, const char *path)
+{
+    int enc = prov_key_file_encrypted(path);
+    if (enc < 0) {
+        err("%s: not a key file", path);
+        return NULL;
+    }
+    char *pass = NULL;
+    if (enc) {
+        char prompt[4200];
+        snprintf(prompt, sizeof prompt, "Passphrase of %s: ", path);
+        if (!(pass = get_passphrase(prompt, 0, NULL))) return NULL;
+    }
+    prov_key *k = NULL;
+    if (prov_key_load(ctx, path, pass, &k)) err("%s", prov_errmsg(ctx));
+    free_passphrase(pass);
+    return k;
+}
+
+/* The log: its key signs checkpoints, named by the origin in log.pub. */
+typedef struct oplog {
+    prov_key *key;
+    prov_signer ps;
+    tlog_signer signer;
+    reg_log *log;
+} oplog;
+
+static int open_log(oplog *L, opkeys *o)
+{
+    memset(L, 0, sizeof *L);
+    tlog_verifier v;
+    if (reg_log_verifier(o->dir, &v, o->ctx)) return err("%s", prov_errmsg(o->ctx));
+    if (!(L->key = op_key(o, "log.key"))) return EXIT_ERROR;
+    uint8_t pk[32];
+    prov_key_public(L->key, pk);
+    prov_signer_from_key(&L->ps, L->key);
+    if (tlog_signer_external(&L->signer, v.name, TLOG_ALG_ED25519, pk, &L->ps))
+        return err("%s/log.key: cannot make the log's signer", o->dir);
+    if (reg_log_open(&L->log, o->dir, &L->signer, o->ctx)) return err("%s", prov_errmsg(o->ctx));
+    return 0;
+}
+
+static void close_log(oplog *L)
+{
+    reg_log_close(L->log);
+    tlog_signer_wipe(&L->signer);
+    prov_key_free(L->key);
+}
+
+static int append_one(oplog *L, const pbuf *entry, uint64_t *index, prov_ctx *ctx)
+{
+    const uint8_t *p = entry->p;
+    size_t len = entry->len;
+    if (reg_log_append(L->log, &p, &len, 1, index, NULL, ctx)) return err("not accepted: %s", prov_errmsg(ctx));
+    return 0;
+}
+
+static int write_pub(const char *keypath, const uint8_t pk[32])
+{
+    char pubp[4200], line[80];
+    snprintf(pubp, sizeof pubp, "%s.pub", keypath);
+    if (exists(pubp)) return 0;
+    sodium_bin2base64(line + 8, 45, pk, 32, sodium_base64_VARIANT_ORIGINAL);
+    memcpy(line, "ed25519 ", 8);
+    strcat(line, "\n");
+    return write_text(pubp, line, strlen(line), 0644);
+}
+
+/* Proof and chain beside the key. */
+static int write_proof_chain(oplog *L, const char *keypath, uint64_t index, const char *pem, prov_ctx *ctx)
+{
+    char path[4200];
+    pbuf proof;
+    pbuf_init(&proof);
+    if (reg_log_proof(L->log, index, &proof, ctx)) {
+        pbuf_free(&proof);
+        return err("proof: %s", prov_errmsg(ctx));
+    }
+    snprintf(path, sizeof path, "%s.proof", keypath);
+    int rc = write_text(path, (char *)proof.p, proof.len, 0644);
+    pbuf_free(&proof);
+    if (!rc && pem) {
+        snprintf(path, sizeof path, "%s.chain.pem", keypath);
+        rc = write_text(path, pem, strlen(pem), 0644);
+    }
+    return rc;
+}
+
+static uint64_t now_s(void) { return (uint64_t)time(NULL); }
+
+/* ---- init --------------------------------------------------------------- */
+
+static int save_key(prov_ctx *ctx, const char *dir, const char *name, const prov_key *k, const char *pass)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (prov_key_save(ctx, k, path, pass)) return err("%s", prov_errmsg(ctx));
+    return 0;
+}
+
+static int reg_init(int argc, char **argv)
+{
+    static const struct option opts[] = {{"origin", required_argument, 0, 'o'},
+                                          {"subject", required_argument, 0, 's'},
+                                          {"days", required_argument, 0, 'd'},
+                                          {"no-encrypt", no_argument, 0, 'n'},
+                                          {0, 0, 0, 0}};
+    const char *origin = NULL, *subject = NULL;
+    int days = 3650, plain = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:s:d:n", opts, NULL)) != -1) {
+        if (c == 'o') origin = optarg;
+        else if (c == 's') subject = optarg;
+        else if (c == 'd') days = atoi(optarg);
+        else if (c == 'n') plain = 1;
+        else die_usage(REGISTRY_USAGE);
+    }
+    if (argc - optind != 1 || !origin) die_usage(REGISTRY_USAGE);
+    if (days <= 0) return err("--days must be positive");
+    if (!tlog_name_valid(origin, strlen(origin)) || strlen(origin) > TLOG_NAME_MAX)
+        return err("--origin: a log name like example.com/registry (no spaces, no '+')");
+    const char *dir = argv[optind];
+    char p[4096];
+    if (mkdir(dir, 0755) && errno != EEXIST) return err("%s: cannot create: %s", dir, strerror(errno));
+    const char *mine[] = {"log.pub", "log.key", "checkpoint", "journal", "root.key", "root.pem", "registrar.key", "policy"};
+    for (size_t i = 0; i < sizeof mine / sizeof *mine; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, mine[i]);
+        if (exists(p)) return err("%s: already holds a registry (%s)", dir, mine[i]);
+    }
+    char defsubj[300];
+    if (!subject) {
+        snprintf(defsubj, sizeof defsubj, "%.40s Root CA", origin);
+        subject = defsubj;
+    }
+    prov_ctx *ctx;
+    prov_key *lk = NULL, *ck = NULL, *rk = NULL;
+    if (prov_ctx_new(&ctx)) return err("out of memory");
+    int rc = EXIT_ERROR;
+    char *pass = NULL, *pem = NULL;
+    uint8_t *der = NULL;
+    size_t der_len;
+    prov_signer ps;
+    tlog_signer ls;
+    memset(&ls, 0, sizeof ls);
+    pbuf pol;
+    pbuf_init(&pol);
+    if (prov_key_generate(&lk) || prov_key_generate(&ck) || prov_key_generate(&rk)) { err("out of memory"); goto out; }
+    if (!plain && !(pass = get_passphrase("New passphrase for the registry keys: ", 1, "PROV_REGISTRY_PASSPHRASE")))
+        goto out;
+    if (prov_cert_make_root(ctx, ck, subject, days, &der, &der_len) || prov_cert_to_pem(der, der_len, &pem)) {
+        err("cannot make the root certificate: %s", prov_errmsg(ctx));
+        goto out;
+    }
+    uint8_t lpk[32], rpk[32];
+    prov_key_public(lk, lpk);
+    prov_key_public(rk, rpk);
+    prov_signer_from_key(&ps, lk);
+    if (tlog_signer_external(&ls, origin, TLOG_ALG_ED25519, lpk, &ps)) { err("bad origin"); goto out; }
+    if (save_key(ctx, dir, "log.key", lk, pass) || save_key(ctx, dir, "root.key", ck, pass) ||
+        save_key(ctx, dir, "registrar.key", rk, pass))
+        goto out;
+    snprintf(p, sizeof p, "%s/root.pem", dir);
+    if (write_text(p, pem, strlen(pem), 0644)) goto out;
+    snprintf(p, sizeof p, "%s/registrar.key", dir);
+    if (write_pub(p, rpk)) goto out;
+    char kt[53];
+    reg_key_text(kt, rpk);
+    pbuf_printf(&pol, REG_MAGIC " policy\n# who may register and flag; see docs/registry.md\norigin %s\n"
+                      "registrar %s operator\nflagger %s operator\n", origin, kt, kt);
+    snprintf(p, sizeof p, "%s/policy", dir);
+    if (pol.err || write_text(p, (char *)pol.p, pol.len, 0644)) goto out;
+    if (reg_log_create(dir, &ls, ctx)) { err("%s", prov_errmsg(ctx)); goto out; }
+    char id[17];
+    reg_key_id(id, rpk);
+    printf("registry made in %s (origin %s)\n  log key:   %s/log.pub\n  CA root:   %s/root.pem (verifiers: --trust)\n"
+           "  registrar: %s/registrar.key (key ID %s)%s\n",
+           dir, origin, dir, dir, dir, id, plain ? " (keys unencrypted)" : "");
+    rc = 0;
+out:
+    tlog_signer_wipe(&ls);
+    free_passphrase(pass);
+    prov_free(der), prov_free(pem);
+    pbuf_free(&pol);
+    prov_key_free(lk), prov_key_free(ck), prov_key_free(rk);
+    prov_ctx_free(ctx);
+    return rc;
+}
+
+/* ---- register ----------------------------------------------------------- */
+
+int cmd_register(int argc, char **argv)
+{
+    static const struct option opts[] = {{"registry", required_argument, 0, 'r'},
+                                          {"key", required_argument, 0, 'k'},
+                                          {"name", required_argument, 0, 'N'},
+                                          {"org", required_argument, 0, 'O'},
+                                          {"contact", required_argument, 0, 'C'},
+                                          {"checked-by", required_argument, 0, 'B'},
+                                          {"days", required_argument, 0, 'd'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
+    if (wants_help(argc, argv)) { fputs(REGISTER_USAGE, stdout); return 0; }
+    const char *dir = getenv("PROV_REGISTRY"), *keyp = NULL, *name = NULL, *org = NULL, *contact = NULL;
+    const char *checked = "in-person";
+    int days = 730, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "r:k:N:O:C:B:d:h", opts, NULL)) != -1) {
+        if (c == 'r') dir = optarg;
+        else if (c == 'k') keyp = optarg;
+        else if (c == 'N') name = optarg;
+        else if (c == 'O') org = optarg;
+        else if (c == 'C') contact = optarg;
+        else if (c == 'B') checked = optarg;
+        else if (c == 'd') days = atoi(optarg);
+        else die_usage(REGISTER_USAGE);
+    }
+    if (optind != argc || !dir || !keyp || !name) die_usage(REGISTER_USAGE);
+    if (days <= 0) return err("--days must be positive");
+    prov_ctx *ctx;
+    if (prov_ctx_new(&ctx)) return err("out of memory");
+    opkeys o = {.dir = dir, .ctx = ctx};
+    oplog L;
+    memset(&L, 0, sizeof L);
+    prov_key *uk = NULL, *rk = NULL, *ck = NULL;
+    char *pem = NULL;
+    pbuf ent;
+    pbuf_init(&ent);
+    int rc = EXIT_ERROR;
+    prov_signer ups, rps;
+    tlog_signer sig[2];
+    memset(sig, 0, sizeof sig);
+    if (!(uk = user_key(ctx, keyp))) goto out;
+    if (!(rk = op_key(&o, "registrar.key")) || !(ck = op_key(&o, "root.key"))) goto out;
+    reg_entry e;
+    memset(&e, 0, sizeof e);
+    e.kind = REG_REGISTER;
+    prov_key_public(uk, e.key);
+    prov_key_public(rk, e.registrar);
+    e.name = (reg_str){name, strlen(name)};
+    if (org && *org) e.org = (reg_str){org, strlen(org)};
+    if (contact && *contact) e.contact = (reg_str){contact, strlen(contact)};
+    if (checked && *checked) e.checked_by = (reg_str){checked, strlen(checked)};
+    e.time = now_s();
+    if (reg_signer_from_key(&sig[0], &ups, uk) || reg_signer_from_key(&sig[1], &rps, rk)) { err("signer"); goto out; }
+    if (reg_entry_build(&ent, &e, sig, memcmp(e.key, e.registrar, 32) ? 2 : 1, ctx)) {
+        err("%s", prov_errmsg(ctx));
+        goto out;
+    }
+    if (reg_ca_issue(ctx, dir, ck, e.key, name, org, days, &pem)) {
+        err("cannot issue the certificate: %s", prov_errmsg(ctx));
+        goto out;
+    }
+    if (open_log(&L, &o)) goto out;
+    uint64_t index;
+    if (append_one(&L, &ent, &index, ctx)) goto out;
+    if (write_pub(keyp, e.key) || write_proof_chain(&L, keyp, index, pem, ctx)) goto out;
+    char id[17];
+    reg_key_id(id, e.key);
+    printf("registered %s (key ID %s) as entry %llu of %s\n  certificate chain: %s.chain.pem\n  proof: %s.proof\n",
+           name, id, (unsigned long long)index, dir, keyp, keyp);
+    rc = 0;
+out:
+    close_log(&L);
+    tlog_signer_wipe(&sig[0]), tlog_signer_wipe(&sig[1]);
+    pbuf_free(&ent);
+    prov_free(pem);
+    prov_key_free(uk), prov_key_free(rk), prov_key_free(ck);
+    free_passphrase(o.pass);
+    prov_ctx_free(ctx);
+    return rc;
+}
+
+/* ---- which key ---------------------------------------------------------- */
+
+/* Resolve --key FILE (a .pub file or a key text; or a private key file,
+ * loaded into *priv when priv is not NULL) or --key-id against the state. */
+static int resolve_key(prov_ctx *ctx, const char *keyarg, const char *keyid, const reg_state *st,
+                       uint8_t pk[32], prov_key **priv)
+{
+    if (keyarg) {
+        if (!reg_key_parse(keyarg, strlen(keyarg), pk)) return 0;
+        FILE *f = fopen(keyarg, "rb");
+        if (!f) return err("%s: %s", keyarg, strerror(errno));
+        char buf[256];
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        if (!reg_key_parse(buf, n, pk)) return 0;
+        if (priv && prov_key_file_encrypted(keyarg) >= 0) {
+            if (!(*priv = user_key(ctx, keyarg))) return EXIT_ERROR;
+            prov_key_public(*priv, pk);
+            return 0;
+        }
+        return err("%s: neither a public key (.pub) nor a key file", keyarg);
+    }
+    const reg_ident *hits[2];
+    size_t n = reg_state_search(st, keyid, hits, 2);
+    if (n == 0) return err("no registered key has ID %s", keyid);
+    if (n > 1) return err("key ID %s is ambiguous: give more digits", keyid);
+    memcpy(pk, hits[0]->key, 32);
+    return 0;
+}
+
+/* revoke and flag share their shape */
+static int reg_revoke_flag(int argc, char **argv, reg_kind kind)
+{
+    static const struct option opts[] = {{"key", required_argument, 0, 'k'},
+                                          {"key-id", required_argument, 0, 'i'},
+                                          {"reason", required_argument, 0, 'R'},
+                                          {"effective", required_argument, 0, 'e'},
+                                          {"media", required_argument, 0, 'm'},
+                                          {0, 0, 0, 0}};
+    const char *keyarg = NULL, *keyid = NULL, *reason = NULL, *media = NULL;
+    long long eff = -1;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:i:R:e:m:", opts, NULL)) != -1) {
+        if (c == 'k') keyarg = optarg;
+        else if (c == 'i') keyid = optarg;
+        else if (c == 'R') reason = optarg;
+        else if (c == 'e') eff = atoll(optarg);
+        else if (c == 'm' && kind == REG_FLAG) media = optarg;
+        else die_usage(REGISTRY_USAGE);
+    }
+    if (argc - optind != 1 || !reason || !keyarg == !keyid || (kind == REG_FLAG && !media)) die_usage(REGISTRY_USAGE);
+    const char *dir = argv[optind];
+    prov_ctx *ctx;
+    if (prov_ctx_new(&ctx)) return err("out of memory");
+    opkeys o = {.dir = dir, .ctx = ctx};
+    oplog L;
+    memset(&L, 0, sizeof L);
+    prov_key *self = NULL, *rk = NULL;
+    pbuf ent;
+    pbuf_init(&ent);
+    tlog_signer sig;
+    memset(&sig, 0, sizeof sig);
+    prov_signer ps;
+    int rc = EXIT_ERROR;
+    reg_entry e;
+    memset(&e, 0, sizeof e);
+    e.kind = kind;
+    e.reason = (reg_str){reason, strlen(reason)};
+    e.time = now_s();
+    e.effective = eff >= 0 ? (uint64_t)eff : e.time;
+    if (open_log(&L, &o)) goto out;
+    if (resolve_key(ctx, keyarg, keyid, reg_log_state(L.log), e.key, kind == REG_REVOKE ? &self : NULL)) goto out;
+    if (kind == REG_FLAG &&
+        reg_media_hashes(ctx, media, e.media, e.manifest, &e.has_manifest)) {
+        err("%s", prov_errmsg(ctx));
+        goto out;
+    }
+    if (!self && !(rk = op_key(&o, "registrar.key"))) goto out;
+    if (kind == REG_FLAG) prov_key_public(rk, e.flagger);
+    if (reg_signer_from_key(&sig, &ps, self ? self : rk)) { err("signer"); goto out; }
+    if (reg_entry_build(&ent, &e, &sig, 1, ctx)) { err("%s", prov_errmsg(ctx)); goto out; }
+    uint64_t index;
+    if (append_one(&L, &ent, &index, ctx)) goto out;
+    char id[17];
+    reg_key_id(id, e.key);
+    printf("%s key %s: entry %llu\n", kind == REG_REVOKE ? "revoked" : "flagged", id, (unsigned long long)index);
+    rc = 0;
+out:
+    close_log(&L);
+    tlog_signer_wipe(&sig);
+    pbuf_free(&ent);
+    prov_key_free(self), prov_key_free(rk);
+    free_passphrase(o.pass);
+    prov_ctx_free(ctx);
+    return rc;
+}
+
+static int reg_rotate(int argc, char **argv)
+{
+    static const struct option opts[] = {{"key", required_argument, 0, 'k'},
+                                          {"new-key", required_argument, 0, 'n'},
+                                          {"days", required_argument, 0, 'd'},
+                                          {0, 0, 0, 0}};
+    const char *oldp = NULL, *newp = NULL;
+    int days = 730, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:n:d:", opts, NULL)) != -1) {
+        if (c == 'k') oldp = optarg;
+        else if (c == 'n') newp = optarg;
+        else if (c == 'd') days = atoi(optarg);
+        else die_usage(REGISTRY_USAGE);
+    }
+    if (argc - optind != 1 || !oldp || !newp || days <= 0) die_usage(REGISTRY_USAGE);
+    const char *dir = argv[optind];
+    prov_ctx *ctx;
+    if (prov_ctx_new(&ctx)) return err("out of memory");
+    opkeys o = {.dir = dir, .ctx = ctx};
+    oplog L;
+    memset(&L, 0, sizeof L);
+    prov_key *ok = NULL, *nk = NULL, *ck = NULL;
+    pbuf ent;
+    pbuf_init(&ent);
+    tlog_signer sig[2];
+    memset(sig, 0, sizeof sig);
+    prov_signer ps[2];
+    char *pem = NULL;
+    int rc = EXIT_ERROR;
+    reg_entry e;
+    memset(&e, 0, sizeof e);
+    e.kind = REG_ROTATE;
+    e.time = now_s();
+    if (!(ok = user_key(ctx, oldp)) || !(nk = user_key(ctx, newp))) goto out;
+    prov_key_public(ok, e.key);
+    prov_key_public(nk, e.new_key);
+    if (open_log(&L, &o) || !(ck = op_key(&o, "root.key"))) goto out;
+    const reg_ident *d = reg_state_find(reg_log_state(L.log), e.key);
+    if (!d) { err("%s: not registered", oldp); goto out; }
+    if (reg_signer_from_key(&sig[0], &ps[0], ok) || reg_signer_from_key(&sig[1], &ps[1], nk)) goto out;
+    if (reg_entry_build(&ent, &e, sig, 2, ctx) ||
+        reg_ca_issue(ctx, dir, ck, e.new_key, d->name, d->org, days, &pem)) {
+        err("%s", prov_errmsg(ctx));
+        goto out;
+    }
+    uint64_t index;
+    if (append_one(&L, &ent, &index, ctx)) goto out;
+    if (write_pub(newp, e.new_key) || write_proof_chain(&L, newp, index, pem, ctx)) goto out;
+    printf("rotated to %s: entry %llu\n  certificate chain: %s.chain.pem\n  proof: %s.proof\n", newp,
+           (unsigned long long)index, newp, newp);
+    rc = 0;
+out:
+    close_log(&L);
+    tlog_signer_wipe(&sig[0]), tlog_signer_wipe(&sig[1]);
+    pbuf_free(&ent);
+    prov_free(pem);
+    prov_key_free(ok), prov_key_free(nk), prov_key_free(ck);
+    free_passphrase(o.pass);
+    prov_ctx_free(ctx);
+    return rc;
+}
+
+/* ---- lookup, verify ----------------------------------------------------- */
+
+static const char *status_name(int s)
+{
+    return s == REG_ACTIVE ? "active" : s == REG_ROTATED ? "rotated" : "revoked";
+}
+
+static void hex(char *out, const uint8_t *p) { sodium_bin2hex(out, 65, p, 32); }
+
+static void print_ident(const reg_ident *d, int json, int first)
+{
+    char kt[53], id[17], h1[65], h2[65];
+    reg_key_text(kt, d->key);
+    reg_key_id(id, d->key);
+    if (!json) {
+        printf("%s\n  key ID:   %s\n  name:     %s\n", kt, id, d->name ? d->name : "");
+        if (d->org) printf("  org:      %s\n", d->org);
+        if (d->contact) printf("  contact:  %s\n", d->contact);
+        if (d->checked_by) printf("  checked:  %s\n", d->checked_by);
+        reg_key_id(id, d->registrar);
+        printf("  registrar: %s\n  entry:    %llu (time %llu)\n", id, (unsigned long long)d->index,
+               (unsigned long long)d->time);
+        if (d->has_from) {
+            reg_key_id(id, d->rotated_from);
+            printf("  rotated from: %s\n", id);
+        }
+        if (d->status == REG_ROTATED) {
+            reg_key_id(id, d->rotated_to);
+            printf("  status:   rotated to %s at %llu\n", id, (unsigned long long)d->rotated_time);
+        } else if (d->status == REG_REVOKED) {
+            printf("  status:   revoked since %llu (reason: %s; entry %llu)\n", (unsigned long long)d->revoked_effective,
+                   d->revoked_reason, (unsigned long long)d->revoked_index);
+        } else {
+            printf("  status:   active\n");
+        }
+        for (size_t i = 0; i < d->nflags; i++) {
+            hex(h1, d->flags[i].media);
+            printf("  flag:     entry %llu: %s (media sha256:%s)\n", (unsigned long long)d->flags[i].index,
+                   d->flags[i].reason, h1);
+        }
+        return;
+    }
+    pbuf b;
+    pbuf_init(&b);
+    if (!first) pbuf_putc(&b, ',');
+    pbuf_printf(&b, "{\"key\":\"%s\",\"key_id\":\"%s\",\"name\":", kt, id);
+    pbuf_json_str(&b, d->name ? d->name : "", d->name ? strlen(d->name) : 0);
+#define JF(k, v)                                     \
+    if (v) {                                         \
+        pbuf_puts(&b, ",\"" k "\":");                \
+        pbuf_json_str(&b, v, strlen(v));             \
+    }
+    JF("org", d->org)
+    JF("contact", d->contact)
+    JF("checked_by", d->checked_by)
+    reg_key_id(id, d->registrar);
+    pbuf_printf(&b, ",\"registrar\":\"%s\",\"entry\":%llu,\"time\":%llu,\"status\":\"%s\"", id,
+                (unsigned long long)d->index, (unsigned long long)d->time, status_name(d->status));
+    if (d->has_from) reg_key_id(id, d->rotated_from), pbuf_printf(&b, ",\"rotated_from\":\"%s\"", id);
+    if (d->status == REG_ROTATED)
+        reg_key_id(id, d->rotated_to), pbuf_printf(&b, ",\"rotated_to\":\"%s\",\"rotated_time\":%llu", id,
+                                                   (unsigned long long)d->rotated_time);
+    if (d->status == REG_REVOKED) {
+        pbuf_printf(&b, ",\"revoked_since\":%llu,\"revoked_entry\":%llu,\"revoked_reason\":",
+                    (unsigned long long)d->revoked_effective, (unsigned long long)d->revoked_index);
+        pbuf_json_str(&b, d->revoked_reason, strlen(d->revoked_reason));
+    }
+    pbuf_puts(&b, ",\"flags\":[");
+    for (size_t i = 0; i < d->nflags; i++) {
+        hex(h1, d->flags[i].media);
+        hex(h2, d->flags[i].manifest);
+        reg_key_id(id, d->flags[i].flagger);
+        pbuf_printf(&b, "%s{\"entry\":%llu,\"time\":%llu,\"flagger\":\"%s\",\"media_sha256\":\"%s\",\"manifest_sha256\":",
+                    i ? "," : "", (unsigned long long)d->flags[i].index, (unsigned long long)d->flags[i].time, id, h1);
+        if (d->flags[i].has_manifest) pbuf_printf(&b, "\"%s\"", h2);
+        else pbuf_puts(&b, "null");
+        pbuf_puts(&b, ",\"reason\":");
+        pbuf_json_str(&b, d->flags[i].reason, strlen(d->flags[i].reason));
+        pbuf_putc(&b, '}');
+    }
+    pbuf_puts(&b, "]}");
+    if (!b.err) fwrite(b.p, 1, b.len, stdout);
+    pbuf_free(&b);
+}
+
+static int reg_lookup(int argc, char **argv)
+{
+    static const struct option opts[] = {{"registry", required_argument, 0, 'r'},
+                                          {"json", no_argument, 0, 'j'},
+                                          {0, 0, 0, 0}};
+    const char *dir = getenv("PROV_REGISTRY");
+    int json = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "r:j", opts, NULL)) != -1) {
+        if (c == 'r') dir = optarg;
+        else if (c == 'j') json = 1;
+        else die_usage(REGISTRY_USAGE);
+    }
+    int left = argc - optind;
+    if (left == 2) dir = argv[optind++], left = 1;
+    if (left != 1 || !dir) die_usage(REGISTRY_USAGE);
+    const char *q = argv[optind];
+    prov_ctx *ctx;
+    reg_state *st;
+    if (prov_ctx_new(&ctx) || reg_state_new(&st)) return err("out of memory");
+    int rc = EXIT_ERROR;
+    int w = reg_walk(dir, false, st, NULL, ctx);
+    if (w) {
+        rc = w == TLOG_EVERIFY || w == PROV_EFORMAT ? EXIT_INVALID : EXIT_ERROR;
+        err("%s: the log does not verify: %s", dir, prov_errmsg(ctx));
+        goto out;
+    }
+    uint8_t pk[32];
+    const reg_ident *hits[16];
+    size_t n = 0;
+    char buf[256];
+    FILE *f;
+    if (!reg_key_parse(q, strlen(q), pk)) {
+        if ((hits[0] = reg_state_find(st, pk))) n = 1;
+    } else if ((f = fopen(q, "rb"))) {
+        size_t k = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[k] = 0;
+        if (reg_key_parse(buf, k, pk)) { err("%s: not a public key file", q); goto out; }
+        if ((hits[0] = reg_state_find(st, pk))) n = 1;
+    } else {
+        n = reg_state_search(st, q, hits, 16);
+    }
+    if (json) fputs("[", stdout);
+    for (size_t i = 0; i < n; i++) print_ident(hits[i], json, i == 0);
+    if (json) fputs("]\n", stdout);
+    if (!n && !json) fprintf(stderr, "prov: %s: not in the registry\n", q);
+    rc = n ? EXIT_OKAY : EXIT_INVALID;
+out:
+    reg_state_free(st);
+    prov_ctx_free(ctx);
+    return rc;
+}
+
+static int reg_verify(int argc, char **argv)
+{
+    if (argc != 2) die_usage(REGISTRY_USAGE);
+    prov_ctx *ctx;
+    if (prov_ctx_new(&ctx)) return err("out of memory");
+    reg_walk_stats s;
+    int rc = reg_walk(argv[1], true, NULL, &s, ctx);
+    if (rc) {
+        fprintf(stderr, "prov: %s: FAILED: %s\n", argv[1], prov_errmsg(ctx));
+        rc = rc == TLOG_EVERIFY || rc == PROV_EFORMAT || rc == PROV_ENOTFOUND ? EXIT_INVALID : EXIT_ERROR;
+    } else {
+        char root[64];
+        sodium_bin2base64(root, sizeof root, s.root, 32, sodium_base64_VARIANT_ORIGINAL);
+        printf("%s: ok: %llu entries, %llu entry bundles and %llu hash tiles check out, root %s\n", argv[1],
+               (unsigned long long)s.size, (unsigned long long)s.bundles_read, (unsigned long long)s.tiles_checked,
+               root);
+    }
+    prov_ctx_free(ctx);
+    return rc;
+}
+
+int cmd_registry(int argc, char **argv)
+{
+    if (argc < 2 || wants_help(argc, argv)) {
+        fputs(REGISTRY_USAGE, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_ERROR : EXIT_OKAY;
+    }
+    const char *c = argv[1];
+    if (!strcmp(c, "init")) return reg_init(argc - 1, argv + 1);
+    if (!strcmp(c, "revoke")) return reg_revoke_flag(argc - 1, argv + 1, REG_REVOKE);
+    if (!strcmp(c, "flag")) return reg_revoke_flag(argc - 1, argv + 1, REG_FLAG);
+    if (!strcmp(c, "rotate")) return reg_rotate(argc - 1, argv + 1);
+    if (!strcmp(c, "lookup")) return reg_lookup(argc - 1, argv + 1);
+    if (!strcmp(c, "verify")) return reg_verify(argc - 1, argv + 1);
+    return err("unknown registry command '%s' (see prov registry --help)", c);
+}

@@ -1,0 +1,274 @@
+/* registry.h - the identity registry: entries, the local log, the CA;
+ * internal.
+ *
+ * DESIGN.md, "Identity: a transparency-log registry".  The registry is a
+ * C2SP transparency log (tlog.h) whose entries are signed notes saying who
+ * holds a key.  docs/registry.md describes the same formats for users.
+ *
+ * ------------------------------------------------------------------
+ * Entries.  Each entry is one signed note (c2sp.org/signed-note), at most
+ * REG_ENTRY_MAX bytes.  The text is LF-terminated lines "<field> <value>"
+ * in a fixed order; optional fields may be left out but never reordered or
+ * repeated; no other field is allowed.  The first line names the kind:
+ *
+ *   prov-registry/v1 register          prov-registry/v1 rotate
+ *   key ed25519:<b64>                  key ed25519:<b64 old key>
+ *   name <text>                        new-key ed25519:<b64 new key>
+ *   [org <text>]                       time <unix seconds>
+ *   [contact <text>]                   signed by: old key AND new key
+ *   [checked-by <text>]
+ *   registrar ed25519:<b64>          prov-registry/v1 revoke
+ *   time <unix seconds>                key ed25519:<b64>
+ *   signed by: the key (proof of       reason <text>
+ *   possession) AND the registrar      effective <unix seconds>
+ *   (one signature when they are the   time <unix seconds>
+ *   same key)                          signed by: the key OR the registrar
+ *                                      that registered it (checked
+ *   prov-registry/v1 flag              against the log's state)
+ *   key ed25519:<b64>
+ *   media sha256:<64 hex>            A penalty is a revoke whose reason
+ *   manifest sha256:<64 hex>|none    starts with "penalty".
+ *   reason <text>
+ *   flagger ed25519:<b64>
+ *   time <unix seconds>
+ *   signed by: the flagger
+ *
+ *  - <b64>: canonical padded base64 of the 32-byte Ed25519 public key
+ *    (the same text as KEY.pub, "ed25519 <b64>");
+ *  - <text>: 1..REG_FIELD_MAX bytes of UTF-8, no control characters, no
+ *    leading or trailing space;
+ *  - numbers: canonical decimal (no leading zeros), at most 2^63 - 1;
+ *  - hex: lower case.
+ * Signature lines: the note key name of an Ed25519 key K is
+ * "ed25519:<64 lower-case hex of K>" (note key names may not hold '+', so
+ * not base64), alg 0x01, so each signature names its own key and is
+ * verified without a key list.  Every signature line must verify and be
+ * by a key the entry names in a signing role; at most 2 lines.
+ *
+ * Key IDs (for people): the first 8 bytes of SHA-256(public key), 16
+ * lower-case hex digits.
+ *
+ * ------------------------------------------------------------------
+ * The folder (`prov registry init DIR --origin NAME`):
+ *   DIR/checkpoint            signed checkpoint (c2sp.org/tlog-checkpoint)
+ *   DIR/tile/<L>/<N>[.p/<W>]  hash tiles (c2sp.org/tlog-tiles)
+ *   DIR/tile/entries/<N>[.p/<W>]  entry bundles
+ *   DIR/log.pub               the log's note verifier key "<origin>+<id>+<b64>"
+ *   DIR/log.key               the log's Ed25519 key (prov key file)
+ *   DIR/root.pem, root.key    the CA: leaf certificates for x5chain
+ *   DIR/registrar.key, .pub   the operator's own registrar key
+ *   DIR/policy                who may register and flag (below)
+ *   DIR/journal               the sequencer's append-only journal (private)
+ *   DIR/lock                  flock(2) held by the one writer
+ *
+ * Policy (text, one item a line, '#' comments):
+ *   prov-registry/v1 policy
+ *   origin <origin>
+ *   registrar ed25519:<b64> <label>    accredited registrar (any number)
+ *   flagger ed25519:<b64> <label>      accredited flagger (any number)
+ *
+ * Journal records: "PRJ1" magic once at the start, then per entry
+ * be32 length || entry || SHA-256(0x00 || entry) (its leaf hash).  An
+ * append writes the whole batch with one write(2) and fdatasync(2)s it
+ * before anything is acknowledged; only then are tiles, bundles and the
+ * checkpoint written (each a temporary file, fsync'd, renamed; the
+ * checkpoint last).  A crash leaves either the old or the new checkpoint,
+ * and the tiles for both exist (full tiles never change; a partial tile
+ * of a new width gets a new path).  On open the journal's torn tail (a
+ * record cut short: never acknowledged) is cut off, the journal's first
+ * `checkpoint size` leaves must hash to the checkpoint's root, and any
+ * accepted entries beyond the checkpoint are published.
+ */
+#ifndef PROV_REGISTRY_H
+#define PROV_REGISTRY_H
+
+#include "tlog.h"
+
+#define REG_ENTRY_MAX 8192
+#define REG_FIELD_MAX 256
+#define REG_MAGIC "prov-registry/v1"
+
+typedef enum { REG_REGISTER = 1, REG_ROTATE, REG_REVOKE, REG_FLAG } reg_kind;
+
+/* A text field: points into the entry. */
+typedef struct reg_str {
+    const char *p;
+    size_t n;
+} reg_str;
+
+typedef struct reg_entry {
+    reg_kind kind;
+    uint8_t key[32];
+    uint8_t new_key[32];   /* rotate */
+    uint8_t registrar[32]; /* register */
+    uint8_t flagger[32];   /* flag */
+    reg_str name, org, contact, checked_by; /* register (n 0: absent) */
+    reg_str reason;                         /* revoke, flag */
+    uint64_t time, effective;
+    uint8_t media[32], manifest[32]; /* flag */
+    bool has_manifest;
+    /* signers whose signature verified (parse with verification) */
+    size_t nsigners;
+    uint8_t signers[2][32];
+    const char *text; /* the signed text, in the input */
+    size_t text_len;
+} reg_entry;
+
+/* Parse an entry.  With verify, every signature line is checked and the
+ * kind's required signers enforced (revoke: at least one signature; who
+ * may sign it depends on the log, see reg_state_check).  Without verify
+ * (the sequencer's own journal) the signature lines are only parsed.
+ * 0, PROV_EFORMAT (malformed; the detail names the line), TLOG_EVERIFY
+ * (a signature fails or a required one is missing), PROV_ELIMIT. */
+PROV_HIDDEN int reg_entry_parse(const uint8_t *msg, size_t len, bool verify, reg_entry *e,
+                                prov_ctx *ctx);
+/* Was e signed by key pk?  (after a verifying parse) */
+PROV_HIDDEN bool reg_entry_signed_by(const reg_entry *e, const uint8_t pk[32]);
+/* Format e's text (the fields of its kind; text/signers ignored) and sign
+ * it with the signers (reg_signer_from_key), in order.  Checks every field
+ * (PROV_EINVAL with the detail). */
+PROV_HIDDEN int reg_entry_build(pbuf *out, const reg_entry *e, const tlog_signer *signers,
+                                size_t nsigners, prov_ctx *ctx);
+PROV_HIDDEN const char *reg_kind_name(reg_kind k);
+
+/* A note signer for a prov key, named "ed25519:<hex>".  ps is filled and
+ * must outlive s (as must key). */
+PROV_HIDDEN int reg_signer_from_key(tlog_signer *s, prov_signer *ps, const prov_key *key);
+/* "ed25519:<b64>" and the key ID. */
+PROV_HIDDEN void reg_key_text(char out[53], const uint8_t pk[32]);
+PROV_HIDDEN void reg_key_id(char out[17], const uint8_t pk[32]);
+/* Parse "ed25519:<b64>" or "ed25519 <b64>" (a .pub file's line, trailing
+ * newline allowed) or 64 hex digits.  0 or PROV_EFORMAT. */
+PROV_HIDDEN int reg_key_parse(const char *s, size_t n, uint8_t pk[32]);
+
+/* ------------------------------------------------------------------ */
+/* Policy. */
+typedef struct reg_policy {
+    char origin[TLOG_NAME_MAX + 1];
+    size_t nregistrars, nflaggers;
+    uint8_t (*registrars)[32];
+    uint8_t (*flaggers)[32];
+} reg_policy;
+PROV_HIDDEN int reg_policy_parse(const char *text, size_t len, reg_policy *p, prov_ctx *ctx);
+PROV_HIDDEN int reg_policy_load(const char *dir, reg_policy *p, prov_ctx *ctx);
+PROV_HIDDEN void reg_policy_free(reg_policy *p);
+PROV_HIDDEN bool reg_policy_registrar(const reg_policy *p, const uint8_t pk[32]);
+PROV_HIDDEN bool reg_policy_flagger(const reg_policy *p, const uint8_t pk[32]);
+
+/* ------------------------------------------------------------------ */
+/* State: what the entries so far say of each key.  This is the lookup
+ * interface; today it is built by walking the log (reg_walk), later the
+ * SQLite mirror answers the same questions. */
+enum { REG_ACTIVE = 0, REG_ROTATED = 1, REG_REVOKED = 2 };
+
+typedef struct reg_flag {
+    uint64_t index, time;
+    uint8_t flagger[32], media[32], manifest[32];
+    bool has_manifest;
+    char *reason;
+} reg_flag;
+
+typedef struct reg_ident {
+    uint8_t key[32];
+    char *name, *org, *contact, *checked_by;
+    uint8_t registrar[32];
+    uint64_t index, time; /* the register (or rotate) entry */
+    int status;           /* REG_* */
+    uint8_t rotated_to[32], rotated_from[32];
+    bool has_from;
+    uint64_t rotated_time;
+    uint64_t revoked_index, revoked_time, revoked_effective;
+    char *revoked_reason;
+    size_t nflags;
+    reg_flag *flags;
+} reg_ident;
+
+typedef struct reg_state reg_state;
+PROV_HIDDEN int reg_state_new(reg_state **out);
+PROV_HIDDEN void reg_state_free(reg_state *s);
+/* Would entry e (verified) be accepted next under policy p?  0, or
+ * PROV_EINVAL with the reason (unknown key, already registered, registrar
+ * not accredited, revoke not signed by the key or its registrar, ...). */
+PROV_HIDDEN int reg_state_check(const reg_state *s, const reg_policy *p, const reg_entry *e,
+                                prov_ctx *ctx);
+/* Apply entry e at index (no checks: reg_state_check first). */
+PROV_HIDDEN int reg_state_apply(reg_state *s, const reg_entry *e, uint64_t index);
+PROV_HIDDEN const reg_ident *reg_state_find(const reg_state *s, const uint8_t pk[32]);
+/* Keys whose ID starts with a hex prefix (>= 4 digits) or whose name
+ * equals name (case-insensitive): up to max matches; returns the count. */
+PROV_HIDDEN size_t reg_state_search(const reg_state *s, const char *query,
+                                    const reg_ident **out, size_t max);
+PROV_HIDDEN size_t reg_state_count(const reg_state *s);
+
+/* ------------------------------------------------------------------ */
+/* Reading a published log (any reader: static files in a folder). */
+
+typedef struct reg_walk_stats {
+    uint64_t size;
+    uint8_t root[32];
+    uint64_t tiles_checked, bundles_read;
+} reg_walk_stats;
+
+/* Open DIR's checkpoint with DIR/log.pub, read every entry bundle, check
+ * that the entries hash to the checkpoint's root, verify each entry
+ * (signatures, and the state rules under DIR/policy) and apply it to st
+ * (may be NULL).  With full, also check every hash tile against the tree
+ * the entries make (what `prov registry verify` does).  Errors name the
+ * first bad file or entry: TLOG_EVERIFY for tampering. */
+PROV_HIDDEN int reg_walk(const char *dir, bool full, reg_state *st, reg_walk_stats *stats,
+                         prov_ctx *ctx);
+/* The log's verifier from DIR/log.pub. */
+PROV_HIDDEN int reg_log_verifier(const char *dir, tlog_verifier *v, prov_ctx *ctx);
+
+/* ------------------------------------------------------------------ */
+/* The sequencer (one writer per folder: flock on DIR/lock). */
+typedef struct reg_log reg_log;
+
+/* Create the log files in DIR (exists, empty of log files): the log's
+ * signer must be named origin; writes log.pub, an empty journal and the
+ * size-0 checkpoint. */
+PROV_HIDDEN int reg_log_create(const char *dir, const tlog_signer *log, prov_ctx *ctx);
+/* Open for writing: lock, recover (see above), load the policy and the
+ * state.  The signer is copied (an external signer's key must outlive
+ * the log). */
+PROV_HIDDEN int reg_log_open(reg_log **out, const char *dir, const tlog_signer *log,
+                             prov_ctx *ctx);
+PROV_HIDDEN void reg_log_close(reg_log *l);
+/* Append n entries as one batch: each is verified and checked against the
+ * state (the batch is all-or-nothing: the first bad entry fails it, index
+ * *bad), journalled and fsync'd, then published.  *first gets the index
+ * of the first. */
+PROV_HIDDEN int reg_log_append(reg_log *l, const uint8_t *const *entries,
+                               const size_t *lens, size_t n, uint64_t *first, size_t *bad,
+                               prov_ctx *ctx);
+PROV_HIDDEN uint64_t reg_log_size(const reg_log *l);
+PROV_HIDDEN const reg_state *reg_log_state(const reg_log *l);
+/* A c2sp.org/tlog-proof of entry index against the current checkpoint,
+ * with the entry itself as the proof's extra data. */
+PROV_HIDDEN int reg_log_proof(reg_log *l, uint64_t index, pbuf *out, prov_ctx *ctx);
+/* Test hook: when set, appends stop after the journal fsync (as if the
+ * process died there): entries are accepted but not published. */
+PROV_HIDDEN extern int reg_log_test_crash_after_journal;
+
+/* Verify a tlog-proof made by reg_log_proof offline: the checkpoint is
+ * signed by log and the entry in its extra data is included.  *e (may be
+ * NULL) gets the entry, pointing into *entry_buf (free it). */
+PROV_HIDDEN int reg_proof_verify(const uint8_t *p, size_t len, const char *origin,
+                                 const tlog_verifier *log, uint8_t **entry_buf,
+                                 size_t *entry_len, reg_entry *e, prov_ctx *ctx);
+
+/* ------------------------------------------------------------------ */
+/* The CA and media (registry_ca.c). */
+
+/* Issue a leaf for pk from DIR's CA (ca_key, DIR/root.pem): subject
+ * "CN=<name>[,O=<org>]" (values escaped).  *pem gets leaf then root
+ * (malloc'd; prov_free). */
+PROV_HIDDEN int reg_ca_issue(prov_ctx *ctx, const char *dir, const prov_key *ca_key,
+                             const uint8_t pk[32], const char *name, const char *org,
+                             int days, char **pem);
+/* SHA-256 of a whole file, and of its C2PA manifest store (JPEG and PNG;
+ * *has_manifest 0 when none or another format). */
+PROV_HIDDEN int reg_media_hashes(prov_ctx *ctx, const char *path, uint8_t media[32],
+                                 uint8_t manifest[32], bool *has_manifest);
+
+#endif
