@@ -14,7 +14,8 @@ static const char USAGE[] =
     "  -o, --output OUT      the signed file (may equal IN only with --in-place)\n"
     "  --in-place            replace IN atomically\n"
     "  --key KEY             the signing key (from prov keygen)\n"
-    "  --chain PEM           its certificate chain (default KEY.chain.pem)\n"
+    "  --chain PEM           its certificate chain (default KEY.chain.pem); a\n"
+    "                        registry proof at KEY.proof is embedded too\n"
     "  --parent ORIGINAL     the file this one was edited from: its manifests are\n"
     "                        kept and it becomes the parentOf ingredient (a signed\n"
     "                        IN is its own parent when --parent is not given)\n"
@@ -147,12 +148,28 @@ int cmd_sign(int argc, char **argv)
     prov_key *k = NULL;
     prov_chain *chain = NULL;
     char *pass = NULL;
+    uint8_t *proof = NULL;
     FILE *pf = NULL;
     prov_stream ps;
     int enc = prov_key_file_encrypted(key);
     if (enc < 0) { err("%s: cannot read the key (make one with prov keygen)", key); goto out; }
     if (enc && !(pass = get_passphrase("Passphrase of the signing key: ", 0, NULL))) goto out;
     if (prov_key_load(ctx, key, pass, &k)) { err("%s", prov_errmsg(ctx)); goto out; }
+    /* a registered key: its registration proof goes into the manifest */
+    char proofp[4096];
+    snprintf(proofp, sizeof proofp, "%s.proof", key);
+    FILE *pr = fopen(proofp, "rb");
+    if (pr) {
+        proof = malloc(65536);
+        size_t n = proof ? fread(proof, 1, 65536, pr) : 0;
+        fclose(pr);
+        if (!proof || n == 0 || n == 65536) {
+            err("%s: unreadable or too large", proofp);
+            goto out;
+        }
+        so.registration = proof;
+        so.registration_len = n;
+    }
     if (prov_chain_load_pem(ctx, chainp, &chain)) {
         err("%s (a key needs a certificate: prov keygen --ca DIR, or --chain PEM)", prov_errmsg(ctx));
         goto out;
@@ -183,6 +200,7 @@ int cmd_sign(int argc, char **argv)
     printf("signed %s -> %s\n", in, out);
     rc = 0;
 out:
+    free(proof);
     free(frags);
     if (pf) fclose(pf);
     free_passphrase(pass);

@@ -11,6 +11,8 @@ static const char USAGE[] =
     "Check each file's C2PA manifest: is it intact, who signed it, does the\n"
     "signer chain to a trusted root, what was done to the file.\n"
     "  --trust PEM   trust anchors (repeatable): issuers' root.pem files\n"
+    "  --registry DIR  an identity registry (local folder): adds who the signer\n"
+    "                is, the key's status and flags; a revoked key is invalid\n"
     "  --fragment F  FILE is an fMP4 init segment: check fragment F against it\n"
     "                (repeatable; one result per fragment)\n"
     "  --json        one JSON object per file per line: file, state, codes\n"
@@ -61,6 +63,7 @@ int cmd_verify(int argc, char **argv)
 {
     static const struct option opts[] = {{"trust", required_argument, 0, 't'},
                                           {"fragment", required_argument, 0, 'f'},
+                                          {"registry", required_argument, 0, 'r'},
                                           {"json", no_argument, 0, 'j'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
@@ -71,6 +74,7 @@ int cmd_verify(int argc, char **argv)
     int json = 0, ntrust = 0, c;
     const char **frags = calloc((size_t)argc, sizeof *frags);
     int nfrags = 0;
+    const char *registry = NULL;
     if (!frags) return err("out of memory");
     optind = 1;
     while ((c = getopt_long(argc, argv, "t:jh", opts, NULL)) != -1) {
@@ -87,6 +91,8 @@ int cmd_verify(int argc, char **argv)
             json = 1;
         } else if (c == 'f') {
             frags[nfrags++] = optarg;
+        } else if (c == 'r') {
+            registry = optarg;
         } else {
             die_usage(USAGE);
         }
@@ -94,6 +100,7 @@ int cmd_verify(int argc, char **argv)
     if (optind >= argc || (nfrags && argc - optind != 1)) die_usage(USAGE);
     prov_verify_opts vo = {0};
     vo.trust = ntrust ? trust : NULL;
+    vo.registry = registry;
     progress pg;
     vo.progress = progress_cb;
     vo.progress_user = &pg;
@@ -126,6 +133,8 @@ int cmd_verify(int argc, char **argv)
             size_t n = prov_report_json(r, name, NULL, 0);
             char *buf = malloc(n + 1);
             if (buf && prov_report_json(r, name, buf, n + 1)) {
+                show_field(buf, "name", "identity:");
+                show_field(buf, "status", "status:");
                 show_field(buf, "subject", "signer:");
                 show_field(buf, "org", "org:");
                 show_field(buf, "issuer", "issuer:");

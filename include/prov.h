@@ -204,6 +204,11 @@ typedef struct prov_sign_opts {
     prov_progress_fn progress; /* called about every 8 MiB; may be NULL */
     void *progress_user;
     uint64_t size_hint;       /* input size for progress, 0 if unknown */
+    /* The signer's registration in an identity registry: the tlog-proof
+     * `prov register` wrote (KEY.proof), embedded so verifiers can name
+     * the signer offline.  NULL: none. */
+    const uint8_t *registration;
+    size_t registration_len;
 } prov_sign_opts;
 
 /* Sign `in` and write the signed file to `out` (which must be seekable:
@@ -248,6 +253,10 @@ typedef struct prov_verify_opts {
     prov_progress_fn progress; /* called about every 8 MiB; may be NULL */
     void *progress_user;
     uint64_t size_hint;      /* input size for progress, 0 if unknown */
+    /* An identity registry (a local folder): the report gains an identity
+     * (name, org, status, revocation, flags); a key revoked before the
+     * signature can be shown to be older makes the file invalid. */
+    const char *registry;
 } prov_verify_opts;
 
 typedef struct prov_report prov_report;

@@ -665,3 +665,16 @@ out:
     ERR_clear_error();
     return rc;
 }
+
+int prov_x509_ed25519_key(const uint8_t *der, size_t len, uint8_t pk[32])
+{
+    X509 *x = prov_x509_parse(der, len);
+    if (!x) return PROV_ECERT;
+    EVP_PKEY *k = X509_get0_pubkey(x);
+    size_t n = 32;
+    int rc = k && EVP_PKEY_id(k) == EVP_PKEY_ED25519 && EVP_PKEY_get_raw_public_key(k, pk, &n) == 1 && n == 32
+                 ? 0
+                 : PROV_EUNSUPPORTED;
+    X509_free(x);
+    return rc;
+}

@@ -10,6 +10,7 @@ prov_report *report_new(void)
     if (!r) return NULL;
     pbuf_init(&r->actions);
     pbuf_init(&r->ingredients);
+    pbuf_init(&r->identity);
     return r;
 }
 
@@ -19,6 +20,7 @@ void prov_report_free(prov_report *r)
     free(r->codes);
     pbuf_free(&r->actions);
     pbuf_free(&r->ingredients);
+    pbuf_free(&r->identity);
     free(r);
 }
 
@@ -169,6 +171,10 @@ size_t prov_report_json(const prov_report *r, const char *file, char *buf, size_
         pbuf_puts(&b, ",\"ingredients\":");
         if (r->ingredients.len) pbuf_put(&b, r->ingredients.p, r->ingredients.len);
         else pbuf_puts(&b, "[]");
+    }
+    if (r->identity.len) {
+        pbuf_puts(&b, ",\"identity\":");
+        pbuf_put(&b, r->identity.p, r->identity.len);
     }
     pbuf_putc(&b, '}');
     size_t n = b.err ? 0 : b.len;

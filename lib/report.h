@@ -26,6 +26,7 @@ struct prov_report {
     size_t manifests;
     pbuf actions;     /* JSON array */
     pbuf ingredients; /* JSON array */
+    pbuf identity;    /* JSON object, or empty */
 };
 
 PROV_HIDDEN prov_report *report_new(void);

@@ -249,13 +249,22 @@ int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, i
     }
 
     /* assertion store, remembering each assertion's hash */
-    struct item { const char *label; const pbuf *cbor; } list[4];
+    pbuf reg;
+    pbuf_init(&reg);
+    if (s->o->registration_len) {
+        /* prov.registration: the signer's registry entry with its proof */
+        cbor_put_map(&reg, 1);
+        cbor_put_text(&reg, "tlog_proof");
+        cbor_put_textn(&reg, (const char *)s->o->registration, s->o->registration_len);
+    }
+    struct item { const char *label; const pbuf *cbor; } list[5];
     size_t n = 0;
+    if (reg.len) list[n++] = (struct item){"prov.registration", &reg};
     if (s->thumb.len) list[n++] = (struct item){"c2pa.thumbnail.claim", &s->thumb};
     if (s->has_parent) list[n++] = (struct item){"c2pa.ingredient.v3", &s->ingredient};
     list[n++] = (struct item){"c2pa.actions.v2", &s->actions};
     list[n++] = (struct item){hard_label, &hd};
-    uint8_t ah[4][32];
+    uint8_t ah[5][32];
     size_t as = jumbf_open_super(&asrt, C2PA_ASSERTIONS, "c2pa.assertions");
     for (size_t i = 0; i < n; i++) {
         size_t at = asrt.len;
@@ -322,6 +331,7 @@ int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, i
     jumbf_close(out, st);
     rc = out->err;
 out:
+    pbuf_free(&reg);
     pbuf_free(&hd);
     pbuf_free(&claim);
     pbuf_free(&asrt);

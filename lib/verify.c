@@ -4,6 +4,7 @@
 #include "asset.h"
 #include "bmff.h"
 #include "cawg.h"
+#include "identity.h"
 #include "cose.h"
 #include "pump.h"
 #include "report.h"
@@ -687,6 +688,8 @@ int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, 
             snprintf(r->error, sizeof r->error, "hard binding %s does not fit a %s file", binding->label, a.mime);
         }
     }
+    if (opts && opts->registry && !active->problem && identity_check(ctx, opts->registry, active, r))
+        vfail(&v, "signingCredential.revoked", 0);
     if (r->oom) { rc = PROV_ENOMEM; fail_error(r, ctx, rc); goto done; }
     report_settle(r);
 done:

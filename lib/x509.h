@@ -76,6 +76,10 @@ PROV_HIDDEN int prov_x509_chain_trusted(const prov_trust *t, const uint8_t *cons
                                         const size_t *len, size_t n, int64_t at_time, char *why,
                                         size_t why_cap);
 
+/* The raw Ed25519 public key of a certificate: 0, or PROV_EUNSUPPORTED
+ * (another key type) / PROV_ECERT. */
+PROV_HIDDEN int prov_x509_ed25519_key(const uint8_t *der, size_t len, uint8_t pk[32]);
+
 /* The anchors held by t (borrowed; never NULL for a valid t). */
 PROV_HIDDEN STACK_OF(X509) *prov_trust_anchors(const prov_trust *t);
 

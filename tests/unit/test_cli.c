@@ -163,6 +163,39 @@ static void test_parent_and_inplace(void **state)
     assert_output_has("--ca");
 }
 
+/* The registry story: register, sign (the proof is embedded), verify with
+ * the signer's identity, flag, revoke: the file turns invalid. */
+static void test_registry_identity(void **state)
+{
+    (void)state;
+    assert_int_equal(prov("registry init reg --origin example.org/prov-cli-test"), 0);
+    assert_int_equal(prov("keygen -o j.key --subject 'Jane Doe'"), 0);
+    assert_int_equal(prov("register --registry reg --key j.key --name 'Jane Doe' --org 'Daily News'"), 0);
+    assert_int_equal(prov("sign teapot.jpg -o r.jpg --key j.key"), 0);
+    assert_int_equal(prov("inspect --json r.jpg"), 0);
+    assert_output_has("\"label\":\"prov.registration\"");
+    assert_int_equal(prov("verify --json r.jpg --trust reg/root.pem --registry reg"), 0);
+    assert_output_has("\"state\":\"trusted\"");
+    assert_output_has("\"identity\":{\"key_id\":");
+    assert_output_has("\"proof\":\"verified\"");
+    assert_output_has("\"name\":\"Jane Doe\",\"org\":\"Daily News\"");
+    assert_output_has("\"status\":\"active\"");
+    /* a key the registry does not know */
+    assert_int_equal(prov("verify --json s.jpg --registry reg"), 0);
+    assert_output_has("\"status\":\"unregistered\"");
+    assert_int_equal(prov("registry flag reg --key j.key.pub --media r.jpg --reason 'fabricated image'"), 0);
+    assert_int_equal(prov("verify --json r.jpg --trust reg/root.pem --registry reg"), 0);
+    assert_output_has("prov.identity.flagged");
+    assert_output_has("\"reason\":\"fabricated image\"");
+    assert_int_equal(prov("registry revoke reg --key j.key.pub --reason 'penalty: fabricated image'"), 0);
+    assert_int_equal(prov("verify --json r.jpg --trust reg/root.pem --registry reg"), 1);
+    assert_output_has("\"state\":\"invalid\"");
+    assert_output_has("signingCredential.revoked");
+    assert_output_has("\"status\":\"revoked\"");
+    /* without the registry the file itself is intact */
+    assert_int_equal(prov("verify r.jpg --trust reg/root.pem"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_sign_verify_exit_codes),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_parent_and_inplace),
+        cmocka_unit_test(test_registry_identity),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

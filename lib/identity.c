@@ -1,0 +1,127 @@
+/* identity.c - the signer's identity from a registry folder: the proof
+ * embedded at signing (offline evidence of registration), then the log's
+ * current word on the key (status, revocation, flags). */
+#include "identity.h"
+#include "cose.h"
+#include "registry.h"
+#include "x509.h"
+
+#include <string.h>
+
+static void kv_str(pbuf *b, const char *k, const char *v, size_t n)
+{
+    pbuf_putc(b, ',');
+    pbuf_json_str(b, k, strlen(k));
+    pbuf_putc(b, ':');
+    if (v) pbuf_json_str(b, v, n);
+    else pbuf_puts(b, "null");
+}
+
+static void hex(char *out, const uint8_t *p, size_t n)
+{
+    static const char h[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = h[p[i] >> 4];
+        out[2 * i + 1] = h[p[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+/* The registration proof in the manifest: "verified", "absent", "failed"
+ * or "other key" (a valid proof for another key). */
+static const char *check_proof(prov_ctx *ctx, const char *dir, c2pa_manifest *m, const uint8_t pk[32])
+{
+    c2pa_assertion *a = manifest_assertion(m, "prov.registration");
+    if (!a) return "absent";
+    jbox cb;
+    cval map, v;
+    const char *text;
+    size_t n;
+    if (jsuper_first(&a->sb, &cb) || cb.type != BOX_CBOR || cbor_parse(cb.data, cb.data_len, 0, &map) ||
+        cbor_map_get(map, "tlog_proof", &v) || cbor_get_text(v, &text, &n))
+        return "failed";
+    tlog_verifier lv;
+    if (reg_log_verifier(dir, &lv, ctx)) return "failed";
+    uint8_t *buf = NULL;
+    size_t len;
+    reg_entry e;
+    int rc = reg_proof_verify((const uint8_t *)text, n, lv.name, &lv, &buf, &len, &e, ctx);
+    const char *res = "failed";
+    if (rc == 0) {
+        int mine = memcmp(e.key, pk, 32) == 0 || (e.kind == REG_ROTATE && memcmp(e.new_key, pk, 32) == 0);
+        res = mine ? "verified" : "other key";
+    }
+    free(buf);
+    return res;
+}
+
+int identity_check(prov_ctx *ctx, const char *dir, c2pa_manifest *m, prov_report *r)
+{
+    pbuf *b = &r->identity;
+    b->len = 0;
+    cose_sign1 c;
+    const char *why;
+    uint8_t pk[32];
+    if (!m->sig_bytes || cose_parse(m->sig_bytes, m->sig_len, &c, &why) ||
+        prov_x509_ed25519_key(c.certs[0], c.cert_len[0], pk)) {
+        pbuf_puts(b, "{\"status\":\"unknown\",\"error\":\"the signing key is not an Ed25519 key\"}");
+        return 0;
+    }
+    char kid[17];
+    reg_key_id(kid, pk);
+    const char *proof = check_proof(ctx, dir, m, pk);
+    reg_state *st = NULL;
+    reg_walk_stats ws;
+    int revoked = 0;
+    if (reg_state_new(&st) || reg_walk(dir, false, st, &ws, ctx)) {
+        char err[600];
+        snprintf(err, sizeof err, "registry %s: %s", dir, ctx ? ctx->msg : "unreadable");
+        pbuf_puts(b, "{\"status\":\"unknown\"");
+        kv_str(b, "key_id", kid, strlen(kid));
+        kv_str(b, "error", err, strlen(err));
+        pbuf_putc(b, '}');
+        report_add(r, PROV_CODE_INFO, "prov.identity.unavailable", 0);
+        reg_state_free(st);
+        return 0;
+    }
+    const reg_ident *id = reg_state_find(st, pk);
+    pbuf_puts(b, "{\"key_id\":");
+    pbuf_json_str(b, kid, strlen(kid));
+    kv_str(b, "proof", proof, strlen(proof));
+    pbuf_printf(b, ",\"log_size\":%llu", (unsigned long long)ws.size);
+    if (!id) {
+        pbuf_puts(b, ",\"status\":\"unregistered\"}");
+        report_add(r, PROV_CODE_INFO, "prov.identity.unregistered", 0);
+        reg_state_free(st);
+        return 0;
+    }
+    const char *status = id->status == REG_ACTIVE ? "active" : id->status == REG_ROTATED ? "rotated" : "revoked";
+    kv_str(b, "name", id->name, id->name ? strlen(id->name) : 0);
+    kv_str(b, "org", id->org, id->org ? strlen(id->org) : 0);
+    kv_str(b, "contact", id->contact, id->contact ? strlen(id->contact) : 0);
+    kv_str(b, "checked_by", id->checked_by, id->checked_by ? strlen(id->checked_by) : 0);
+    kv_str(b, "status", status, strlen(status));
+    if (id->status == REG_REVOKED) {
+        pbuf_printf(b, ",\"revoked_at\":%llu", (unsigned long long)id->revoked_effective);
+        kv_str(b, "reason", id->revoked_reason, id->revoked_reason ? strlen(id->revoked_reason) : 0);
+        /* no trusted time shows the signature older than the revocation */
+        revoked = 1;
+    } else {
+        pbuf_puts(b, ",\"revoked_at\":null,\"reason\":null");
+    }
+    pbuf_puts(b, ",\"flags\":[");
+    for (size_t i = 0; i < id->nflags; i++) {
+        const reg_flag *f = &id->flags[i];
+        char mh[65];
+        hex(mh, f->media, 32);
+        pbuf_printf(b, "%s{\"time\":%llu", i ? "," : "", (unsigned long long)f->time);
+        kv_str(b, "reason", f->reason, f->reason ? strlen(f->reason) : 0);
+        kv_str(b, "media_sha256", mh, 64);
+        pbuf_putc(b, '}');
+    }
+    pbuf_puts(b, "]}");
+    if (id->nflags) report_add(r, PROV_CODE_INFO, "prov.identity.flagged", 0);
+    if (strcmp(proof, "verified") == 0) report_add(r, PROV_CODE_SUCCESS, "prov.identity.registered", 0);
+    reg_state_free(st);
+    return revoked;
+}
