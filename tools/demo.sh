@@ -61,4 +61,20 @@ run "$prov" verify "$d/clip-tampered.mp4" --trust "$d/ca/root.pem"
 set -e
 echo "   (a byte changed inside mdat: the BMFF hash no longer matches)"
 
+say "9. An identity registry (a transparency log in a local folder)"
+run "$prov" registry init "$d/registry" --origin demo.example/registry --subject "CN=Demo Registry CA"
+run "$prov" keygen -o "$d/ana.key" --subject "Ana Reporter"
+run "$prov" register --registry "$d/registry" --key "$d/ana.key" --name "Ana Reporter" --org "Demo Newsroom" --contact ana@demo.example
+run "$prov" sign samples/teapot.jpg -o "$d/ana.jpg" --key "$d/ana.key" --title "Ana's teapot"
+run "$prov" verify "$d/ana.jpg" --trust "$d/registry/root.pem" --registry "$d/registry"
+
+say "10. The key signed a fake: flag it, then revoke it as a penalty"
+run "$prov" registry flag "$d/registry" --key "$d/ana.key.pub" --media "$d/ana.jpg" --reason "signed a fabricated image"
+run "$prov" registry revoke "$d/registry" --key "$d/ana.key.pub" --reason "penalty: signed a fabricated image"
+set +e
+run "$prov" verify "$d/ana.jpg" --trust "$d/registry/root.pem" --registry "$d/registry"
+set -e
+run "$prov" registry lookup "$d/registry" "Ana Reporter"
+run "$prov" registry verify "$d/registry"
+
 say "Done.  Files are in $build/demo/; try: $build/prov inspect $build/demo/teapot-cropped.jpg"
