@@ -10,7 +10,6 @@
 #include "detector.h"
 #include "image.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
@@ -24,6 +23,7 @@
 
 struct prov_detector {
     npr_net net;
+    const char *backend; /* which matrix product (blas.c) */
     unsigned threads;   /* 0: default */
     unsigned max_crops; /* 0: default */
 };
@@ -52,9 +52,7 @@ int prov_detector_open_mem(prov_ctx *ctx, const void *buf, size_t len, prov_dete
         free(d);
         return rc;
     }
-#ifdef OPENBLAS_VERSION
-    openblas_set_num_threads(1); /* the detector threads by itself */
-#endif
+    d->net.gemm = npr_gemm(&d->backend);
     *out = d;
     return 0;
 }
@@ -123,15 +121,24 @@ const char *prov_detector_meta(const prov_detector *d) { return d ? d->net.meta 
 
 float prov_detector_temperature(const prov_detector *d) { return d ? d->net.temperature : 0.0f; }
 
+const char *prov_detector_backend(const prov_detector *d) { return d ? d->backend : NULL; }
+
+void npr_detector_use_builtin_gemm(prov_detector *d)
+{
+    d->net.gemm = npr_gemm_builtin;
+    d->backend = "built-in C (forced)";
+}
+
 /* ------------------------------------------------------------------ */
 /* Crops                                                               */
 
 /* count origins for crops of size c along an axis of n pixels, evenly
- * spread from 0 to n - c, rounded down to even, duplicates dropped. */
+ * spread from 0 to n - c, rounded down to even, duplicates dropped; a
+ * single crop is centred. */
 static unsigned axis_origins(uint32_t n, uint32_t c, unsigned count, uint32_t *o)
 {
-    if (count <= 1 || n <= c) {
-        o[0] = 0;
+    if (n <= c || count <= 1) {
+        o[0] = n <= c ? 0 : ((n - c) / 2) & ~1u; /* one crop is centred */
         return 1;
     }
     uint64_t span = n - c;
@@ -152,9 +159,10 @@ int npr_crop_plan(uint32_t w, uint32_t h, unsigned max_crops, uint32_t *cw, uint
     if (max_crops < 1) max_crops = 1;
     *cw = ew < NPR_CROP ? ew : NPR_CROP;
     *ch = eh < NPR_CROP ? eh : NPR_CROP;
-    unsigned nx = w > NPR_CROP ? (w + NPR_CROP - 1) / NPR_CROP : 1;
-    unsigned ny = h > NPR_CROP ? (h + NPR_CROP - 1) / NPR_CROP : 1;
-    while (nx * ny > max_crops) {
+    unsigned nx = w / NPR_CROP + (w % NPR_CROP != 0), ny = h / NPR_CROP + (h % NPR_CROP != 0);
+    if (nx > max_crops) nx = max_crops; /* the loop below would get there too */
+    if (ny > max_crops) ny = max_crops;
+    while ((uint64_t)nx * ny > max_crops) {
         if (nx >= ny)
             nx--;
         else

@@ -2,12 +2,13 @@
  *
  * weights.c reads a PROVNPR1 weights file into an npr_net, folding batch
  * norm into the convolutions; npr.c runs the network on one crop;
+ * blas.c finds the matrix product (OpenBLAS through dlopen, or plain C);
  * detector.c is the public prov_detector_* API (crops, threads, files). */
 #ifndef PROV_DETECTOR_INTERNAL_H
 #define PROV_DETECTOR_INTERNAL_H
 
 #include "internal.h"
-#include "prov_detector.h"
+#include "prov.h"
 
 #include <pthread.h>
 
@@ -40,7 +41,18 @@ typedef struct npr_block {
     int stride;
 } npr_block;
 
+/* C[m][n] = sum_k A[m][k] * B[n][k] (row-major; B as cblas' Trans). */
+typedef void (*npr_gemm_fn)(int M, int N, int K, const float *A, int lda, const float *B,
+                            int ldb, float *C, int ldc);
+
+/* The product to use: OpenBLAS (or another CBLAS) loaded with dlopen the
+ * first time, else npr_gemm_builtin; *name says which (static string). */
+PROV_HIDDEN npr_gemm_fn npr_gemm(const char **name);
+PROV_HIDDEN void npr_gemm_builtin(int M, int N, int K, const float *A, int lda, const float *B,
+                                  int ldb, float *C, int ldc);
+
 typedef struct npr_net {
+    npr_gemm_fn gemm; /* set by the caller of npr_load */
     npr_conv conv1;
     npr_block blk[NPR_BLOCKS];
     const float *fc_w; /* [512] */
@@ -79,5 +91,8 @@ PROV_HIDDEN float npr_forward(const npr_net *net, const uint8_t *rgb, uint32_t c
  * Returns PROV_EUNSUPPORTED for an image under PROV_DETECTOR_MIN_SIDE. */
 PROV_HIDDEN int npr_crop_plan(uint32_t w, uint32_t h, unsigned max_crops, uint32_t *cw,
                               uint32_t *ch, uint32_t *xs, uint32_t *ys, unsigned *count);
+
+/* Tests: make d use the built-in product instead of the CBLAS library. */
+PROV_HIDDEN void npr_detector_use_builtin_gemm(prov_detector *d);
 
 #endif

@@ -1,7 +1,8 @@
 /* npr.c - the NPR network on one crop, on the CPU.
  *
  * Activations are HWC (channels innermost).  A convolution is an im2col
- * of a band of output rows followed by one sgemm (OpenBLAS) and a pass that
+ * of a band of output rows followed by one sgemm (net->gemm: OpenBLAS,
+ * see blas.c) and a pass that
  * adds the folded-BN bias, the residual and applies the ReLU while the
  * band is still in cache; 1x1 stride-1 convolutions need no im2col (the
  * HWC input already is the matrix).  A team of threads splits every stage
@@ -9,7 +10,6 @@
  * another thread wrote (3x3 convolutions and the max pool read a halo). */
 #include "detector.h"
 
-#include <cblas.h>
 #include <string.h>
 
 /* Floats of im2col scratch per thread: a band of output rows is cut so
@@ -120,26 +120,38 @@ static void im2col(const npr_conv *c, const float *in, int H, int W, int Wo, int
         }
 }
 
+/* 4 floats, any alignment (GCC/clang vector extension: one SSE or NEON
+ * register).  At -O2 GCC does not vectorise the epilogue loop by itself,
+ * and a branchy ReLU mispredicts on every other value. */
+typedef float v4f __attribute__((vector_size(16), aligned(4)));
+typedef int32_t v4i __attribute__((vector_size(16), aligned(4)));
+
 /* out[m][n] += b[n] (+ res[m][n]), then max(0, .) if relu. */
 static void epilogue(float *restrict out, int M, int N, const float *restrict b,
                      const float *restrict res, int relu)
 {
+    const v4f zero = {0};
+    int n4 = N & ~3;
     for (int m = 0; m < M; m++) {
         float *restrict o = out + (size_t)m * N;
-        if (res) {
-            const float *restrict r = res + (size_t)m * N;
-            for (int n = 0; n < N; n++) o[n] += b[n] + r[n];
-        } else {
-            for (int n = 0; n < N; n++) o[n] += b[n];
+        const float *restrict r = res ? res + (size_t)m * N : NULL;
+        for (int n = 0; n < n4; n += 4) {
+            v4f v = *(v4f *)(o + n) + *(const v4f *)(b + n);
+            if (r) v += *(const v4f *)(r + n);
+            if (relu) v = (v4f)((v4i)v & (v4i)(v > zero));
+            *(v4f *)(o + n) = v;
         }
-        if (relu)
-            for (int n = 0; n < N; n++) o[n] = o[n] > 0.0f ? o[n] : 0.0f;
+        for (int n = n4; n < N; n++) {
+            float v = o[n] + b[n] + (r ? r[n] : 0.0f);
+            o[n] = relu && !(v > 0.0f) ? 0.0f : v;
+        }
     }
 }
 
 /* Output rows [oy0, oy1) of conv c (+ bias, + res, ReLU) from in (H x W). */
-static void conv_rows(const npr_conv *c, const float *in, int H, int W, float *out, int Wo,
-                      int oy0, int oy1, float *col, size_t col_cap, const float *res, int relu)
+static void conv_rows(npr_gemm_fn gemm, const npr_conv *c, const float *in, int H, int W,
+                      float *out, int Wo, int oy0, int oy1, float *col, size_t col_cap,
+                      const float *res, int relu)
 {
     int K = c->k * c->k * c->cin, N = c->cout;
     int direct = c->k == 1 && c->stride == 1;
@@ -154,8 +166,7 @@ static void conv_rows(const npr_conv *c, const float *in, int H, int W, float *o
             A = col;
         }
         float *C = out + (size_t)oy * Wo * N;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, c->w, K, 0.0f,
-                    C, N);
+        gemm(M, N, K, A, K, c->w, K, C, N);
         epilogue(C, M, N, c->b, res ? res + (size_t)oy * Wo * N : NULL, relu);
     }
 }
@@ -212,7 +223,7 @@ float npr_forward(const npr_net *net, const uint8_t *rgb, uint32_t cw, uint32_t 
     npr_rows(net, rgb, d.w0, stride, in, a, b);
     sync_team(team);
     span(d.h1, tid, nt, &a, &b);
-    conv_rows(&net->conv1, in, d.h0, d.w0, a1, d.w1, a, b, col, l.col_each, NULL, 1);
+    conv_rows(net->gemm, &net->conv1, in, d.h0, d.w0, a1, d.w1, a, b, col, l.col_each, NULL, 1);
     sync_team(team);
     span(d.h2, tid, nt, &a, &b);
     maxpool_rows(a1, d.h1, d.w1, 64, x, d.w2, a, b);
@@ -223,12 +234,12 @@ float npr_forward(const npr_net *net, const uint8_t *rgb, uint32_t cw, uint32_t 
         const npr_block *k = &net->blk[i];
         int Ho = k->stride == 2 ? half_up(H) : H, Wo = k->stride == 2 ? half_up(W) : W;
         span(H, tid, nt, &a, &b);
-        conv_rows(&k->c1, x, H, W, t1, W, a, b, col, l.col_each, NULL, 1);
+        conv_rows(net->gemm, &k->c1, x, H, W, t1, W, a, b, col, l.col_each, NULL, 1);
         span(Ho, tid, nt, &a, &b);
-        if (k->ds.w) conv_rows(&k->ds, x, H, W, idn, Wo, a, b, col, l.col_each, NULL, 0);
+        if (k->ds.w) conv_rows(net->gemm, &k->ds, x, H, W, idn, Wo, a, b, col, l.col_each, NULL, 0);
         sync_team(team); /* the 3x3 conv reads t1 rows of the neighbours */
-        conv_rows(&k->c2, t1, H, W, t2, Wo, a, b, col, l.col_each, NULL, 1);
-        conv_rows(&k->c3, t2, Ho, Wo, y, Wo, a, b, col, l.col_each, k->ds.w ? idn : x, 1);
+        conv_rows(net->gemm, &k->c2, t1, H, W, t2, Wo, a, b, col, l.col_each, NULL, 1);
+        conv_rows(net->gemm, &k->c3, t2, Ho, Wo, y, Wo, a, b, col, l.col_each, k->ds.w ? idn : x, 1);
         sync_team(team);
         float *s = x;
         x = y;

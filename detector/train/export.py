@@ -17,7 +17,9 @@ Library use: export_state_dict(state_dict, path, temperature=..., meta=...).
 import argparse
 import datetime
 import os
+import pickle
 import sys
+import types
 
 import torch
 
@@ -83,14 +85,65 @@ def export_state_dict(state_dict, path, temperature=1.0, meta=None, dtype="f32")
     return weights.write(path, tensors_of(m, temperature), meta, dtype)
 
 
+_SAFE_GLOBALS = {
+    ("collections", "OrderedDict"),
+    ("torch._utils", "_rebuild_tensor_v2"),
+    ("torch._utils", "_rebuild_parameter"),
+    ("torch._utils", "_rebuild_parameter_with_state"),
+    ("torch", "Size"),
+    ("torch", "device"),
+    ("torch", "dtype"),
+    ("torch", "float32"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy", "dtype"),
+}
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Only tensors, their storages and plain containers: a checkpoint
+    cannot run code.  (torch 1.13's own weights_only refuses Python floats,
+    which every optimizer state holds.)"""
+
+    def find_class(self, module, name):
+        if (module, name) in _SAFE_GLOBALS or (module == "torch" and name.endswith("Storage")):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError("checkpoint holds %s.%s; pass --unsafe-pickle if you trust it" % (module, name))
+
+
+def _safe_pickle_load(f, **kw):
+    return _SafeUnpickler(f, **kw).load()
+
+
+_SafePickle = types.ModuleType("safe_pickle")
+_SafePickle.Unpickler = _SafeUnpickler
+_SafePickle.load = _safe_pickle_load
+_SafePickle.UnpicklingError = pickle.UnpicklingError
+
+
 def load_torch(path, unsafe=False):
-    """torch.load on the CPU; weights_only unless unsafe (pickles run code)."""
+    """torch.load on the CPU.  Unless unsafe (a pickle can run code), only
+    tensors and plain containers may be in the file."""
     if unsafe:
         return torch.load(path, map_location="cpu")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except TypeError:  # a torch without weights_only
-        raise SystemExit("this torch cannot load weights only; pass --unsafe-pickle if you trust %s" % path)
+    except Exception:
+        pass
+    # torch 1.13 ignores pickle_module unless weights_only (it resets it to
+    # the pickle module it imported), so swap that module for the call
+    import torch.serialization as tser
+    saved = tser.pickle
+    tser.pickle = _SafePickle
+    try:
+        return torch.load(path, map_location="cpu", pickle_module=_SafePickle)
+    except pickle.UnpicklingError as e:
+        if "unsafe-pickle" in str(e):
+            raise ValueError(str(e))
+        raise ValueError("%s is not a PyTorch checkpoint (%s)" % (path, e))
+    except (OSError, RuntimeError, EOFError) as e:
+        raise ValueError("%s is not a PyTorch checkpoint (%s)" % (path, e))
+    finally:
+        tser.pickle = saved
 
 
 def main(argv=None):

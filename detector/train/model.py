@@ -135,9 +135,12 @@ def normalize(rgb_u8):
 
 
 def _axis_origins(n, c, count):
-    """count origins for crops of size c in [0, n), spread evenly, even."""
-    if count <= 1 or n <= c:
+    """count origins for crops of size c in [0, n), spread evenly from 0 to
+    n - c, rounded down to even; one crop is centred."""
+    if n <= c:
         return [0]
+    if count <= 1:
+        return [((n - c) // 2) & ~1]
     span = n - c
     out = []
     for i in range(count):
@@ -150,13 +153,15 @@ def crop_plan(w, h, crop=CROP, max_crops=16):
     """The crops the C code scores for a w x h image, as (x, y, cw, ch).
 
     Sizes: cw = min(crop, w rounded down to even), ch likewise.  Along
-    each axis ceil(n / crop) crops (so they cover the image), spread
-    evenly from the first to the last even-aligned position; when the grid
-    has more than max_crops crops, each axis count is scaled down by
-    sqrt(max_crops / (nx * ny)) (at least 1) until it fits."""
+    each axis ceil(n / crop) crops (so they cover the image), at origins
+    spread evenly from 0 to n - c and rounded down to even (a single crop
+    along an axis is centred); while the grid has more than max_crops
+    crops, the axis with more crops loses one (x first on a tie).
+    Origins that coincide after rounding count once.  Crops are listed
+    row by row, top to bottom."""
     cw, ch = min(crop, w & ~1), min(crop, h & ~1)
-    nx = -(-w // crop) if w > crop else 1
-    ny = -(-h // crop) if h > crop else 1
+    nx = min(-(-w // crop), max_crops)  # clamping first changes nothing
+    ny = min(-(-h // crop), max_crops)  # below, and keeps the loop short
     while nx * ny > max_crops:
         if nx >= ny:
             nx -= 1
