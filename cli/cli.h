@@ -5,6 +5,7 @@
 #include "prov.h"
 
 #include <stdio.h>
+#include <sys/types.h>
 
 /* Exit codes: 0 ok, 1 a file failed verification, 2 usage or I/O error. */
 enum { EXIT_OKAY = 0, EXIT_INVALID = 1, EXIT_ERROR = 2 };
@@ -17,6 +18,9 @@ char *get_passphrase(const char *prompt, int confirm, const char *env);
 void free_passphrase(char *p);
 /* Is a wants-help flag among argv? */
 int wants_help(int argc, char **argv);
+/* Write len bytes to path: a temporary file beside it, synced, renamed
+ * into place.  Prints the error; 0 or EXIT_ERROR. */
+int write_text(const char *path, const char *text, size_t len, mode_t mode);
 
 /* A progress bar on stderr, shown only on a terminal and after a second. */
 typedef struct progress {

@@ -31,22 +31,6 @@ static const char KEYGEN_USAGE[] =
     "Passphrases: PROV_PASSPHRASE for the new key, PROV_CA_PASSPHRASE (else\n"
     "PROV_PASSPHRASE) for the issuer's key, or prompts.\n";
 
-/* Write text to path through a temporary file and rename. */
-static int write_text(const char *path, const char *text, mode_t mode)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wx");
-    if (!f) return err("%s: cannot create: %s", tmp, strerror(errno));
-    int bad = fputs(text, f) < 0;
-    bad |= fchmod(fileno(f), mode) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path)) {
-        remove(tmp);
-        return err("%s: cannot write: %s", path, strerror(errno));
-    }
-    return 0;
-}
 
 static int exists(const char *p)
 {
@@ -97,7 +81,7 @@ int cmd_ca(int argc, char **argv)
         err("%s", prov_errmsg(ctx));
         goto out;
     }
-    if (write_text(pemp, pem, 0644)) goto out;
+    if (write_text(pemp, pem, strlen(pem), 0644)) goto out;
     printf("issuer made in %s\n  key:         %s%s\n  certificate: %s (give this to verifiers: --trust)\n", dir, keyp,
            plain ? " (unencrypted)" : "", pemp);
     rc = 0;
@@ -179,10 +163,10 @@ int cmd_keygen(int argc, char **argv)
     sodium_bin2base64(b64, sizeof b64, pk, 32, sodium_base64_VARIANT_ORIGINAL);
     snprintf(line, sizeof line, "ed25519 %s\n", b64);
     remove(pubp);
-    if (write_text(pubp, line, 0644)) goto out;
+    if (write_text(pubp, line, strlen(line), 0644)) goto out;
     if (pem) {
         remove(chainp);
-        if (write_text(chainp, pem, 0644)) goto out;
+        if (write_text(chainp, pem, strlen(pem), 0644)) goto out;
     }
     printf("key made: %s%s\n  public key: %s\n", out, plain ? " (unencrypted)" : "", pubp);
     if (pem) printf("  certificate chain: %s (issued by %s)\n", chainp, ca);

@@ -51,22 +51,6 @@ static const char REGISTER_USAGE[] =
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int write_text(const char *path, const char *text, size_t len, mode_t mode)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wx");
-    if (!f) return err("%s: cannot create: %s", tmp, strerror(errno));
-    int bad = fwrite(text, 1, len, f) != len;
-    bad |= fchmod(fileno(f), mode) != 0;
-    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path)) {
-        remove(tmp);
-        return err("%s: cannot write: %s", path, strerror(errno));
-    }
-    return 0;
-}
 
 static int exists(const char *p)
 {

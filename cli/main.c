@@ -1,9 +1,11 @@
 /* main.c - the prov command: dispatch and shared helpers. */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -43,6 +45,23 @@ int err(const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     return EXIT_ERROR;
+}
+
+int write_text(const char *path, const char *text, size_t len, mode_t mode)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wx");
+    if (!f) return err("%s: cannot create: %s", tmp, strerror(errno));
+    int bad = fwrite(text, 1, len, f) != len;
+    bad |= fchmod(fileno(f), mode) != 0;
+    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path)) {
+        remove(tmp);
+        return err("%s: cannot write: %s", path, strerror(errno));
+    }
+    return 0;
 }
 
 int wants_help(int argc, char **argv)
