@@ -56,9 +56,12 @@ $(SHARED): $(LIB_OBJ)
 	ln -sf libprov.so.$(VERSION) $(BUILD)/libprov.so.$(SOMAJOR)
 	ln -sf libprov.so.$(SOMAJOR) $(BUILD)/libprov.so
 
-$(BUILD)/cli/%.o: cli/%.c include/prov.h cli/cli.h
+$(BUILD)/cli/%.o: cli/%.c include/prov.h $(wildcard cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CLI_CFLAGS) -c $< -o $@
+
+# the serve page is built into the binary (.incbin in cli/web.c)
+$(BUILD)/cli/web.o: cli/web/index.html
 
 $(PROV): $(CLI_OBJ) $(STATIC)
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LDFLAGS) $(CLI_LIBS) $(LDLIBS)

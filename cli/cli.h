@@ -31,6 +31,8 @@ typedef struct progress {
 void progress_start(progress *p, const char *label);
 void progress_cb(void *user, uint64_t done, uint64_t total);
 void progress_end(progress *p);
+/* Files done so far (bulk work; no total known while folders are walked). */
+void progress_count(progress *p, uint64_t files, uint64_t skipped);
 
 /* Media details as a JSON object (malloc'd), or NULL when FFmpeg cannot
  * read the file. */
@@ -43,5 +45,6 @@ int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_registry(int argc, char **argv);
 int cmd_register(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

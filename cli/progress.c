@@ -45,3 +45,13 @@ void progress_end(progress *p)
     if (p->shown) fputs("\r\033[K", stderr);
     p->shown = 0;
 }
+
+void progress_count(progress *p, uint64_t files, uint64_t skipped)
+{
+    double t = now() - p->start;
+    if (!p->tty || t < 1.0) return;
+    fprintf(stderr, "\r%s: %llu files, %.1f/s", p->label, (unsigned long long)files, t > 0 ? files / t : 0.0);
+    if (skipped) fprintf(stderr, ", %llu skipped", (unsigned long long)skipped);
+    fputc(' ', stderr);
+    p->shown = 1;
+}

@@ -295,6 +295,15 @@ PROV_API void prov_report_free(prov_report *r);
 /* ------------------------------------------------------------------ */
 /* Inspection: the whole manifest store as JSON (malloc'd; prov_free). */
 PROV_API int prov_inspect(prov_ctx *ctx, prov_stream *in, char **json);
+/* The claim thumbnail (assertion c2pa.thumbnail.claim*) of every manifest
+ * in the store, as data: URIs for viewers: a JSON object
+ *   {"active":"<active manifest label>",
+ *    "claims":{"<manifest label>":"data:image/jpeg;base64,...", ...}}
+ * (malloc'd; prov_free).  A report's ingredients name their manifest, so an
+ * edit history can show each ingredient's picture.  Thumbnails over
+ * max_bytes (0: 1 MiB) or not of an image/ type are left out.
+ * PROV_ENOTFOUND when the file has no manifest store. */
+PROV_API int prov_thumbnails_json(prov_ctx *ctx, prov_stream *in, size_t max_bytes, char **json);
 
 /* ------------------------------------------------------------------ */
 /* Detector: how likely an image is AI-made or AI-altered.             *

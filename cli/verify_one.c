@@ -1,0 +1,121 @@
+/* verify_one.c - one file's verification, as every command does it. */
+#include "verify_one.h"
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int vo_is_media(const unsigned char *p, size_t n)
+{
+    if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) return 1;                /* JPEG */
+    if (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8)) return 1;                             /* PNG */
+    if (n >= 12 && !memcmp(p + 4, "ftyp", 4)) return 1;                                      /* BMFF */
+    return 0;
+}
+
+int vo_json_field(const char *from, const char *key, char *out, size_t cap)
+{
+    char pat[80];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *p = from ? strstr(from, pat) : NULL;
+    if (!p || !cap) return 0;
+    p += strlen(pat);
+    size_t k = 0;
+    for (; *p && *p != '"' && k + 1 < cap; p++) {
+        if (*p == '\\' && p[1]) p++;
+        out[k++] = *p;
+    }
+    out[k] = 0;
+    return 1;
+}
+
+/* Splice `,"key":value` before the closing brace of obj (len bytes). */
+static char *splice(char *obj, size_t *len, const char *key, const char *value)
+{
+    size_t kl = strlen(key), vl = strlen(value);
+    char *n = realloc(obj, *len + kl + vl + 8);
+    if (!n) return NULL;
+    size_t at = *len - 1; /* the final '}' */
+    at += (size_t)sprintf(n + at, ",\"%s\":", key);
+    memcpy(n + at, value, vl);
+    at += vl;
+    n[at++] = '}';
+    n[at] = 0;
+    *len = at;
+    return n;
+}
+
+int verify_one(prov_ctx *ctx, const vo_config *c, const vo_input *in, vo_result *out)
+{
+    memset(out, 0, sizeof *out);
+    prov_verify_opts vo = {0};
+    vo.trust = c->trust;
+    vo.registry = c->registry;
+    vo.progress = in->progress;
+    vo.progress_user = in->progress_user;
+    prov_report *r = NULL;
+    const char *name = in->name ? in->name : in->path;
+    int rc;
+    if (in->path) {
+        rc = prov_verify_file(ctx, &vo, in->path, &r);
+    } else {
+        prov_stream s;
+        prov_stream_mem(&s, in->buf, in->len);
+        vo.size_hint = in->len;
+        rc = prov_verify(ctx, &vo, &s, &r);
+    }
+    if (!r) { /* out of memory before a report existed */
+        snprintf(out->errmsg, sizeof out->errmsg, "%s", prov_strerror(rc));
+        return EXIT_ERROR;
+    }
+    out->state = prov_report_state(r);
+    if (out->state == PROV_STATE_ERROR) snprintf(out->errmsg, sizeof out->errmsg, "%s", prov_errmsg(ctx));
+    size_t n = prov_report_json(r, name, NULL, 0);
+    out->json = n ? malloc(n + 1) : NULL;
+    if (!out->json || prov_report_json(r, name, out->json, n + 1) != n) {
+        prov_report_free(r);
+        free(out->json);
+        out->json = NULL;
+        return EXIT_ERROR;
+    }
+    out->json_len = n;
+    if (in->thumbnails && out->state >= PROV_STATE_INVALID) {
+        prov_stream s;
+        FILE *f = NULL;
+        if (in->path) {
+            f = fopen(in->path, "rb");
+            if (f) prov_stream_file(&s, f);
+        } else {
+            prov_stream_mem(&s, in->buf, in->len);
+        }
+        char *th = NULL;
+        if ((f || !in->path) && prov_thumbnails_json(ctx, &s, 0, &th) == 0) {
+            char *j = splice(out->json, &out->json_len, "thumbnails", th);
+            if (j) out->json = j;
+        }
+        prov_free(th);
+        if (f) fclose(f);
+    }
+    /* summary facts, from the JSON (what any later step added is in it) */
+    const char *id = strstr(out->json, "\"identity\":{");
+    const char *sg = strstr(out->json, "\"signer\":{"), *acts = strstr(out->json, "\"actions\":");
+    if (sg && acts && sg > acts) sg = NULL; /* an ingredient's signer, not this file's */
+    if (!vo_json_field(id, "name", out->signer, sizeof out->signer))
+        vo_json_field(sg, "subject", out->signer, sizeof out->signer);
+    vo_json_field(strstr(out->json, "\"detector\":{"), "verdict", out->verdict, sizeof out->verdict);
+    out->exit_code = out->state == PROV_STATE_ERROR                                   ? EXIT_ERROR
+                     : out->state == PROV_STATE_VALID || out->state == PROV_STATE_TRUSTED ? EXIT_OKAY
+                                                                                        : EXIT_INVALID;
+    if (in->keep_report) out->report = r;
+    else prov_report_free(r);
+    return 0;
+}
+
+void vo_result_free(vo_result *r)
+{
+    if (!r) return;
+    free(r->json);
+    prov_report_free(r->report);
+    r->json = NULL;
+    r->report = NULL;
+}
