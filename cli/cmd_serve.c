@@ -183,7 +183,7 @@ static void enqueue(server *s, request *r)
 }
 
 /* ---------------------------------------------------------------- HTTP */
-static const char CSP[] = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+static const char CSP[] = "default-src 'none'; img-src data: blob:; style-src 'unsafe-inline'; "
                           "script-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; "
                           "frame-ancestors 'none'; base-uri 'none'";
 
