@@ -94,6 +94,15 @@ asan:
 interop: $(PROV)
 	@bash tests/interop/run.sh $(BUILD)
 
+# prov verify -r/--files-from and prov serve over loopback (tests/serve);
+# the serve page in headless chromium (tests/web: npm ci of playwright-core)
+.PHONY: serve-test web
+serve-test: $(PROV)
+	@bash tests/serve/run.sh $(BUILD)
+
+web: $(PROV)
+	@bash tests/web/run.sh $(BUILD)
+
 check:
 	@bash tools/install-deps.sh
 	$(MAKE) all
@@ -101,6 +110,8 @@ check:
 	$(MAKE) fuzz-replay
 	$(MAKE) asan
 	$(MAKE) interop
+	$(MAKE) serve-test
+	$(MAKE) web
 
 # libFuzzer builds (clang): make fuzz FUZZ=fuzz_jpeg FUZZ_SECONDS=300
 # New inputs go to build-fuzz/corpus-NAME; crashes to build-fuzz/.
@@ -122,6 +133,7 @@ demo:
 
 bench: all
 	@bash tests/bench/bench.sh $(BUILD)
+	@bash tests/bench/bench_serve.sh $(BUILD)
 	@if python3 -c 'import torch' 2>/dev/null; then bash tests/bench/bench_detector.sh $(BUILD); \
 	  else echo "detector bench skipped: it compares against PyTorch (apt-get install python3-torch)"; fi
 

@@ -4,6 +4,8 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config clang libsodium-dev libssl-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
       libcmocka-dev libopenblas-dev libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev nginx ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev nodejs npm)
+# prov serve: its page is tested in headless chromium, its load in make bench with wrk
+pkgs+=(chromium wrk)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
