@@ -43,6 +43,22 @@ PROV := $(BUILD)/prov
 .PHONY: all lib check unit asan interop fuzz-replay fuzz demo bench install clean deps
 all: $(STATIC) $(SHARED) $(PROV) $(BUILD)/prov.pc
 
+# The detector's CUDA back end (detector/cuda/*.cu), built when nvcc is
+# found, into its own object that libprov opens with dlopen at run time
+# (detector/cuda_load.c): libprov and prov never link the CUDA runtime.
+NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+  -gencode arch=compute_75,code=compute_75
+CUDA_SO := $(if $(NVCC),$(BUILD)/libprov_cuda.so)
+LIBDIR ?= $(PREFIX)/lib
+all: $(CUDA_SO)
+$(BUILD)/detector/cuda_load.o: LIB_CFLAGS += -DPROV_LIBDIR='"$(LIBDIR)"'
+$(BUILD)/libprov_cuda.so: $(wildcard detector/cuda/*.cu) detector/backend.h include/prov.h
+	@mkdir -p $(dir $@)
+	$(NVCC) -O3 -std=c++17 -Xcompiler -fPIC,-fvisibility=hidden -Idetector -Iinclude $(CUDA_ARCH) \
+	  -shared -o $@ $(filter %.cu,$^) -lcublas -Xlinker -rpath,$(CUDA_HOME)/lib64
+
 $(BUILD)/%.o: %.c include/prov.h lib/internal.h $(wildcard lib/*.h cli/*.h detector/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
@@ -121,6 +137,7 @@ bench: all
 	@bash tests/bench/bench.sh $(BUILD)
 	@if python3 -c 'import torch' 2>/dev/null; then bash tests/bench/bench_detector.sh $(BUILD); \
 	  else echo "detector bench skipped: it compares against PyTorch (apt-get install python3-torch)"; fi
+	@bash tests/bench/bench_detector_gpu.sh $(BUILD)
 
 deps:
 	@bash tools/install-deps.sh
@@ -134,6 +151,7 @@ install: all
 	ln -sf libprov.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libprov.so.$(SOMAJOR)
 	ln -sf libprov.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libprov.so
 	install -m 0644 $(BUILD)/prov.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/prov.pc
+	$(if $(CUDA_SO),install -m 0755 $(CUDA_SO) $(DESTDIR)$(LIBDIR)/libprov_cuda.so)
 
 clean:
 	rm -rf build build-asan build-fuzz
