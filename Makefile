@@ -12,7 +12,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -lcrypto -ljpeg -lpng -lz)
 # the prov command also reads media details with FFmpeg, opened with
 # dlopen when needed (cli/media.c): its headers only
-CLI_PKGS := libavformat libavcodec libavutil
+CLI_PKGS := libavformat libavcodec libavutil libswscale
 CLI_CFLAGS := $(shell pkg-config --cflags $(CLI_PKGS) 2>/dev/null)
 CLI_LIBS := -ldl
 
@@ -54,6 +54,9 @@ CUDA_SO := $(if $(NVCC),$(BUILD)/libprov_cuda.so)
 LIBDIR ?= $(PREFIX)/lib
 all: $(CUDA_SO)
 $(BUILD)/detector/cuda_load.o: LIB_CFLAGS += -DPROV_LIBDIR='"$(LIBDIR)"'
+# prov scan / verify find the detector's weights here once installed
+DATADIR ?= $(PREFIX)/share/prov
+$(BUILD)/cli/detect.o: ALL_CFLAGS += -DPROV_DATADIR='"$(DATADIR)"'
 $(BUILD)/libprov_cuda.so: $(wildcard detector/cuda/*.cu) detector/backend.h include/prov.h
 	@mkdir -p $(dir $@)
 	$(NVCC) -O3 -std=c++17 -Xcompiler -fPIC,-fvisibility=hidden -Idetector -Iinclude $(CUDA_ARCH) \
@@ -72,7 +75,7 @@ $(SHARED): $(LIB_OBJ)
 	ln -sf libprov.so.$(VERSION) $(BUILD)/libprov.so.$(SOMAJOR)
 	ln -sf libprov.so.$(SOMAJOR) $(BUILD)/libprov.so
 
-$(BUILD)/cli/%.o: cli/%.c include/prov.h cli/cli.h
+$(BUILD)/cli/%.o: cli/%.c include/prov.h $(wildcard cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CLI_CFLAGS) -c $< -o $@
 
@@ -152,6 +155,8 @@ install: all
 	ln -sf libprov.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libprov.so
 	install -m 0644 $(BUILD)/prov.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/prov.pc
 	$(if $(CUDA_SO),install -m 0755 $(CUDA_SO) $(DESTDIR)$(LIBDIR)/libprov_cuda.so)
+	$(if $(wildcard detector/model/npr.provnpr),install -d $(DESTDIR)$(DATADIR) && \
+	  install -m 0644 detector/model/npr.provnpr $(DESTDIR)$(DATADIR)/npr.provnpr)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -43,5 +43,6 @@ int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_registry(int argc, char **argv);
 int cmd_register(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
 
 #endif

@@ -1,5 +1,6 @@
 /* cmd_verify.c - prov verify, prov inspect. */
 #include "cli.h"
+#include "detect.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -18,6 +19,10 @@ static const char USAGE[] =
     "  --json        one JSON object per file per line: file, state, codes\n"
     "                {success, failure, informational}, signer, actions,\n"
     "                ingredients\n"
+    "  --no-detect   do not run the AI-image detector on unsigned and invalid\n"
+    "                files (it adds \"detector\": probability, logit, crops or\n"
+    "                frames, device, model, verdict; see prov scan --help)\n"
+    "  --model FILE  detector weights;  --device cpu|cuda|auto  where it runs\n"
     "States: trusted, valid (intact, signer not trusted), invalid, unsigned,\n"
     "error.  Exit 0 when every file is valid or trusted, 1 when any is invalid\n"
     "or unsigned, 2 on a usage or I/O error.\n";
@@ -66,8 +71,14 @@ int cmd_verify(int argc, char **argv)
                                           {"registry", required_argument, 0, 'r'},
                                           {"json", no_argument, 0, 'j'},
                                           {"help", no_argument, 0, 'h'},
+                                          {"no-detect", no_argument, 0, 'N'},
+                                          {"model", required_argument, 0, 'm'},
+                                          {"device", required_argument, 0, 'd'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(USAGE, stdout); return 0; }
+    detect_cfg dc;
+    int detect = 1;
+    detect_init(&dc);
     prov_ctx *ctx;
     prov_trust *trust;
     if (prov_ctx_new(&ctx) || prov_trust_new(&trust)) return err("out of memory");
@@ -93,6 +104,10 @@ int cmd_verify(int argc, char **argv)
             frags[nfrags++] = optarg;
         } else if (c == 'r') {
             registry = optarg;
+        } else if (c == 'N' || c == 'm' || c == 'd') {
+            if (c == 'N') detect = 0;
+            else if (c == 'm') dc.model = optarg;
+            else if (detect_parse_device(&dc, optarg)) return EXIT_ERROR;
         } else {
             die_usage(USAGE);
         }
@@ -126,10 +141,12 @@ int cmd_verify(int argc, char **argv)
                 break;
             }
             prov_report_json(r, name, buf, n + 1);
+            if (detect && (st == PROV_STATE_UNSIGNED || st == PROV_STATE_INVALID)) detect_verify(&dc, name, &buf);
             puts(buf);
             free(buf);
         } else {
             print_human(r, name);
+            if (detect && (st == PROV_STATE_UNSIGNED || st == PROV_STATE_INVALID)) detect_verify(&dc, name, NULL);
             size_t n = prov_report_json(r, name, NULL, 0);
             char *buf = malloc(n + 1);
             if (buf && prov_report_json(r, name, buf, n + 1)) {
@@ -163,6 +180,7 @@ int cmd_verify(int argc, char **argv)
         prov_report_free(r);
     }
     free(frags);
+    detect_free(&dc);
     prov_trust_free(trust);
     prov_ctx_free(ctx);
     return worst;

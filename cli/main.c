@@ -25,6 +25,7 @@ static const char USAGE[] =
     "                                  the identity registry (a transparency log)\n"
     "  register --registry DIR --key KEY --name NAME [--org ORG]\n"
     "                                  register a key: KEY.chain.pem and KEY.proof\n"
+    "  scan FILE... [--json]           how likely images/videos are AI-made (detector)\n"
     "  version                         print the version\n"
     "\n"
     "`prov COMMAND --help` tells more.  Passphrases come from PROV_PASSPHRASE\n"
@@ -148,6 +149,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "inspect")) return cmd_inspect(argc - 1, argv + 1);
     if (!strcmp(c, "registry")) return cmd_registry(argc - 1, argv + 1);
     if (!strcmp(c, "register")) return cmd_register(argc - 1, argv + 1);
+    if (!strcmp(c, "scan")) return cmd_scan(argc - 1, argv + 1);
     err("unknown command '%s' (see prov --help)", c);
     return EXIT_ERROR;
 }
