@@ -83,7 +83,7 @@ static int setup(void **state)
     free(e);
     if (!(T > 0) || !teapot_logit || !kodim_logit) return -1;
     char cmd[1500];
-    snprintf(cmd, sizeof cmd, "%s scan --json --device auto teapot_rgb.png", P);
+    snprintf(cmd, sizeof cmd, "%s scan --json --device auto kodim01.png", P);
     if (sh("%s", cmd)) return -1;
     char *o = out("out.txt");
     gpu = strstr(o, "\"device\":\"cuda\"") != NULL;
@@ -130,10 +130,10 @@ static void test_json_shape(void **state)
     assert_null(strstr(o, "\"frames\""));
     free(o);
     /* text: one line a file, naming the verdict */
-    assert_int_equal(sh("%s scan --device cpu teapot_rgb.png", P), 0);
+    assert_int_equal(sh("%s scan --device cpu kodim01.png", P), 0);
     o = out("out.txt");
-    has(o, "teapot_rgb.png: probability AI-made ");
-    has(o, "9 crops, cpu, model npr-r50l2 test-random-1): below the threshold 0.5");
+    has(o, "kodim01.png: probability AI-made ");
+    has(o, "6 crops, cpu, model npr-r50l2 test-random-1): below the threshold 0.5");
     free(o);
 }
 
@@ -145,8 +145,8 @@ static void test_exit_codes(void **state)
     double pt = sigmoid_t(teapot_logit), pk = sigmoid_t(kodim_logit);
     double mid = (pt + pk) / 2, lo = pt < pk ? pt : pk, hi = pt < pk ? pk : pt;
     assert_true(hi - lo > 0.01);
-    assert_int_equal(sh("%s scan --threshold 0 teapot_rgb.png", P), 1);
-    assert_int_equal(sh("%s scan --threshold 1 teapot_rgb.png kodim01.png", P), 0);
+    assert_int_equal(sh("%s scan --threshold 0 kodim01.png", P), 1);
+    assert_int_equal(sh("%s scan --threshold 1 kodim01.png", P), 0);
     assert_int_equal(sh("%s scan --threshold %.6f teapot_rgb.png kodim01.png", P, mid), 1);
     const char *low = pt < pk ? "teapot_rgb.png" : "kodim01.png";
     assert_int_equal(sh("%s scan --threshold %.6f %s", P, mid, low), 0);
@@ -209,7 +209,7 @@ static void test_bad_files(void **state)
         free(e);
     }
     /* an error among good files: every file gets its line, exit 2 */
-    assert_int_equal(sh("%s scan --json --threshold 0 teapot_rgb.png cut.png kodim01.png", P), 2);
+    assert_int_equal(sh("%s scan --json --threshold 0 kodim01.png cut.png missing.jpg", P), 2);
     char *o = out("out.txt");
     int lines = 0;
     for (char *p = o; *p; p++) lines += *p == '\n';
@@ -222,17 +222,17 @@ static void test_bad_files(void **state)
 static void test_device(void **state)
 {
     (void)state;
-    assert_int_equal(sh("%s scan --json --device cpu teapot_rgb.png", P), 0);
+    assert_int_equal(sh("%s scan --json --device cpu kodim01.png", P), 0);
     char *o = out("out.txt");
     double pc = num(o, "logit");
     free(o);
-    int rc = sh("%s scan --json --device cuda teapot_rgb.png", P);
+    int rc = sh("%s scan --json --device cuda kodim01.png", P);
     if (!gpu) {
         assert_int_equal(rc, 2);
         char *e = out("err.txt");
         has(e, "CUDA");
         free(e);
-        assert_int_equal(sh("%s scan --json --device auto teapot_rgb.png", P), 0);
+        assert_int_equal(sh("%s scan --json --device auto kodim01.png", P), 0);
         o = out("out.txt");
         has(o, "\"device\":\"cpu\"");
         assert_true(num(o, "logit") == pc);
@@ -302,7 +302,7 @@ static void test_verify(void **state)
     has(d, "\"verdict\":\"below\"");
     assert_true(o[strlen(o) - 2] == '}' && o[strlen(o) - 3] == '}');
     free(o);
-    assert_int_equal(sh("%s verify teapot_rgb.png", P), 1);
+    assert_int_equal(sh("%s verify kodim01.png", P), 1);
     o = out("out.txt");
     has(o, "  detector: probability AI-made ");
     free(o);
