@@ -9,10 +9,12 @@
  * k*k*cin]^T, through cublasGemmEx with float32 storage; 3x3 and strided
  * convolutions get an im2col first (1x1 stride-1 ones read the activations
  * as they are).  One kernel after each product adds the folded-BN bias and
- * the residual and applies the ReLU.  The maths mode is TF32 on tensor
- * cores (float32 storage and accumulation, 10-bit mantissa products);
- * PROV_CUDA_MATH=fp32 asks for full float32 products.  Host work (packing
- * the crops into pinned memory) overlaps the previous chunk's kernels. */
+ * the residual and applies the ReLU.  The products are full float32 by
+ * default: TF32 (10-bit mantissa inputs on tensor cores) moved the test
+ * logits by up to 5.3e-3 in an emulation with truncated inputs (5.3e-4
+ * rounded), over the 1e-3 the CPU path is held to; PROV_CUDA_MATH=tf32
+ * asks for it anyway.  Host work (packing the crops into pinned memory)
+ * overlaps the previous chunk's kernels. */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -50,7 +52,7 @@ struct state {
     float *fc_w, fc_b, *lut;
     float *wmem; /* every weight in one allocation */
     /* workspace for up to cap crops of up to CROP x CROP */
-    int cap;
+    int cap, max_cap; /* crops the workspace holds now, and at most */
     unsigned char *d_u8, *h_u8[2];
     float *in, *a1, *x, *y, *t1, *t2, *idn, *col, *d_logit, *h_logit;
     cudaEvent_t copied[2];
@@ -303,18 +305,22 @@ void free_ws(state *s)
     cudaFree(s->d_logit);
     cudaFreeHost(s->h_u8[0]);
     cudaFreeHost(s->h_u8[1]);
-    cudaFreeHost(s->h_logit);
     s->d_u8 = s->h_u8[0] = s->h_u8[1] = NULL;
-    s->in = s->a1 = s->x = s->y = s->idn = s->t1 = s->t2 = s->col = s->d_logit = s->h_logit = NULL;
+    s->in = s->a1 = s->x = s->y = s->idn = s->t1 = s->t2 = s->col = s->d_logit = NULL;
     s->cap = 0;
 }
 
-/* Workspace for a chunk of crops: as many as half the free memory holds,
- * at most MAX_BATCH (about 30 MB a crop). */
-int alloc_ws(state *s, char *err, size_t errlen)
+size_t per_crop_bytes(void)
 {
     sizes z = per_crop();
-    size_t per = (z.in + z.a1 + 3 * z.io + z.t1 + z.t2 + z.col + 1) * sizeof(float) + CROP * CROP * 3;
+    return (z.in + z.a1 + 3 * z.io + z.t1 + z.t2 + z.col + 1) * sizeof(float) + CROP * CROP * 3;
+}
+
+/* The largest chunk: as many crops as half the free memory holds, at most
+ * MAX_BATCH (about 30 MB a crop). */
+int plan_cap(state *s, char *err, size_t errlen)
+{
+    size_t per = per_crop_bytes();
     size_t fr = 0, tot = 0;
     CK(cudaMemGetInfo(&fr, &tot), "cudaMemGetInfo");
     long cap = (long)(fr / 2 / per);
@@ -325,7 +331,16 @@ int alloc_ws(state *s, char *err, size_t errlen)
     }
     const char *e = getenv("PROV_CUDA_BATCH"); /* for measurements */
     if (e && atoi(e) > 0 && atoi(e) < cap) cap = atoi(e);
-    s->cap = (int)cap;
+    s->max_cap = (int)cap;
+    return 0;
+}
+
+/* Workspace for chunks of up to cap crops (allocated when first needed,
+ * grown by the calls that need more: one image does not take gigabytes). */
+int alloc_ws(state *s, int cap, char *err, size_t errlen)
+{
+    sizes z = per_crop();
+    s->cap = cap;
     size_t u8 = (size_t)cap * CROP * CROP * 3;
     CK(cudaMalloc(&s->d_u8, u8), "cudaMalloc");
     CK(cudaMalloc(&s->in, cap * z.in * sizeof(float)), "cudaMalloc");
@@ -369,6 +384,7 @@ void cu_close(void *p)
     cudaSetDevice(s->dev);
     if (s->st) cudaStreamSynchronize(s->st);
     free_ws(s);
+    cudaFreeHost(s->h_logit);
     cudaFree(s->wmem);
     for (int i = 0; i < 2; i++)
         if (s->copied[i]) cudaEventDestroy(s->copied[i]);
@@ -397,7 +413,7 @@ int cu_open_inner(state *s, const npr_net *net, char *err, size_t errlen)
     CKB(cublasCreate(&s->h), "cublasCreate");
     CKB(cublasSetStream(s->h, s->st), "cublasSetStream");
     const char *m = getenv("PROV_CUDA_MATH");
-    int fp32 = m && !strcmp(m, "fp32");
+    int fp32 = !(m && !strcmp(m, "tf32"));
     s->ct = fp32 ? CUBLAS_COMPUTE_32F_PEDANTIC : CUBLAS_COMPUTE_32F_FAST_TF32;
     /* weights: one block, converted layout is the CPU's own */
     size_t total = conv_floats(&net->conv1) + 8;
@@ -439,13 +455,13 @@ int cu_open_inner(state *s, const npr_net *net, char *err, size_t errlen)
     e = cudaMemcpy(s->wmem, host, off * sizeof(float), cudaMemcpyHostToDevice);
     free(host);
     if (e != cudaSuccess) return fail(err, errlen, "cudaMemcpy (weights)", e);
-    int rc = alloc_ws(s, err, errlen);
+    int rc = plan_cap(s, err, errlen);
     if (rc) return rc;
     CK(cudaHostAlloc((void **)&s->h_logit, LOGIT_BUF * sizeof(float), cudaHostAllocDefault), "cudaHostAlloc");
     int rt = 0;
     cudaRuntimeGetVersion(&rt);
-    snprintf(s->desc, sizeof s->desc, "%s (CUDA %d.%d, cuBLAS %s, batch %d)", prop.name, rt / 1000,
-             rt % 1000 / 10, fp32 ? "FP32" : "TF32", s->cap);
+    snprintf(s->desc, sizeof s->desc, "%.200s (CUDA %d.%d, cuBLAS %s, batch up to %d)", prop.name, rt / 1000,
+             rt % 1000 / 10, fp32 ? "FP32" : "TF32", s->max_cap);
     return 0;
 }
 
@@ -525,6 +541,16 @@ int cu_score(void *p, const npr_crop *crops, size_t n, unsigned threads, float *
     int rc = 0;
     cudaError_t e = cudaSetDevice(s->dev);
     if (e != cudaSuccess) rc = fail(err, errlen, "cudaSetDevice", e);
+    /* workspace for this call: the next power of two of its crops */
+    int want = 1;
+    while (want < s->max_cap && (size_t)want < n) want *= 2;
+    if (want > s->max_cap) want = s->max_cap;
+    if (!rc && want > s->cap) {
+        cudaStreamSynchronize(s->st);
+        free_ws(s);
+        rc = alloc_ws(s, want, err, errlen);
+        if (rc) free_ws(s); /* the next call tries again */
+    }
     /* group crops of one size (nearly always there is one size) */
     for (size_t i = 0; i < n && !rc; i++) {
         if (used[i]) continue;
