@@ -43,14 +43,15 @@ PROV := $(BUILD)/prov
 .PHONY: all lib check unit asan interop fuzz-replay fuzz demo bench install clean deps
 all: $(STATIC) $(SHARED) $(PROV) $(BUILD)/prov.pc
 
-# The detector's CUDA back end (detector/cuda/*.cu), built when nvcc is
-# found, into its own object that libprov opens with dlopen at run time
+# The detector's CUDA back end (detector/cuda/*.cu), built when nvcc (and
+# cuBLAS's header) is found, into its own object that libprov opens with dlopen at run time
 # (detector/cuda_load.c): libprov and prov never link the CUDA runtime.
 NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
   -gencode arch=compute_75,code=compute_75
-CUDA_SO := $(if $(NVCC),$(BUILD)/libprov_cuda.so)
+CUDA_HDR := $(if $(NVCC),$(wildcard $(CUDA_HOME)/include/cublas_v2.h $(CUDA_HOME)/targets/*/include/cublas_v2.h))
+CUDA_SO := $(if $(CUDA_HDR),$(BUILD)/libprov_cuda.so)
 LIBDIR ?= $(PREFIX)/lib
 all: $(CUDA_SO)
 $(BUILD)/detector/cuda_load.o: LIB_CFLAGS += -DPROV_LIBDIR='"$(LIBDIR)"'
