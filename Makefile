@@ -108,6 +108,11 @@ asan:
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  LDFLAGS="-fsanitize=address,undefined" unit fuzz-replay
 
+# The CUDA back end's code on the host (no GPU needed): tests/cuda_host/.
+.PHONY: cuda-host-check
+cuda-host-check: $(STATIC)
+	@bash tests/cuda_host/check.sh $(BUILD)
+
 interop: $(PROV)
 	@bash tests/interop/run.sh $(BUILD)
 
@@ -115,6 +120,7 @@ check:
 	@bash tools/install-deps.sh
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) cuda-host-check
 	$(MAKE) fuzz-replay
 	$(MAKE) asan
 	$(MAKE) interop
