@@ -21,7 +21,8 @@ static const char USAGE[] =
     "                ingredients\n"
     "  --no-detect   do not run the AI-image detector on unsigned and invalid\n"
     "                files (it adds \"detector\": probability, logit, crops or\n"
-    "                frames, device, model, verdict; see prov scan --help)\n"
+    "                frames, device, model, verdict; see prov scan --help;\n"
+    "                never on --fragment sets)\n"
     "  --model FILE  detector weights;  --device cpu|cuda|auto  where it runs\n"
     "States: trusted, valid (intact, signer not trusted), invalid, unsigned,\n"
     "error.  Exit 0 when every file is valid or trusted, 1 when any is invalid\n"
@@ -141,12 +142,12 @@ int cmd_verify(int argc, char **argv)
                 break;
             }
             prov_report_json(r, name, buf, n + 1);
-            if (detect && (st == PROV_STATE_UNSIGNED || st == PROV_STATE_INVALID)) detect_verify(&dc, name, &buf);
+            if (detect && !nfrags && (st == PROV_STATE_UNSIGNED || st == PROV_STATE_INVALID)) detect_verify(&dc, name, &buf);
             puts(buf);
             free(buf);
         } else {
             print_human(r, name);
-            if (detect && (st == PROV_STATE_UNSIGNED || st == PROV_STATE_INVALID)) detect_verify(&dc, name, NULL);
+            if (detect && !nfrags && (st == PROV_STATE_UNSIGNED || st == PROV_STATE_INVALID)) detect_verify(&dc, name, NULL);
             size_t n = prov_report_json(r, name, NULL, 0);
             char *buf = malloc(n + 1);
             if (buf && prov_report_json(r, name, buf, n + 1)) {
