@@ -52,7 +52,7 @@ for r in $(seq "$runs"); do
     if [ $have_torch = 1 ]; then
         for m in cuda cuda_fp16; do
             python3 tests/bench/bench_detector.py "$weights" "$batch" 4 "$secs" "$m" >>"$T/all.jsonl" ||
-                die "the PyTorch bench failed ($m)"
+                echo "bench_detector_gpu: PyTorch ($m) failed; its figure is left out" >&2
         done
     fi
 done
