@@ -161,7 +161,7 @@ install: all
 	ln -sf libprov.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libprov.so.$(SOMAJOR)
 	ln -sf libprov.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libprov.so
 	install -m 0644 $(BUILD)/prov.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/prov.pc
-	$(if $(CUDA_SO),install -m 0755 $(CUDA_SO) $(DESTDIR)$(LIBDIR)/libprov_cuda.so)
+	$(if $(CUDA_SO),install -d $(DESTDIR)$(LIBDIR) && install -m 0755 $(CUDA_SO) $(DESTDIR)$(LIBDIR)/libprov_cuda.so)
 	$(if $(wildcard detector/model/npr.provnpr),install -d $(DESTDIR)$(DATADIR) && \
 	  install -m 0644 detector/model/npr.provnpr $(DESTDIR)$(DATADIR)/npr.provnpr)
 
