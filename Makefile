@@ -12,7 +12,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -lcrypto -ljpeg -lpng -lz)
 # the prov command also reads media details with FFmpeg, opened with
 # dlopen when needed (cli/media.c): its headers only
-CLI_PKGS := libavformat libavcodec libavutil
+CLI_PKGS := libavformat libavcodec libavutil libswscale
 CLI_CFLAGS := $(shell pkg-config --cflags $(CLI_PKGS) 2>/dev/null)
 CLI_LIBS := -ldl
 
@@ -42,6 +42,26 @@ PROV := $(BUILD)/prov
 
 .PHONY: all lib check unit asan interop fuzz-replay fuzz demo bench install clean deps
 all: $(STATIC) $(SHARED) $(PROV) $(BUILD)/prov.pc
+
+# The detector's CUDA back end (detector/cuda/*.cu), built when nvcc (and
+# cuBLAS's header) is found, into its own object that libprov opens with dlopen at run time
+# (detector/cuda_load.c): libprov and prov never link the CUDA runtime.
+NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+  -gencode arch=compute_75,code=compute_75
+CUDA_HDR := $(if $(NVCC),$(wildcard $(CUDA_HOME)/include/cublas_v2.h $(CUDA_HOME)/targets/*/include/cublas_v2.h))
+CUDA_SO := $(if $(CUDA_HDR),$(BUILD)/libprov_cuda.so)
+LIBDIR ?= $(PREFIX)/lib
+all: $(CUDA_SO)
+$(BUILD)/detector/cuda_load.o: LIB_CFLAGS += -DPROV_LIBDIR='"$(LIBDIR)"'
+# prov scan / verify find the detector's weights here once installed
+DATADIR ?= $(PREFIX)/share/prov
+$(BUILD)/cli/detect.o: ALL_CFLAGS += -DPROV_DATADIR='"$(DATADIR)"'
+$(BUILD)/libprov_cuda.so: $(wildcard detector/cuda/*.cu) detector/backend.h include/prov.h
+	@mkdir -p $(dir $@)
+	$(NVCC) -O3 -std=c++17 -Xcompiler -fPIC,-fvisibility=hidden -Idetector -Iinclude $(CUDA_ARCH) \
+	  -shared -o $@ $(filter %.cu,$^) -lcublas -Xlinker -rpath,$(CUDA_HOME)/lib64
 
 $(BUILD)/%.o: %.c include/prov.h lib/internal.h $(wildcard lib/*.h cli/*.h detector/*.h)
 	@mkdir -p $(dir $@)
@@ -91,6 +111,11 @@ asan:
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  LDFLAGS="-fsanitize=address,undefined" unit fuzz-replay
 
+# The CUDA back end's code on the host (no GPU needed): tests/cuda_host/.
+.PHONY: cuda-host-check
+cuda-host-check: $(STATIC)
+	@bash tests/cuda_host/check.sh $(BUILD)
+
 interop: $(PROV)
 	@bash tests/interop/run.sh $(BUILD)
 
@@ -107,6 +132,7 @@ check:
 	@bash tools/install-deps.sh
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) cuda-host-check
 	$(MAKE) fuzz-replay
 	$(MAKE) asan
 	$(MAKE) interop
@@ -136,6 +162,7 @@ bench: all
 	@bash tests/bench/bench_serve.sh $(BUILD)
 	@if python3 -c 'import torch' 2>/dev/null; then bash tests/bench/bench_detector.sh $(BUILD); \
 	  else echo "detector bench skipped: it compares against PyTorch (apt-get install python3-torch)"; fi
+	@bash tests/bench/bench_detector_gpu.sh $(BUILD)
 
 deps:
 	@bash tools/install-deps.sh
@@ -149,6 +176,9 @@ install: all
 	ln -sf libprov.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libprov.so.$(SOMAJOR)
 	ln -sf libprov.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libprov.so
 	install -m 0644 $(BUILD)/prov.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/prov.pc
+	$(if $(CUDA_SO),install -d $(DESTDIR)$(LIBDIR) && install -m 0755 $(CUDA_SO) $(DESTDIR)$(LIBDIR)/libprov_cuda.so)
+	$(if $(wildcard detector/model/npr.provnpr),install -d $(DESTDIR)$(DATADIR) && \
+	  install -m 0644 detector/model/npr.provnpr $(DESTDIR)$(DATADIR)/npr.provnpr)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -46,5 +46,6 @@ int cmd_inspect(int argc, char **argv);
 int cmd_registry(int argc, char **argv);
 int cmd_register(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
 
 #endif

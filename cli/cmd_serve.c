@@ -10,6 +10,7 @@
  * the memory all bodies may take together (503), an idle timeout and a
  * whole-request deadline per connection, a cap on connections. */
 #include "cli.h"
+#include "detect.h"
 #include "dl.h"
 #include "verify_one.h"
 
@@ -29,6 +30,7 @@ static const char USAGE[] =
     "usage: prov serve --listen HOST:PORT [--registry DIR] [--trust ROOTS.pem]...\n"
     "                  [--max-body BYTES] [--max-memory BYTES] [--threads N]\n"
     "                  [--timeout S] [--max-connections N]\n"
+    "                  [--no-detect] [--model FILE] [--device cpu|cuda|auto]\n"
     "\n"
     "An HTTP service that verifies media, and a page to look at the result.\n"
     "  POST /v1/verify   the media bytes as the body; answers what `prov verify\n"
@@ -48,6 +50,8 @@ static const char USAGE[] =
     "  --timeout S       a connection idle this long is closed, and a request\n"
     "                    must arrive whole within 4x this (default 30)\n"
     "  --max-connections N  (default 1000)\n"
+    "  --no-detect       do not run the AI-image detector on unsigned and\n"
+    "                    invalid uploads;  --model FILE, --device: as prov scan\n"
     "SIGTERM or SIGINT: stop accepting, finish the requests under way, exit 0.\n"
     "See docs/serve.md.\n";
 
@@ -366,8 +370,14 @@ int cmd_serve(int argc, char **argv)
                                           {"timeout", required_argument, 0, 'T'},
                                           {"max-connections", required_argument, 0, 'C'},
                                           {"help", no_argument, 0, 'h'},
+                                          {"no-detect", no_argument, 0, 'N'},
+                                          {"model", required_argument, 0, 'm'},
+                                          {"device", required_argument, 0, 'd'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(USAGE, stdout); return 0; }
+    detect_cfg dc;
+    int detect = 1;
+    detect_init(&dc);
     server *s = calloc(1, sizeof *s);
     prov_ctx *ctx;
     prov_trust *trust;
@@ -381,6 +391,11 @@ int cmd_serve(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         char *end = NULL;
         if (c == 'l') listen_at = optarg;
+        else if (c == 'N') detect = 0;
+        else if (c == 'm') dc.model = optarg;
+        else if (c == 'd') {
+            if (detect_parse_device(&dc, optarg)) goto out;
+        }
         else if (c == 'g') s->cfg.registry = optarg;
         else if (c == 't') {
             if (prov_trust_add_pem_file(ctx, trust, optarg)) {
@@ -410,6 +425,7 @@ int cmd_serve(int argc, char **argv)
     }
     if (s->max_body > s->max_memory) s->max_memory = s->max_body;
     s->cfg.trust = ntrust ? trust : NULL;
+    s->cfg.detect = detect ? &dc : NULL;
     s->timeout = (unsigned)timeout;
     char why[200];
     if (!(s->m = prov_mhd(why, sizeof why))) {
@@ -472,6 +488,7 @@ int cmd_serve(int argc, char **argv)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
 out:
+    detect_free(&dc);
     prov_trust_free(trust);
     prov_ctx_free(ctx);
     free(s);

@@ -1,6 +1,7 @@
 /* cmd_verify.c - prov verify, prov inspect. */
 #include "bulk.h"
 #include "cli.h"
+#include "detect.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -30,6 +31,11 @@ static const char USAGE[] =
     "                the summary on stderr (counts by state, signer, detector\n"
     "                verdict; files, skipped, seconds)\n"
     "A progress count shows on stderr when it is a terminal.\n"
+    "  --no-detect   do not run the AI-image detector on unsigned and invalid\n"
+    "                files (it adds \"detector\": probability, logit, crops or\n"
+    "                frames, device, model, verdict; see prov scan --help;\n"
+    "                never on --fragment sets)\n"
+    "  --model FILE  detector weights;  --device cpu|cuda|auto  where it runs\n"
     "States: trusted, valid (intact, signer not trusted), invalid, unsigned,\n"
     "error.  Exit 0 when every file is valid or trusted, 1 when any is invalid\n"
     "or unsigned, 2 on a usage or I/O error (in bulk: any file that could not\n"
@@ -83,8 +89,14 @@ int cmd_verify(int argc, char **argv)
                                           {"jobs", required_argument, 0, 'j'},
                                           {"summary-json", no_argument, 0, 'S'},
                                           {"help", no_argument, 0, 'h'},
+                                          {"no-detect", no_argument, 0, 'N'},
+                                          {"model", required_argument, 0, 'm'},
+                                          {"device", required_argument, 0, 'd'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(USAGE, stdout); return 0; }
+    detect_cfg dc;
+    int detect = 1;
+    detect_init(&dc);
     prov_ctx *ctx;
     prov_trust *trust;
     if (prov_ctx_new(&ctx) || prov_trust_new(&trust)) return err("out of memory");
@@ -128,11 +140,15 @@ int cmd_verify(int argc, char **argv)
             frags[nfrags++] = optarg;
         } else if (c == 'g') {
             registry = optarg;
+        } else if (c == 'N' || c == 'm' || c == 'd') {
+            if (c == 'N') detect = 0;
+            else if (c == 'm') dc.model = optarg;
+            else if (detect_parse_device(&dc, optarg)) return EXIT_ERROR;
         } else {
             die_usage(USAGE);
         }
     }
-    vo_config cfg = {ntrust ? trust : NULL, registry};
+    vo_config cfg = {ntrust ? trust : NULL, registry, detect ? &dc : NULL};
     if (ndirs || files_from) {
         if (nfrags) die_usage(USAGE);
         bulk_opts bo = {&cfg, (unsigned)jobs, summary_json, argv + optind, (size_t)(argc - optind),
@@ -192,6 +208,14 @@ int cmd_verify(int argc, char **argv)
             show_field(buf, "generator", "tool:");
             show_field(buf, "title", "title:");
             show_field(buf, "error", "error:");
+            const char *d = strstr(buf, "\"detector\":{");
+            if (d) {
+                const char *pr = strstr(d, "\"probability\":");
+                char v[64] = "", e[600] = "";
+                vo_json_field(d, "verdict", v, sizeof v);
+                if (pr) printf("  detector: AI-made probability %.3f (%s the threshold)\n", atof(pr + 14), v);
+                else if (vo_json_field(d, "error", e, sizeof e)) printf("  detector: not run: %s\n", e);
+            }
             const char *a = strstr(buf, "\"actions\":[");
             for (const char *p = a; p && (p = strstr(p, "\"action\":\"")); p += 10) {
                 const char *e = strchr(p + 10, '"');
@@ -213,6 +237,7 @@ int cmd_verify(int argc, char **argv)
     }
     free(frags);
     free(dirs);
+    detect_free(&dc);
     prov_trust_free(trust);
     prov_ctx_free(ctx);
     return worst;

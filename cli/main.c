@@ -26,6 +26,7 @@ static const char USAGE[] =
     "  register --registry DIR --key KEY --name NAME [--org ORG]\n"
     "                                  register a key: KEY.chain.pem and KEY.proof\n"
     "  serve --listen 127.0.0.1:PORT   an HTTP verification service and viewer page\n"
+    "  scan FILE... [--json]           how likely images/videos are AI-made (detector)\n"
     "  version                         print the version\n"
     "\n"
     "`prov COMMAND --help` tells more.  Passphrases come from PROV_PASSPHRASE\n"
@@ -150,6 +151,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "registry")) return cmd_registry(argc - 1, argv + 1);
     if (!strcmp(c, "register")) return cmd_register(argc - 1, argv + 1);
     if (!strcmp(c, "serve")) return cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(c, "scan")) return cmd_scan(argc - 1, argv + 1);
     err("unknown command '%s' (see prov --help)", c);
     return EXIT_ERROR;
 }

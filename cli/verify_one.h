@@ -14,6 +14,8 @@
 typedef struct vo_config {
     const prov_trust *trust;  /* NULL: nothing trusted */
     const char *registry;     /* registry folder, or NULL */
+    struct detect_cfg *detect; /* the AI-image detector for unsigned and
+                                  invalid files (cli/detect.h), or NULL */
 } vo_config;
 
 /* Per-call options. */

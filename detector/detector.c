@@ -26,6 +26,8 @@ struct prov_detector {
     const char *backend; /* which matrix product (blas.c) */
     unsigned threads;   /* 0: default */
     unsigned max_crops; /* 0: default */
+    const npr_backend *be; /* npr_cpu_backend or the CUDA one */
+    void *be_state;
 };
 
 static unsigned default_threads(void)
@@ -53,6 +55,8 @@ int prov_detector_open_mem(prov_ctx *ctx, const void *buf, size_t len, prov_dete
         return rc;
     }
     d->net.gemm = npr_gemm(&d->backend);
+    d->be = &npr_cpu_backend;
+    d->be_state = &d->net;
     *out = d;
     return 0;
 }
@@ -99,6 +103,7 @@ int prov_detector_open(prov_ctx *ctx, const char *path, prov_detector **out)
 void prov_detector_free(prov_detector *d)
 {
     if (!d) return;
+    if (d->be && d->be->close) d->be->close(d->be_state);
     npr_free(&d->net);
     free(d);
 }
@@ -121,7 +126,40 @@ const char *prov_detector_meta(const prov_detector *d) { return d ? d->net.meta 
 
 float prov_detector_temperature(const prov_detector *d) { return d ? d->net.temperature : 0.0f; }
 
-const char *prov_detector_backend(const prov_detector *d) { return d ? d->backend : NULL; }
+const char *prov_detector_backend(const prov_detector *d)
+{
+    if (!d) return NULL;
+    if (d->be != &npr_cpu_backend && d->be->describe) return d->be->describe(d->be_state);
+    return d->backend;
+}
+
+const char *prov_detector_device(const prov_detector *d) { return d ? d->be->name : NULL; }
+
+int prov_detector_set_device(prov_ctx *ctx, prov_detector *d, int device)
+{
+    if (!d || device < PROV_DEVICE_CPU || device > PROV_DEVICE_AUTO)
+        return prov_seterr(ctx, PROV_EINVAL, "detector: bad argument");
+    if (device == PROV_DEVICE_CPU || (device == PROV_DEVICE_AUTO && d->be != &npr_cpu_backend)) {
+        if (device == PROV_DEVICE_CPU && d->be != &npr_cpu_backend) {
+            d->be->close(d->be_state);
+            d->be = &npr_cpu_backend;
+            d->be_state = &d->net;
+        }
+        return 0;
+    }
+    if (d->be != &npr_cpu_backend) return 0; /* already on CUDA */
+    char why[512] = "";
+    const npr_backend *be = npr_cuda_backend(why, sizeof why);
+    void *st = NULL;
+    int rc = be ? be->open(&d->net, &st, why, sizeof why) : PROV_EUNSUPPORTED;
+    if (rc) {
+        if (device == PROV_DEVICE_AUTO) return 0; /* the CPU path stays */
+        return prov_seterr(ctx, rc < 0 ? rc : PROV_EUNSUPPORTED, "detector: CUDA: %s", why);
+    }
+    d->be = be;
+    d->be_state = st;
+    return 0;
+}
 
 void npr_detector_use_builtin_gemm(prov_detector *d)
 {
@@ -184,15 +222,9 @@ int npr_crop_plan(uint32_t w, uint32_t h, unsigned max_crops, uint32_t *cw, uint
 /* ------------------------------------------------------------------ */
 /* Workers                                                             */
 
-typedef struct crop {
-    const uint8_t *p; /* top-left pixel */
-    uint32_t cw, ch;
-    size_t stride;
-} crop;
-
 typedef struct job {
     const npr_net *net;
-    const crop *crops;
+    const npr_crop *crops;
     size_t ncrops, split; /* [0, split): one thread a crop; [split, n): the team */
     float *logits;
     int nthreads;
@@ -217,11 +249,11 @@ static void run(job *j, int tid)
     for (;;) {
         size_t i = atomic_fetch_add(&j->next, 1);
         if (i >= j->split) break;
-        const crop *c = &j->crops[i];
+        const npr_crop *c = &j->crops[i];
         j->logits[i] = npr_forward(j->net, c->p, c->cw, c->ch, c->stride, j->solo_ws[tid], &solo, 0);
     }
     for (size_t i = j->split; i < j->ncrops; i++) {
-        const crop *c = &j->crops[i];
+        const npr_crop *c = &j->crops[i];
         float v = npr_forward(j->net, c->p, c->cw, c->ch, c->stride, j->team_ws, &team, tid);
         if (!tid) j->logits[i] = v;
     }
@@ -245,7 +277,7 @@ static float *ws_alloc(size_t floats)
 }
 
 /* Score ncrops crops into logits[] with up to nthreads threads. */
-static int score_crops(prov_ctx *ctx, const npr_net *net, const crop *crops, size_t ncrops,
+static int score_crops(prov_ctx *ctx, const npr_net *net, const npr_crop *crops, size_t ncrops,
                        unsigned nthreads, float *logits)
 {
     if (!ncrops) return 0;
@@ -315,6 +347,24 @@ out:
     return rc;
 }
 
+static int cpu_open(const npr_net *net, void **state, char *err, size_t errlen)
+{
+    *state = (void *)net;
+    return 0;
+}
+
+static int cpu_score(void *state, const npr_crop *crops, size_t n, unsigned threads, float *logits,
+                     char *err, size_t errlen)
+{
+    int rc = score_crops(NULL, state, crops, n, threads, logits);
+    if (rc) snprintf(err, errlen, "out of memory for the scratch buffers");
+    return rc;
+}
+
+static void cpu_close(void *state) {}
+
+const npr_backend npr_cpu_backend = {NPR_BACKEND_ABI, "cpu", cpu_open, cpu_score, NULL, cpu_close};
+
 /* ------------------------------------------------------------------ */
 /* Scoring                                                             */
 
@@ -339,13 +389,13 @@ int prov_detector_score_batch(prov_ctx *ctx, const prov_detector *d,
     if (!n) return 0;
     memset(out, 0, n * sizeof *out);
     unsigned maxc = d->max_crops ? d->max_crops : PROV_DETECTOR_MAX_CROPS;
-    if (n > SIZE_MAX / sizeof(crop) / maxc)
+    if (n > SIZE_MAX / sizeof(npr_crop) / maxc)
         return prov_seterr(ctx, PROV_ELIMIT, "detector: too many images");
     for (size_t i = 0; i < n; i++) {
         int rc = check_image(ctx, &imgs[i], i);
         if (rc) return rc;
     }
-    crop *crops = malloc(n * maxc * sizeof *crops);
+    npr_crop *crops = malloc(n * maxc * sizeof *crops);
     float *logits = malloc(n * maxc * sizeof *logits);
     uint32_t *xs = malloc(2 * (size_t)maxc * sizeof *xs);
     int rc = 0;
@@ -367,7 +417,10 @@ int prov_detector_score_batch(prov_ctx *ctx, const prov_detector *d,
             crops[nc].stride = im->stride;
         }
     }
-    rc = score_crops(ctx, &d->net, crops, nc, d->threads ? d->threads : default_threads(), logits);
+    char why[512] = "";
+    rc = d->be->score(d->be_state, crops, nc, d->threads ? d->threads : default_threads(), logits,
+                      why, sizeof why);
+    if (rc) rc = prov_seterr(ctx, rc, "detector (%s): %s", d->be->name, why);
     if (!rc) {
         size_t c = 0;
         for (size_t i = 0; i < n; i++) {

@@ -9,6 +9,7 @@
 
 #include "internal.h"
 #include "prov.h"
+#include "backend.h"
 
 #include <pthread.h>
 
@@ -25,43 +26,12 @@
 #define NPR_BN_EPS 1e-5
 
 #define NPR_CROP 256u    /* crop side */
-#define NPR_BLOCKS 7     /* layer1: 3 bottlenecks, layer2: 4 */
-#define NPR_FEATURES 512 /* channels into fc1 */
-
-/* A convolution with its batch norm folded in: out = W * in + b.
- * w is [cout][k][k][cin] (input channels innermost, as the HWC im2col
- * lays them out), b is [cout]. */
-typedef struct npr_conv {
-    int cin, cout, k, stride, pad;
-    const float *w, *b;
-} npr_conv;
-
-typedef struct npr_block {
-    npr_conv c1, c2, c3, ds; /* ds.w is NULL when the block has no projection */
-    int stride;
-} npr_block;
-
-/* C[m][n] = sum_k A[m][k] * B[n][k] (row-major; B as cblas' Trans). */
-typedef void (*npr_gemm_fn)(int M, int N, int K, const float *A, int lda, const float *B,
-                            int ldb, float *C, int ldc);
 
 /* The product to use: OpenBLAS (or another CBLAS) loaded with dlopen the
  * first time, else npr_gemm_builtin; *name says which (static string). */
 PROV_HIDDEN npr_gemm_fn npr_gemm(const char **name);
 PROV_HIDDEN void npr_gemm_builtin(int M, int N, int K, const float *A, int lda, const float *B,
                                   int ldb, float *C, int ldc);
-
-typedef struct npr_net {
-    npr_gemm_fn gemm; /* set by the caller of npr_load */
-    npr_conv conv1;
-    npr_block blk[NPR_BLOCKS];
-    const float *fc_w; /* [512] */
-    float fc_b;
-    float mean[3], std[3], temperature;
-    float lut[3][256]; /* (v / 255 - mean[c]) / std[c], as PyTorch computes it */
-    float *arena;      /* every folded weight; 64-byte aligned */
-    char *meta;        /* NUL-terminated JSON metadata */
-} npr_net;
 
 /* Parse a whole weights file held in memory (n bytes) into net.  Every
  * count, size and shape is checked against n first; values must be
@@ -91,6 +61,18 @@ PROV_HIDDEN float npr_forward(const npr_net *net, const uint8_t *rgb, uint32_t c
  * Returns PROV_EUNSUPPORTED for an image under PROV_DETECTOR_MIN_SIDE. */
 PROV_HIDDEN int npr_crop_plan(uint32_t w, uint32_t h, unsigned max_crops, uint32_t *cw,
                               uint32_t *ch, uint32_t *xs, uint32_t *ys, unsigned *count);
+
+/* The CPU back end (detector.c): npr_forward on the detector's threads. */
+PROV_HIDDEN extern const npr_backend npr_cpu_backend;
+
+/* The CUDA back end (cuda_load.c): checks for a CUDA driver and device
+ * (libcuda.so.1, through dlopen), then loads libprov_cuda.so once per
+ * process.  NULL with the reason in err when there is none. */
+PROV_HIDDEN const npr_backend *npr_cuda_backend(char *err, size_t errlen);
+/* Only the second step (tests: is the object there and well-formed, on a
+ * machine without a GPU).  *path says which file was tried last. */
+PROV_HIDDEN const npr_backend *npr_cuda_load_lib(char *err, size_t errlen, char *path,
+                                                 size_t pathlen);
 
 /* Tests: make d use the built-in product instead of the CBLAS library. */
 PROV_HIDDEN void npr_detector_use_builtin_gemm(prov_detector *d);

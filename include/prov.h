@@ -397,6 +397,22 @@ PROV_API int prov_detector_score_stream(prov_ctx *ctx, const prov_detector *d,
 PROV_API int prov_detector_score_file(prov_ctx *ctx, const prov_detector *d, const char *path,
                                       prov_detector_result *out);
 
+/* Where a detector runs.  PROV_DEVICE_CPU (the default after open) is
+ * always there.  PROV_DEVICE_CUDA loads the CUDA back end, libprov_cuda.so
+ * (built when nvcc is found; libprov itself never links CUDA), with
+ * dlopen: from $PROV_CUDA_LIB when set, else beside the library or program
+ * that holds libprov, then its ../lib, then the install libdir, then the
+ * loader's path; it needs a CUDA driver and a device, and copies the
+ * weights there.  Without one it fails (PROV_EUNSUPPORTED, prov_errmsg says
+ * why) and d stays on the CPU.  PROV_DEVICE_AUTO is CUDA when that works,
+ * else the CPU, and never fails for want of a GPU.  Logits on CUDA match the
+ * CPU path's within 1e-3 (detector/README.md).  Not concurrently with
+ * scoring. */
+enum { PROV_DEVICE_CPU = 0, PROV_DEVICE_CUDA = 1, PROV_DEVICE_AUTO = 2 };
+PROV_API int prov_detector_set_device(prov_ctx *ctx, prov_detector *d, int device);
+/* "cpu" or "cuda": where d runs now. */
+PROV_API const char *prov_detector_device(const prov_detector *d);
+
 #ifdef __cplusplus
 }
 #endif

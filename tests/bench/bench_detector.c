@@ -1,15 +1,17 @@
 /* bench_detector.c - images per second of the detector's C path.
  *
- * usage: bench_detector WEIGHTS [BATCH [THREADS [SECONDS]]]
+ * usage: bench_detector WEIGHTS [BATCH [THREADS [SECONDS [DEVICE]]]]
  * Scores BATCH (default 32) pseudo-random 256x256 RGB images per call with
  * prov_detector_score_batch (one crop each), THREADS worker threads
  * (default 2; 0 = every CPU), once untimed, then for at least SECONDS
- * (default 10) of wall clock; prints one JSON line. */
+ * (default 10) of wall clock; prints one JSON line.  DEVICE: cpu (default)
+ * or cuda; exit 3 when cuda is asked for and there is none. */
 #define _POSIX_C_SOURCE 200809L
 #include "prov.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double clk(clockid_t id)
@@ -23,7 +25,7 @@ static double now(void) { return clk(CLOCK_MONOTONIC); }
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_detector WEIGHTS [BATCH [THREADS [SECONDS]]]\n");
+        fprintf(stderr, "usage: bench_detector WEIGHTS [BATCH [THREADS [SECONDS [DEVICE]]]]\n");
         return 2;
     }
     int batch = argc > 2 ? atoi(argv[2]) : 32, threads = argc > 3 ? atoi(argv[3]) : 2;
@@ -36,6 +38,11 @@ int main(int argc, char **argv)
         return 1;
     }
     prov_detector_set_threads(d, (unsigned)threads);
+    int cuda = argc > 5 && !strcmp(argv[5], "cuda");
+    if (cuda && prov_detector_set_device(ctx, d, PROV_DEVICE_CUDA)) {
+        fprintf(stderr, "bench_detector: %s\n", prov_errmsg(ctx));
+        return 3;
+    }
     const uint32_t S = 256;
     uint8_t *px = malloc((size_t)batch * S * S * 3);
     prov_detector_image *im = calloc((size_t)batch, sizeof *im);
@@ -61,9 +68,9 @@ int main(int argc, char **argv)
         t = now();
     } while (t - t0 < secs);
     double cpu = clk(CLOCK_PROCESS_CPUTIME_ID) - c0;
-    printf("{\"impl\":\"c\",\"batch\":%d,\"threads\":%d,\"images\":%ld,\"seconds\":%.3f,"
+    printf("{\"impl\":\"%s\",\"batch\":%d,\"threads\":%d,\"images\":%ld,\"seconds\":%.3f,"
            "\"cpu_seconds\":%.3f,\"images_per_s\":%.3f,\"logit0\":%.6f,\"backend\":\"%s\"}\n",
-           batch, threads, n, t - t0, cpu, n / (t - t0), r[0].logit, prov_detector_backend(d));
+           cuda ? "c-cuda" : "c", batch, threads, n, t - t0, cpu, n / (t - t0), r[0].logit, prov_detector_backend(d));
     free(px);
     free(im);
     free(r);

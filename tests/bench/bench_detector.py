@@ -7,7 +7,10 @@ optimize_for_inference: batch norm folded, oneDNN convolutions), or all
 (default).  The same weights as the C side (read from the PROVNPR1 file),
 eval mode, no_grad, torch.set_num_threads(THREADS).  The timed loop starts
 from uint8 HWC images and includes the normalisation, as the C path does.
-Prints one JSON line per mode."""
+cuda (channels_last on the GPU, TF32 allowed as PyTorch allows it for
+convolutions) and cuda_fp16 (the same in float16) run on the GPU; their
+loop copies the uint8 images from pinned host memory each time, as the C
+CUDA path does.  Prints one JSON line per mode."""
 
 import json
 import os
@@ -48,7 +51,17 @@ def main():
         m = load(path)
         prep = npr_model.normalize
         with torch.no_grad():
-            if md == "channels_last":
+            if md.startswith("cuda"):
+                dt = torch.float16 if md == "cuda_fp16" else torch.float32
+                m = m.cuda().to(dtype=dt, memory_format=torch.channels_last)
+                host = u8.pin_memory()
+                mean = torch.tensor(npr_model.MEAN, dtype=torch.float32).view(1, 3, 1, 1).cuda()
+                std = torch.tensor(npr_model.STD, dtype=torch.float32).view(1, 3, 1, 1).cuda()
+
+                def prep(x, host=host, mean=mean, std=std, dt=dt):
+                    g = host.cuda(non_blocking=True).permute(0, 3, 1, 2).to(torch.float32) / 255.0
+                    return ((g - mean) / std).to(dt).contiguous(memory_format=torch.channels_last)
+            elif md == "channels_last":
                 m = m.to(memory_format=torch.channels_last)
                 prep = lambda x: npr_model.normalize(x).contiguous(memory_format=torch.channels_last)  # noqa: E731
             elif md == "frozen":
@@ -56,13 +69,16 @@ def main():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     m = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(m, prep(u8))))
+            sync = torch.cuda.synchronize if md.startswith("cuda") else (lambda: None)
             run = lambda: m(prep(u8))  # noqa: E731
             out = run()
             run()
+            sync()
             c0, t0, n = time.process_time(), time.perf_counter(), 0
             while True:
                 out = run()
                 n += batch
+                sync()
                 t = time.perf_counter()
                 if t - t0 >= secs:
                     break
