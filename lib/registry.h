@@ -241,6 +241,18 @@ PROV_HIDDEN void reg_log_close(reg_log *l);
 PROV_HIDDEN int reg_log_append(reg_log *l, const uint8_t *const *entries,
                                const size_t *lens, size_t n, uint64_t *first, size_t *bad,
                                prov_ctx *ctx);
+/* Append entries verified beforehand (es[i]: reg_entry_parse(verify) of
+ * entries[i]; the server checks signatures in its worker threads, so the
+ * sequencer only applies the state rules, hashes and writes).  Each entry
+ * stands alone: one that breaks a state rule is left out, its code in
+ * rcs[i] and the reason in why[i] (why may be NULL); the others are
+ * journalled as one batch (one write, one fdatasync), published, and get
+ * their index in idx[i].  Returns 0, or an I/O error (then none of the
+ * batch is accepted and the log must be reopened). */
+PROV_HIDDEN int reg_log_append_verified(reg_log *l, const uint8_t *const *entries,
+                                        const size_t *lens, const reg_entry *es, size_t n,
+                                        int *rcs, uint64_t *idx, char (*why)[160],
+                                        prov_ctx *ctx);
 PROV_HIDDEN uint64_t reg_log_size(const reg_log *l);
 PROV_HIDDEN const reg_state *reg_log_state(const reg_log *l);
 /* A c2sp.org/tlog-proof of entry index against the current checkpoint,
@@ -256,6 +268,23 @@ PROV_HIDDEN extern int reg_log_test_crash_after_journal;
 PROV_HIDDEN int reg_proof_verify(const uint8_t *p, size_t len, const char *origin,
                                  const tlog_verifier *log, uint8_t **entry_buf,
                                  size_t *entry_len, reg_entry *e, prov_ctx *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Registration requests (registry_request.c).  A request is a register
+ * entry signed by its key alone (proof of possession), naming the
+ * registrar that is asked to approve it; the registrar approves by adding
+ * its signature line (reg_entry_cosign), which makes a full entry. */
+
+/* Parse a request: a register entry whose one signature is by its key,
+ * which verifies; the registrar named is another key.  0, PROV_EFORMAT,
+ * TLOG_EVERIFY, PROV_ELIMIT. */
+PROV_HIDDEN int reg_request_parse(const uint8_t *msg, size_t len, reg_entry *e, prov_ctx *ctx);
+/* The request ID of a key: its key ID (16 hex digits), so that filing
+ * the same key again finds the same request. */
+PROV_HIDDEN void reg_request_id(char out[17], const uint8_t pk[32]);
+/* Add signer's line to the signed note msg (its other lines kept). */
+PROV_HIDDEN int reg_entry_cosign(pbuf *out, const uint8_t *msg, size_t len,
+                                 const tlog_signer *signer, prov_ctx *ctx);
 
 /* ------------------------------------------------------------------ */
 /* The CA and media (registry_ca.c). */

@@ -429,6 +429,52 @@ void reg_log_close(reg_log *l)
 uint64_t reg_log_size(const reg_log *l) { return l->published; }
 const reg_state *reg_log_state(const reg_log *l) { return l->state; }
 
+/* Journal n checked entries (one write, fdatasync: from then on they are
+ * accepted), then publish them. */
+static int commit(reg_log *l, const uint8_t *const *entries, const size_t *lens, size_t n,
+                  uint64_t *first, prov_ctx *ctx)
+{
+    int rc;
+    /* 3. journal, one write, fdatasync: accepted */
+    pbuf rec;
+    pbuf_init(&rec);
+    uint8_t *leaves = malloc((n ? n : 1) * 32);
+    if (!leaves) { pbuf_free(&rec); return PROV_ENOMEM; }
+    for (size_t i = 0; i < n; i++) {
+        tlog_leaf_hash(entries[i], lens[i], leaves + 32 * i);
+        pbuf_be32(&rec, (uint32_t)lens[i]);
+        pbuf_put(&rec, entries[i], lens[i]);
+        pbuf_put(&rec, leaves + 32 * i, 32);
+    }
+    rc = rec.err;
+    off_t start = lseek(l->jfd, 0, SEEK_END);
+    const uint8_t *q = rec.p;
+    size_t left = rec.len;
+    while (!rc && left) {
+        ssize_t w = write(l->jfd, q, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) rc = PROV_EIO;
+        else q += w, left -= (size_t)w;
+    }
+    if (!rc && fdatasync(l->jfd)) rc = PROV_EIO;
+    pbuf_free(&rec);
+    if (rc) {
+        /* not acknowledged: take the partial write back */
+        if (start >= 0 && ftruncate(l->jfd, start) == 0) (void)0;
+        l->broken = PROV_EIO;
+        free(leaves);
+        return prov_seterr(ctx, PROV_EIO, "%s/journal: cannot append: %s", l->dir, strerror(errno));
+    }
+    if (first) *first = l->tree.size;
+    for (size_t i = 0; i < n && !rc; i++) rc = push_entry(l, entries[i], lens[i], leaves + 32 * i);
+    free(leaves);
+    if (rc) { l->broken = rc; return rc; }
+    if (reg_log_test_crash_after_journal) return 0;
+    /* 4. tiles, bundles, checkpoint */
+    if ((rc = publish(l, ctx))) l->broken = rc;
+    return rc;
+}
+
 int reg_log_append(reg_log *l, const uint8_t *const *entries, const size_t *lens, size_t n,
                    uint64_t *first, size_t *bad, prov_ctx *ctx)
 {
@@ -480,43 +526,37 @@ int reg_log_append(reg_log *l, const uint8_t *const *entries, const size_t *lens
     }
     free(es);
     if (rc) return rc;
-    /* 3. journal, one write, fdatasync: accepted */
-    pbuf rec;
-    pbuf_init(&rec);
-    uint8_t *leaves = malloc((n ? n : 1) * 32);
-    if (!leaves) { pbuf_free(&rec); return PROV_ENOMEM; }
-    for (size_t i = 0; i < n; i++) {
-        tlog_leaf_hash(entries[i], lens[i], leaves + 32 * i);
-        pbuf_be32(&rec, (uint32_t)lens[i]);
-        pbuf_put(&rec, entries[i], lens[i]);
-        pbuf_put(&rec, leaves + 32 * i, 32);
+    return commit(l, entries, lens, n, first, ctx);
+}
+
+int reg_log_append_verified(reg_log *l, const uint8_t *const *entries, const size_t *lens,
+                            const reg_entry *es, size_t n, int *rcs, uint64_t *idx,
+                            char (*why)[160], prov_ctx *ctx)
+{
+    if (l->broken) return prov_seterr(ctx, l->broken, "the log hit an I/O error: reopen it");
+    const uint8_t **acc = malloc((n ? n : 1) * sizeof *acc);
+    size_t *accl = malloc((n ? n : 1) * sizeof *accl), m = 0;
+    prov_ctx one;
+    int rc = acc && accl ? 0 : PROV_ENOMEM;
+    /* the state rules in order, each entry on its own: later entries see
+     * the earlier ones (a key registered twice in a batch: the second is
+     * refused) */
+    for (size_t i = 0; i < n && !rc; i++) {
+        one.msg[0] = 0;
+        rcs[i] = reg_state_check(l->state, &l->policy, &es[i], &one);
+        if (rcs[i]) {
+            if (why) snprintf(why[i], 160, "%s", one.msg);
+            continue;
+        }
+        if ((rc = reg_state_apply(l->state, &es[i], l->tree.size + m))) {
+            l->broken = rc;
+            break;
+        }
+        idx[i] = l->tree.size + m;
+        acc[m] = entries[i], accl[m++] = lens[i];
     }
-    rc = rec.err;
-    off_t start = lseek(l->jfd, 0, SEEK_END);
-    const uint8_t *q = rec.p;
-    size_t left = rec.len;
-    while (!rc && left) {
-        ssize_t w = write(l->jfd, q, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) rc = PROV_EIO;
-        else q += w, left -= (size_t)w;
-    }
-    if (!rc && fdatasync(l->jfd)) rc = PROV_EIO;
-    pbuf_free(&rec);
-    if (rc) {
-        /* not acknowledged: take the partial write back */
-        if (start >= 0 && ftruncate(l->jfd, start) == 0) (void)0;
-        l->broken = PROV_EIO;
-        free(leaves);
-        return prov_seterr(ctx, PROV_EIO, "%s/journal: cannot append: %s", l->dir, strerror(errno));
-    }
-    if (first) *first = l->tree.size;
-    for (size_t i = 0; i < n && !rc; i++) rc = push_entry(l, entries[i], lens[i], leaves + 32 * i);
-    free(leaves);
-    if (rc) { l->broken = rc; return rc; }
-    if (reg_log_test_crash_after_journal) return 0;
-    /* 4. tiles, bundles, checkpoint */
-    if ((rc = publish(l, ctx))) l->broken = rc;
+    if (!rc && m) rc = commit(l, acc, accl, m, NULL, ctx);
+    free(acc), free(accl);
     return rc;
 }
 

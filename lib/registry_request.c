@@ -1,0 +1,64 @@
+/* registry_request.c - registration requests: a register entry signed by
+ * its key alone, waiting for a registrar's signature (registry.h). */
+#include "registry.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The one key a request may be signed by: its own. */
+typedef struct selfkey {
+    tlog_verifier v;
+} selfkey;
+
+static int self_lookup(void *user, const char *name, size_t nl, uint32_t id,
+                       const tlog_verifier **out)
+{
+    selfkey *k = user;
+    if (nl != strlen(k->v.name) || memcmp(name, k->v.name, nl) || id != k->v.id) return PROV_ENOTFOUND;
+    *out = &k->v;
+    return 0;
+}
+
+int reg_request_parse(const uint8_t *msg, size_t len, reg_entry *e, prov_ctx *ctx)
+{
+    int rc = reg_entry_parse(msg, len, false, e, ctx);
+    if (rc) return rc;
+    if (e->kind != REG_REGISTER) return prov_seterr(ctx, PROV_EFORMAT, "request: not a register entry");
+    if (!memcmp(e->key, e->registrar, 32))
+        return prov_seterr(ctx, PROV_EINVAL, "request: the key names itself as registrar");
+    selfkey k;
+    char name[73];
+    memcpy(name, "ed25519:", 8);
+    sodium_bin2hex(name + 8, 65, e->key, 32);
+    if (tlog_verifier_init(&k.v, name, TLOG_ALG_ED25519, e->key)) return PROV_EINVAL;
+    tlog_note *n = malloc(sizeof *n);
+    if (!n) return PROV_ENOMEM;
+    tlog_verifiers vs = {.lookup = self_lookup, .user = &k};
+    rc = tlog_note_open(msg, len, &vs, n, ctx);
+    if (rc == PROV_ENOTFOUND) rc = prov_seterr(ctx, TLOG_EVERIFY, "request: not signed by its key");
+    else if (!rc && (n->nsigs != 1 || n->nverified != 1))
+        rc = prov_seterr(ctx, TLOG_EVERIFY, "request: must carry exactly one signature, by its key");
+    if (!rc) {
+        e->nsigners = 1;
+        memcpy(e->signers[0], e->key, 32);
+    }
+    free(n);
+    return rc;
+}
+
+void reg_request_id(char out[17], const uint8_t pk[32]) { reg_key_id(out, pk); }
+
+int reg_entry_cosign(pbuf *out, const uint8_t *msg, size_t len, const tlog_signer *signer,
+                     prov_ctx *ctx)
+{
+    tlog_note *n = malloc(sizeof *n);
+    if (!n) return PROV_ENOMEM;
+    tlog_verifiers none = {0};
+    int rc = tlog_note_open(msg, len, &none, n, ctx);
+    if (rc == PROV_ENOTFOUND) rc = 0; /* nobody known: every line kept as it is */
+    if (!rc) rc = tlog_note_sign(out, n->text, n->text_len, n->sigs, n->nsigs, signer, 1, 0, ctx);
+    if (!rc && out->len > REG_ENTRY_MAX) rc = prov_seterr(ctx, PROV_ELIMIT, "entry too large");
+    free(n);
+    return rc;
+}
