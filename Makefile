@@ -79,6 +79,12 @@ $(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(wildcard tests/fuzz
 unit: $(TEST_BIN) $(PROV)
 	@bash tests/run_unit.sh $(BUILD) $(TEST_BIN)
 
+# The registry server's load generator and checker (test_regserve, make bench).
+$(BUILD)/regload: tests/bench/regload.c $(STATIC)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) -ldl $(LDLIBS)
+unit: $(BUILD)/regload
+bench: $(BUILD)/regload
+
 fuzz-replay: $(FUZZ_REPLAY)
 	@bash tests/fuzz/replay.sh $(BUILD)
 

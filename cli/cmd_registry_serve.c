@@ -96,11 +96,14 @@ int reg_cmd_serve(int argc, char **argv)
     fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);
-    uint64_t ne, nb;
-    reg_server_stats(srv, &ne, &nb);
-    int src = reg_server_stop(srv);
-    fprintf(stderr, "prov registry serve: %s; %llu entries in %llu batches; stopped\n",
-            sig == SIGTERM ? "SIGTERM" : "SIGINT", (unsigned long long)ne, (unsigned long long)nb);
+    reg_server_stats st;
+    int src = reg_server_stop(srv, &st);
+    uint64_t ne = st.entries, nb = st.batches;
+    double ta = st.t_append, tp = st.t_publish;
+    fprintf(stderr, "prov registry serve: %s; stopped.  %llu entries in %llu batches (%.1f a batch); "
+            "per batch: append %.2f ms, publish %.2f ms\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+            (unsigned long long)ne, (unsigned long long)nb, nb ? (double)ne / (double)nb : 0.0,
+            nb ? ta * 1e3 / (double)nb : 0.0, nb ? tp * 1e3 / (double)nb : 0.0);
     rc = src ? err("%s: the log hit an I/O error (%s); restart to recover", dir, prov_strerror(src)) : 0;
 out:
     close_log(&L);

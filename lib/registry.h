@@ -247,12 +247,18 @@ PROV_HIDDEN int reg_log_append(reg_log *l, const uint8_t *const *entries,
  * stands alone: one that breaks a state rule is left out, its code in
  * rcs[i] and the reason in why[i] (why may be NULL); the others are
  * journalled as one batch (one write, one fdatasync), published, and get
- * their index in idx[i].  Returns 0, or an I/O error (then none of the
- * batch is accepted and the log must be reopened). */
+ * their index in idx[i].  With defer, the new checkpoint is only signed
+ * (reg_log_proof works at once) and reg_log_publish writes the tiles and
+ * the checkpoint later: the server answers between the two.  Returns 0,
+ * or an I/O error (then none of the batch is accepted and the log must be
+ * reopened). */
 PROV_HIDDEN int reg_log_append_verified(reg_log *l, const uint8_t *const *entries,
                                         const size_t *lens, const reg_entry *es, size_t n,
-                                        int *rcs, uint64_t *idx, char (*why)[160],
+                                        int *rcs, uint64_t *idx, char (*why)[160], bool defer,
                                         prov_ctx *ctx);
+/* Write the tiles, bundles and checkpoint of what is signed but not yet
+ * published (after a deferred append). */
+PROV_HIDDEN int reg_log_publish(reg_log *l, prov_ctx *ctx);
 PROV_HIDDEN uint64_t reg_log_size(const reg_log *l);
 PROV_HIDDEN const reg_state *reg_log_state(const reg_log *l);
 /* A c2sp.org/tlog-proof of entry index against the current checkpoint,

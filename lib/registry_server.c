@@ -60,6 +60,7 @@ struct reg_server {
     atomic_ulong inflight;
     atomic_ulong tmpseq;
     uint64_t nentries, nbatches;
+    double t_append, t_publish; /* seconds spent, for the stats */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -198,9 +199,10 @@ static void run_batch(reg_server *s, sub *list)
         subs[i] = x, ps[i] = c->body.p, ls[i] = c->body.len, es[i] = x->e, rcs[i] = 0;
     }
     prov_ctx ctx = {{0}};
+    double t0 = mono();
     pthread_mutex_lock(&s->log_mu);
     if (!rc && s->broken) rc = s->broken;
-    if (!rc) rc = reg_log_append_verified(s->log, ps, ls, es, n, rcs, idx, why, &ctx);
+    if (!rc) rc = reg_log_append_verified(s->log, ps, ls, es, n, rcs, idx, why, true, &ctx);
     if (rc && !s->broken) s->broken = rc, fprintf(stderr, "prov registry serve: %s: %s\n", s->dir, ctx.msg);
     for (i = 0; i < n && !rc; i++) {
         if (rcs[i]) continue;
@@ -209,6 +211,8 @@ static void run_batch(reg_server *s, sub *list)
         if (reg_log_proof(s->log, idx[i], &subs[i]->proof, NULL)) pbuf_free(&subs[i]->proof);
     }
     if (!rc) s->nbatches++;
+    double t1 = mono();
+    s->t_append += t1 - t0;
     pthread_mutex_unlock(&s->log_mu);
     i = 0;
     for (sub *x = list, *nx; x; x = nx, i++) {
@@ -222,6 +226,15 @@ static void run_batch(reg_server *s, sub *list)
         }
         x->done = true;
         s->mhd->MHD_resume_connection(x->mc);
+    }
+    /* answered once journalled (durable) with proofs against the signed
+     * checkpoint; now the tiles and the checkpoint are written */
+    if (!rc) {
+        pthread_mutex_lock(&s->log_mu);
+        if ((rc = reg_log_publish(s->log, &ctx)) && !s->broken)
+            s->broken = rc, fprintf(stderr, "prov registry serve: %s: %s\n", s->dir, ctx.msg);
+        s->t_publish += mono() - t1;
+        pthread_mutex_unlock(&s->log_mu);
     }
     free(ps), free(ls), free(es), free(rcs), free(idx), free(why), free(subs);
 }
@@ -362,11 +375,10 @@ static enum MHD_Result get_request(reg_server *s, struct MHD_Connection *mc, con
     pbuf_init(&proof);
     pthread_mutex_lock(&s->log_mu);
     const reg_ident *d = reg_state_find(reg_log_state(s->log), e.key);
-    if (d && !d->has_from && d->index < reg_log_size(s->log)) {
+    if (d && !d->has_from && !reg_log_proof(s->log, d->index, &proof, NULL)) {
         accepted = true;
         index = d->index;
         name = d->name ? strdup(d->name) : NULL, org = d->org ? strdup(d->org) : NULL;
-        if (reg_log_proof(s->log, index, &proof, NULL)) pbuf_free(&proof);
     }
     pthread_mutex_unlock(&s->log_mu);
     pbuf_printf(&b, "{\"id\":\"%s\",\"status\":\"%s\"", id, accepted ? "accepted" : "pending");
@@ -644,14 +656,7 @@ unsigned reg_server_port(const reg_server *s)
     return i ? i->port : s->o.port;
 }
 
-void reg_server_stats(const reg_server *s, uint64_t *entries, uint64_t *batches)
-{
-    pthread_mutex_lock((pthread_mutex_t *)&s->log_mu);
-    *entries = s->nentries, *batches = s->nbatches;
-    pthread_mutex_unlock((pthread_mutex_t *)&s->log_mu);
-}
-
-int reg_server_stop(reg_server *s)
+int reg_server_stop(reg_server *s, reg_server_stats *st)
 {
     if (!s) return 0;
     /* no new entries; the sequencer drains what is queued */
@@ -673,6 +678,7 @@ int reg_server_stop(reg_server *s)
     pthread_mutex_unlock(&s->q_mu);
     s->mhd->MHD_stop_daemon(s->d);
     int rc = s->broken;
+    if (st) st->entries = s->nentries, st->batches = s->nbatches, st->t_append = s->t_append, st->t_publish = s->t_publish;
     reg_log_close(s->log);
     reg_policy_free(&s->policy);
     pthread_mutex_destroy(&s->log_mu), pthread_mutex_destroy(&s->q_mu);

@@ -33,10 +33,16 @@ typedef struct reg_server reg_server;
 /* Open the log in o->dir and start serving.  The keys must outlive it. */
 PROV_HIDDEN int reg_server_start(reg_server **out, const reg_server_opts *o, prov_ctx *ctx);
 PROV_HIDDEN unsigned reg_server_port(const reg_server *s);
+typedef struct reg_server_stats {
+    uint64_t entries, batches; /* accepted since start */
+    double t_append, t_publish; /* seconds the sequencer spent appending
+                                   (checks, journal, fdatasync, proofs) and
+                                   publishing (tiles, checkpoint) */
+} reg_server_stats;
+
 /* Stop taking submissions, sequence and publish what is queued, answer
- * it, close the log.  0, or the I/O error that broke the log. */
-PROV_HIDDEN int reg_server_stop(reg_server *s);
-/* Entries accepted since start, and batches. */
-PROV_HIDDEN void reg_server_stats(const reg_server *s, uint64_t *entries, uint64_t *batches);
+ * it, close the log; *st (may be NULL) gets the figures.  0, or the I/O
+ * error that broke the log. */
+PROV_HIDDEN int reg_server_stop(reg_server *s, reg_server_stats *st);
 
 #endif
