@@ -61,6 +61,9 @@ struct reg_server {
     atomic_ulong tmpseq;
     uint64_t nentries, nbatches;
     double t_append, t_publish; /* seconds spent, for the stats */
+    bool unpublished;           /* signed, not yet written (sequencer's) */
+    double last_publish;
+    uint64_t npublish;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -204,9 +207,10 @@ static void run_batch(reg_server *s, sub *list)
     if (!rc && s->broken) rc = s->broken;
     if (!rc) rc = reg_log_append_verified(s->log, ps, ls, es, n, rcs, idx, why, true, &ctx);
     if (rc && !s->broken) s->broken = rc, fprintf(stderr, "prov registry serve: %s: %s\n", s->dir, ctx.msg);
+    size_t m = 0;
     for (i = 0; i < n && !rc; i++) {
         if (rcs[i]) continue;
-        s->nentries++;
+        s->nentries++, m++;
         pbuf_init(&subs[i]->proof);
         if (reg_log_proof(s->log, idx[i], &subs[i]->proof, NULL)) pbuf_free(&subs[i]->proof);
     }
@@ -227,16 +231,25 @@ static void run_batch(reg_server *s, sub *list)
         x->done = true;
         s->mhd->MHD_resume_connection(x->mc);
     }
-    /* answered once journalled (durable) with proofs against the signed
-     * checkpoint; now the tiles and the checkpoint are written */
-    if (!rc) {
-        pthread_mutex_lock(&s->log_mu);
-        if ((rc = reg_log_publish(s->log, &ctx)) && !s->broken)
-            s->broken = rc, fprintf(stderr, "prov registry serve: %s: %s\n", s->dir, ctx.msg);
-        s->t_publish += mono() - t1;
-        pthread_mutex_unlock(&s->log_mu);
-    }
+    if (!rc && m) s->unpublished = true;
     free(ps), free(ls), free(es), free(rcs), free(idx), free(why), free(subs);
+}
+
+/* Entries are answered once journalled (durable), with proofs against the
+ * checkpoint signed in memory; the tiles and that checkpoint are written
+ * here: when no submission waits, else at most every publish_ms. */
+static void publish(reg_server *s)
+{
+    prov_ctx ctx = {{0}};
+    double t0 = mono();
+    pthread_mutex_lock(&s->log_mu);
+    int rc = s->broken ? 0 : reg_log_publish(s->log, &ctx);
+    if (rc) s->broken = rc, fprintf(stderr, "prov registry serve: %s: %s\n", s->dir, ctx.msg);
+    s->unpublished = false;
+    s->last_publish = mono();
+    s->t_publish += s->last_publish - t0;
+    s->npublish++;
+    pthread_mutex_unlock(&s->log_mu);
 }
 
 static void *sequencer(void *arg)
@@ -244,7 +257,15 @@ static void *sequencer(void *arg)
     reg_server *s = arg;
     pthread_mutex_lock(&s->q_mu);
     for (;;) {
-        while (!s->qhead && !s->stopping) pthread_cond_wait(&s->q_cv, &s->q_mu);
+        while (!s->qhead && !s->stopping) {
+            if (s->unpublished) {
+                pthread_mutex_unlock(&s->q_mu);
+                publish(s);
+                pthread_mutex_lock(&s->q_mu);
+                continue;
+            }
+            pthread_cond_wait(&s->q_cv, &s->q_mu);
+        }
         if (!s->qhead) break; /* stopping, and all is answered */
         /* let a batch gather: batch_ms after its first entry, or batch_max */
         if (s->o.batch_ms && !s->stopping) {
@@ -260,10 +281,12 @@ static void *sequencer(void *arg)
         s->qhead = NULL, s->qtail = &s->qhead, s->qn = 0;
         pthread_mutex_unlock(&s->q_mu);
         run_batch(s, list);
+        if (s->unpublished && mono() - s->last_publish >= s->o.publish_ms / 1e3) publish(s);
         pthread_mutex_lock(&s->q_mu);
     }
     s->seq_done = true;
     pthread_mutex_unlock(&s->q_mu);
+    if (s->unpublished) publish(s);
     return NULL;
 }
 
@@ -678,7 +701,9 @@ int reg_server_stop(reg_server *s, reg_server_stats *st)
     pthread_mutex_unlock(&s->q_mu);
     s->mhd->MHD_stop_daemon(s->d);
     int rc = s->broken;
-    if (st) st->entries = s->nentries, st->batches = s->nbatches, st->t_append = s->t_append, st->t_publish = s->t_publish;
+    if (st)
+        st->entries = s->nentries, st->batches = s->nbatches, st->publishes = s->npublish,
+        st->t_append = s->t_append, st->t_publish = s->t_publish;
     reg_log_close(s->log);
     reg_policy_free(&s->policy);
     pthread_mutex_destroy(&s->log_mu), pthread_mutex_destroy(&s->q_mu);

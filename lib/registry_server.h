@@ -5,8 +5,12 @@
  * threads (MHD's thread pool) read a request, verify its signatures and
  * queue it; one sequencer thread takes what is queued every batch_ms (or
  * at batch_max entries), applies the state rules, journals the batch with
- * one fdatasync and publishes tiles and a checkpoint; only then is each
- * request answered, with its index and a tlog-proof.  Registration
+ * one fdatasync and signs the new checkpoint; then each request is
+ * answered, with its index and a tlog-proof against that checkpoint.  The
+ * tiles and the checkpoint are written when no submission waits, else at
+ * most every publish_ms (a crash in between loses nothing: reopening the
+ * log publishes what the journal holds, and Ed25519 being deterministic,
+ * the same checkpoint).  Registration
  * requests waiting for a registrar are files DIR/pending/<id> (written
  * atomically, so a crash keeps or loses a request whole).  The endpoints:
  * docs/registry.md, "The write server". */
@@ -21,6 +25,8 @@ typedef struct reg_server_opts {
     unsigned port;    /* 0: any free port (reg_server_port says which) */
     unsigned batch_ms;
     size_t batch_max;
+    unsigned publish_ms; /* tiles and checkpoint written at most this often
+                            while submissions keep coming (0: each batch) */
     unsigned threads;  /* worker threads (0: one per CPU) */
     unsigned timeout_s; /* idle connections are closed after this */
     const tlog_signer *log;  /* signs checkpoints (the log's key) */
@@ -34,7 +40,7 @@ typedef struct reg_server reg_server;
 PROV_HIDDEN int reg_server_start(reg_server **out, const reg_server_opts *o, prov_ctx *ctx);
 PROV_HIDDEN unsigned reg_server_port(const reg_server *s);
 typedef struct reg_server_stats {
-    uint64_t entries, batches; /* accepted since start */
+    uint64_t entries, batches, publishes; /* since start */
     double t_append, t_publish; /* seconds the sequencer spent appending
                                    (checks, journal, fdatasync, proofs) and
                                    publishing (tiles, checkpoint) */
