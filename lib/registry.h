@@ -71,8 +71,9 @@
  * be32 length || entry || SHA-256(0x00 || entry) (its leaf hash).  An
  * append writes the whole batch with one write(2) and fdatasync(2)s it
  * before anything is acknowledged; only then are tiles, bundles and the
- * checkpoint written (each a temporary file, fsync'd, renamed; the
- * checkpoint last).  A crash leaves either the old or the new checkpoint,
+ * checkpoint written (tiles and bundles each a temporary file renamed, one
+ * syncfs(2) for all of them; then the checkpoint, fsync'd and renamed,
+ * last).  A crash leaves either the old or the new checkpoint,
  * and the tiles for both exist (full tiles never change; a partial tile
  * of a new width gets a new path).  On open the journal's torn tail (a
  * record cut short: never acknowledged) is cut off, the journal's first
