@@ -381,25 +381,37 @@ out:
 
 /* Resolve --key FILE (a .pub file or a key text; or a private key file,
  * loaded into *priv when priv is not NULL) or --key-id against the state. */
+int key_arg(prov_ctx *ctx, const char *keyarg, uint8_t pk[32], prov_key **priv)
+{
+    if (!reg_key_parse(keyarg, strlen(keyarg), pk)) return 0;
+    FILE *f = fopen(keyarg, "rb");
+    if (!f) return err("%s: %s", keyarg, strerror(errno));
+    char buf[256];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    if (!reg_key_parse(buf, n, pk)) return 0;
+    if (priv && prov_key_file_encrypted(keyarg) >= 0) {
+        if (!(*priv = user_key(ctx, keyarg))) return EXIT_ERROR;
+        prov_key_public(*priv, pk);
+        return 0;
+    }
+    return err("%s: neither a public key (.pub) nor a key file", keyarg);
+}
+
+void revoke_flag_entry(reg_entry *e, reg_kind kind, const char *reason, long long eff)
+{
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    e->reason = (reg_str){reason, strlen(reason)};
+    e->time = now_s();
+    e->effective = eff >= 0 ? (uint64_t)eff : e->time;
+}
+
 static int resolve_key(prov_ctx *ctx, const char *keyarg, const char *keyid, const reg_state *st,
                        uint8_t pk[32], prov_key **priv)
 {
-    if (keyarg) {
-        if (!reg_key_parse(keyarg, strlen(keyarg), pk)) return 0;
-        FILE *f = fopen(keyarg, "rb");
-        if (!f) return err("%s: %s", keyarg, strerror(errno));
-        char buf[256];
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = 0;
-        if (!reg_key_parse(buf, n, pk)) return 0;
-        if (priv && prov_key_file_encrypted(keyarg) >= 0) {
-            if (!(*priv = user_key(ctx, keyarg))) return EXIT_ERROR;
-            prov_key_public(*priv, pk);
-            return 0;
-        }
-        return err("%s: neither a public key (.pub) nor a key file", keyarg);
-    }
+    if (keyarg) return key_arg(ctx, keyarg, pk, priv);
     const reg_ident *hits[2];
     size_t n = reg_state_search(st, keyid, hits, 2);
     if (n == 0) return err("no registered key has ID %s", keyid);
@@ -447,11 +459,7 @@ static int reg_revoke_flag(int argc, char **argv, reg_kind kind)
     prov_signer ps;
     int rc = EXIT_ERROR;
     reg_entry e;
-    memset(&e, 0, sizeof e);
-    e.kind = kind;
-    e.reason = (reg_str){reason, strlen(reason)};
-    e.time = now_s();
-    e.effective = eff >= 0 ? (uint64_t)eff : e.time;
+    revoke_flag_entry(&e, kind, reason, eff);
     if (open_log(&L, &o)) goto out;
     if (resolve_key(ctx, keyarg, keyid, reg_log_state(L.log), e.key, kind == REG_REVOKE ? &self : NULL)) goto out;
     if (kind == REG_FLAG &&

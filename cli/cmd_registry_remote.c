@@ -363,35 +363,18 @@ int reg_remote_revoke_flag(const char *url, reg_kind kind, const char *keyarg, c
     prov_signer ps;
     int rc = EXIT_ERROR;
     reg_entry e;
-    memset(&e, 0, sizeof e);
-    e.kind = kind;
-    e.reason = (reg_str){reason, strlen(reason)};
-    e.time = (uint64_t)time(NULL);
-    e.effective = eff >= 0 ? (uint64_t)eff : e.time;
+    revoke_flag_entry(&e, kind, reason, eff);
     long st;
     if (keyarg) {
-        char buf[256];
-        FILE *f;
-        size_t n;
-        if (!reg_key_parse(keyarg, strlen(keyarg), e.key)) {
-        } else if (!(f = fopen(keyarg, "rb"))) {
-            err("%s: cannot read", keyarg);
-            goto out;
-        } else {
-            n = fread(buf, 1, sizeof buf - 1, f);
-            fclose(f);
-            buf[n] = 0;
-            if (reg_key_parse(buf, n, e.key)) {
-                if (kind != REG_REVOKE || !(self = user_key(ctx, keyarg))) {
-                    if (!self) err("%s: neither a public key (.pub) nor a key file", keyarg);
-                    goto out;
-                }
-                prov_key_public(self, e.key);
-            }
-        }
+        if (key_arg(ctx, keyarg, e.key, kind == REG_REVOKE ? &self : NULL)) goto out;
     } else {
+        size_t kl = strlen(keyid);
+        if (kl < 4 || kl > 16 || strspn(keyid, "0123456789abcdef") != kl) {
+            err("--key-id %s: 4 to 16 lower-case hex digits", keyid);
+            goto out;
+        }
         char path[64];
-        snprintf(path, sizeof path, "v1/keys/%.20s", keyid);
+        snprintf(path, sizeof path, "v1/keys/%s", keyid);
         if (call("GET", url, path, NULL, 0, &st, &ans)) goto out;
         char *k = st == 200 ? json_str((const char *)ans.p, ans.len, "key") : NULL;
         int bad = !k || reg_key_parse(k, strlen(k), e.key);

@@ -33,6 +33,13 @@ void close_log(oplog *L);
 /* KEY.pub beside a key file, unless there is one. */
 int write_pub(const char *keypath, const uint8_t pk[32]);
 
+/* --key: a .pub file, a key text, or (when priv is not NULL) a private
+ * key file, loaded into *priv.  0 or EXIT_ERROR (printed). */
+int key_arg(prov_ctx *ctx, const char *keyarg, uint8_t pk[32], prov_key **priv);
+/* A revoke or flag entry's common fields (time now; effective eff, or now
+ * when eff < 0). */
+void revoke_flag_entry(reg_entry *e, reg_kind kind, const char *reason, long long eff);
+
 /* Is this --registry / DIR argument a URL? */
 int reg_is_url(const char *s);
 

@@ -261,6 +261,12 @@ static void test_register_over_url(void **st)
     pbuf_free(&good);
     prov_key_free(k), prov_key_free(rk), prov_key_free(ak);
 
+    /* flag by key ID over the URL (the server looks the ID up) */
+    assert_int_equal(tu_sh("cd %s && id=$(%s registry lookup reg alice.key.pub --json | sed 's/.*\"key_id\":\"\\([0-9a-f]*\\)\".*/\\1/') && "
+                           "%s registry flag %s --key-id $(echo $id | cut -c1-8) --media s.jpg --reason fake "
+                           "--registrar-key reg/registrar.key | grep -q flagged", D, P, P, U), 0);
+    assert_int_equal(tu_sh("cd %s && %s registry flag %s --key-id 0000 --media s.jpg --reason fake "
+                           "--registrar-key reg/registrar.key 2>/dev/null", D, P, U), 2);
     /* revoke over the URL; verify now fails */
     assert_int_equal(tu_sh("cd %s && %s registry revoke %s --key alice.key.pub --reason 'key lost' "
                            "--registrar-key reg/registrar.key >/dev/null", D, P, U), 0);
@@ -272,7 +278,7 @@ static void test_register_over_url(void **st)
     /* SIGTERM: exit 0, everything published */
     assert_int_equal(stop_server(D, "TERM"), 0);
     assert_int_equal(tu_sh("cd %s && grep -q stopped serve.err", D), 0);
-    assert_int_equal(log_size(dir), before + 2);
+    assert_int_equal(log_size(dir), before + 3);
     assert_int_equal(tu_sh("%s registry verify %s >/dev/null", P, dir), 0);
     stop_nginx(D);
     prov_ctx_free(ctx);
