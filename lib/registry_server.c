@@ -18,7 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LIST_MAX 1000 /* pending requests listed at once */
+#define LIST_MAX 1000      /* pending requests listed at once */
+#define PENDING_MAX 100000 /* requests kept: anyone can make keys, so bounded */
 
 /* One queued entry, inside its connection's state. */
 typedef struct sub {
@@ -59,6 +60,7 @@ struct reg_server {
     pthread_t seq;
     atomic_ulong inflight;
     atomic_ulong tmpseq;
+    atomic_ulong npending; /* files in DIR/pending */
     uint64_t nentries, nbatches;
     double t_append, t_publish; /* seconds spent, for the stats */
     bool unpublished;           /* signed, not yet written (sequencer's) */
@@ -451,10 +453,15 @@ static enum MHD_Result post_request(reg_server *s, struct MHD_Connection *mc, co
     snprintf(rel, sizeof rel, "pending/%s", id);
     pbuf old;
     pbuf_init(&old);
-    bool same = get_file(s, rel, &old, REG_ENTRY_MAX) == 0 && old.len == c->body.len &&
-                !memcmp(old.p, c->body.p, old.len);
+    int grc = get_file(s, rel, &old, REG_ENTRY_MAX);
+    bool same = grc == 0 && old.len == c->body.len && !memcmp(old.p, c->body.p, old.len);
+    bool fresh = grc == PROV_ENOTFOUND; /* else the key's own request is replaced */
     pbuf_free(&old);
     if (known && !same) return send_err(s, mc, 409, "the key is already in the registry");
+    if (fresh && atomic_fetch_add(&s->npending, 1) >= PENDING_MAX) {
+        atomic_fetch_sub(&s->npending, 1);
+        return send_err(s, mc, 503, "too many pending requests; try again later");
+    }
     if (!same) {
         char pd[4200];
         snprintf(pd, sizeof pd, "%s/pending", s->dir);
@@ -631,6 +638,15 @@ int reg_server_start(reg_server **out, const reg_server_opts *o, prov_ctx *ctx)
     int rc = s->dir ? 0 : PROV_ENOMEM;
     bool have_pol = false, have_seq = false;
     if (!rc) rc = reg_log_open(&s->log, o->dir, o->log, ctx);
+    if (!rc) {
+        char pd[4200];
+        snprintf(pd, sizeof pd, "%s/pending", o->dir);
+        DIR *dp = opendir(pd);
+        struct dirent *de;
+        while (dp && (de = readdir(dp)))
+            if (is_id(de->d_name, strlen(de->d_name))) atomic_fetch_add(&s->npending, 1);
+        if (dp) closedir(dp);
+    }
     if (!rc && !(rc = reg_policy_load(o->dir, &s->policy, ctx))) have_pol = true;
     if (!rc) {
         rc = pthread_create(&s->seq, NULL, sequencer, s) ? PROV_ENOMEM : 0;
