@@ -47,7 +47,7 @@ static const char REGISTRY_USAGE[] =
 static const char REGISTER_USAGE[] =
     "usage: prov register --registry DIR|URL --key KEY --name NAME [--org ORG]\n"
     "                     [--contact C] [--checked-by HOW] [--days N]\n"
-    "                     [--registrar ID] [--wait SECONDS | --no-wait]\n"
+    "                     [--registrar ID] [--wait SECONDS | --no-wait] [--again]\n"
     "\n"
     "File a registration of KEY's public key with the registry in DIR.  On a\n"
     "local folder the operator's registrar accepts it at once (registering\n"
@@ -58,7 +58,8 @@ static const char REGISTER_USAGE[] =
     "On a URL (http://..., a registry behind `prov registry serve`) the\n"
     "request, signed by KEY, waits for a registrar (the policy's first, or\n"
     "--registrar KEY-ID): the command polls up to --wait seconds (default\n"
-    "600); --no-wait files it and exits.  Running it again resumes.\n"
+    "600); --no-wait files it and exits.  Running it again resumes; after a\n"
+    "registrar's refusal (exit 1, with the reason) --again files a new request.\n"
     "Passphrases: PROV_PASSPHRASE for KEY; PROV_REGISTRY_PASSPHRASE (else\n"
     "PROV_PASSPHRASE) for the registry's keys.\n";
 
@@ -294,20 +295,22 @@ int cmd_register(int argc, char **argv)
                                           {"registrar", required_argument, 0, 'R'},
                                           {"wait", required_argument, 0, 'w'},
                                           {"no-wait", no_argument, 0, 'W'},
+                                          {"again", no_argument, 0, 'A'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(REGISTER_USAGE, stdout); return 0; }
     const char *registrar = NULL;
-    int wait_s = 600, no_wait = 0;
+    int wait_s = 600, no_wait = 0, again = 0;
     const char *dir = getenv("PROV_REGISTRY"), *keyp = NULL, *name = NULL, *org = NULL, *contact = NULL;
     const char *checked = "in-person";
     int days = 730, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "r:k:N:O:C:B:d:R:w:Wh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:k:N:O:C:B:d:R:w:WAh", opts, NULL)) != -1) {
         if (c == 'r') dir = optarg;
         else if (c == 'R') registrar = optarg;
         else if (c == 'w') wait_s = atoi(optarg);
         else if (c == 'W') no_wait = 1;
+        else if (c == 'A') again = 1;
         else if (c == 'k') keyp = optarg;
         else if (c == 'N') name = optarg;
         else if (c == 'O') org = optarg;
@@ -343,7 +346,7 @@ int cmd_register(int argc, char **argv)
     e.time = now_s();
     if (reg_is_url(dir)) {
         /* a request signed by the key alone; a registrar approves it */
-        rc = reg_remote_register(dir, keyp, uk, &e, registrar, wait_s < 0 ? 0 : wait_s, no_wait);
+        rc = reg_remote_register(dir, keyp, uk, &e, registrar, wait_s < 0 ? 0 : wait_s, no_wait, again);
         goto out;
     }
     if (!(rk = op_key(&o, "registrar.key")) || !(ck = op_key(&o, "root.key"))) goto out;

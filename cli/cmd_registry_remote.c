@@ -15,12 +15,15 @@
 
 static const char APPROVE_USAGE[] =
     "usage: prov registry approve URL (REQUEST-ID... | --all) --registrar-key KEY\n"
+    "                             [--refuse REASON]\n"
     "\n"
     "Approve registration requests waiting at the registry URL: each is shown\n"
     "(name, organisation, key ID), signed with the registrar's KEY and\n"
     "submitted; the server checks that KEY is accredited and sequences it.\n"
     "--all approves every pending request that names KEY as its registrar.\n"
-    "Check who people are before approving (the entry says --checked-by).\n";
+    "Check who people are before approving (the entry says --checked-by).\n"
+    "--refuse REASON refuses the requests instead (signed by KEY); the\n"
+    "applicant's `prov register` then stops with the reason.\n";
 
 static const char PENDING_USAGE[] =
     "usage: prov registry pending URL [--json]\n"
@@ -139,7 +142,7 @@ out:
 }
 
 int reg_remote_register(const char *url, const char *keyp, const prov_key *uk, const reg_entry *e0,
-                        const char *registrar_sel, int wait_s, int no_wait)
+                        const char *registrar_sel, int wait_s, int no_wait, int again)
 {
     reg_entry e = *e0;
     char id[17], path[64];
@@ -152,7 +155,10 @@ int reg_remote_register(const char *url, const char *keyp, const prov_key *uk, c
     prov_ctx *ctx = NULL;
     /* a request filed before (this key): resume it */
     if (call("GET", url, path, NULL, 0, &st, &ans)) return EXIT_ERROR;
-    if (st == 404) {
+    char *st0 = st == 200 ? json_str((const char *)ans.p, ans.len, "status") : NULL;
+    int refile = again && st0 && !strcmp(st0, "refused");
+    free(st0);
+    if (st == 404 || refile) {
         pbuf_free(&ans);
         tlog_signer sig;
         prov_signer ps;
@@ -179,6 +185,8 @@ int reg_remote_register(const char *url, const char *keyp, const prov_key *uk, c
         if (status && !acc && !pend) {
             char *why = json_str((const char *)ans.p, ans.len, "reason");
             err("request %s: %s%s%s", id, status, why ? ": " : "", why ? why : "");
+            if (!strcmp(status, "refused"))
+                rc = EXIT_INVALID, fprintf(stderr, "prov: to file a new request, run register again with --again\n");
             free(why);
         }
         free(status);
@@ -250,7 +258,8 @@ int reg_cmd_pending(int argc, char **argv)
     return 0;
 }
 
-static int approve_one(const char *url, const char *id, const prov_key *rk, const tlog_signer *sig, int quiet_other)
+static int approve_one(const char *url, const char *id, const prov_key *rk, const tlog_signer *sig, int quiet_other,
+                       const char *refuse)
 {
     char path[64];
     snprintf(path, sizeof path, "v1/requests/%s", id);
@@ -263,6 +272,7 @@ static int approve_one(const char *url, const char *id, const prov_key *rk, cons
     char *status = json_str((const char *)ans.p, ans.len, "status"), *req = NULL;
     if (st != 200) { server_err(id, st, &ans); goto out; }
     if (status && !strcmp(status, "accepted")) { printf("%s: already accepted\n", id); rc = 0; goto out; }
+    if (status && !strcmp(status, "refused")) { printf("%s: refused before\n", id); rc = 0; goto out; }
     req = json_str((const char *)ans.p, ans.len, "entry");
     reg_entry e;
     if (prov_ctx_new(&ctx)) goto out;
@@ -281,6 +291,16 @@ static int approve_one(const char *url, const char *id, const prov_key *rk, cons
     printf("%s: %.*s%s%.*s (key ID %s%s%.*s)\n", id, (int)e.name.n, e.name.p, e.org.p ? ", " : "", (int)e.org.n,
            e.org.p ? e.org.p : "", kid, e.checked_by.p ? ", checked: " : "", (int)e.checked_by.n,
            e.checked_by.p ? e.checked_by.p : "");
+    if (refuse) {
+        char rpath[80];
+        snprintf(rpath, sizeof rpath, "v1/requests/%s/refuse", id);
+        if (reg_refusal_build(&ent, id, refuse, (uint64_t)time(NULL), sig, ctx)) { err("%s", prov_errmsg(ctx)); goto out; }
+        if (call("POST", url, rpath, ent.p, ent.len, &st, &post)) goto out;
+        if (st != 200) { server_err(id, st, &post); goto out; }
+        printf("  refused\n");
+        rc = 0;
+        goto out;
+    }
     if (reg_entry_cosign(&ent, (const uint8_t *)req, strlen(req), sig, ctx)) { err("%s: %s", id, prov_errmsg(ctx)); goto out; }
     if (call("POST", url, "v1/entries", ent.p, ent.len, &st, &post)) goto out;
     if (st != 200) { server_err(id, st, &post); goto out; }
@@ -299,14 +319,16 @@ int reg_cmd_approve(int argc, char **argv)
 {
     static const struct option opts[] = {{"registrar-key", required_argument, 0, 'k'},
                                           {"all", no_argument, 0, 'a'},
+                                          {"refuse", required_argument, 0, 'x'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(APPROVE_USAGE, stdout); return 0; }
-    const char *keyp = NULL;
+    const char *keyp = NULL, *refuse = NULL;
     int all = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "k:ah", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "k:ax:h", opts, NULL)) != -1) {
         if (c == 'k') keyp = optarg;
+        else if (c == 'x') refuse = optarg;
         else if (c == 'a') all = 1;
         else die_usage(APPROVE_USAGE);
     }
@@ -324,7 +346,7 @@ int reg_cmd_approve(int argc, char **argv)
     if (reg_signer_from_key(&sig, &ps, rk)) { err("%s: cannot sign", keyp); goto out; }
     rc = 0;
     if (!all) {
-        for (int i = optind + 1; i < argc; i++) rc |= approve_one(url, argv[i], rk, &sig, 0);
+        for (int i = optind + 1; i < argc; i++) rc |= approve_one(url, argv[i], rk, &sig, 0, refuse);
     } else {
         long st;
         pbuf b;
@@ -334,7 +356,7 @@ int reg_cmd_approve(int argc, char **argv)
         size_t end = 0, n = 0;
         for (size_t s = st == 200 ? next_obj(j, b.len, 0, &end) : b.len; s < b.len; s = next_obj(j, b.len, end, &end)) {
             char *id = json_str(j + s, end - s, "id");
-            if (id && strlen(id) == 16) rc |= approve_one(url, id, rk, &sig, 1), n++;
+            if (id && strlen(id) == 16) rc |= approve_one(url, id, rk, &sig, 1, refuse), n++;
             free(id);
         }
         if (st == 200 && !n) printf("no pending requests at %s\n", url);

@@ -45,7 +45,7 @@ int reg_is_url(const char *s);
 
 /* The registry commands over a URL (cmd_registry_remote.c). */
 int reg_remote_register(const char *url, const char *keyp, const prov_key *uk, const reg_entry *e,
-                        const char *registrar_sel, int wait_s, int no_wait);
+                        const char *registrar_sel, int wait_s, int no_wait, int again);
 int reg_remote_revoke_flag(const char *url, reg_kind kind, const char *keyarg, const char *keyid,
                            const char *reason, long long eff, const char *media, const char *signer_key);
 int reg_cmd_serve(int argc, char **argv);

@@ -293,6 +293,15 @@ PROV_HIDDEN void reg_request_id(char out[17], const uint8_t pk[32]);
 PROV_HIDDEN int reg_entry_cosign(pbuf *out, const uint8_t *msg, size_t len,
                                  const tlog_signer *signer, prov_ctx *ctx);
 
+/* A registrar's refusal of request id, a signed note by the registrar:
+ *   prov-registry/v1 refusal / request <id> / reason <text> / time <unix>
+ * Parsing checks the signature by registrar (the request's) and points
+ * *reason into msg. */
+PROV_HIDDEN int reg_refusal_build(pbuf *out, const char id[17], const char *reason, uint64_t time,
+                                  const tlog_signer *registrar, prov_ctx *ctx);
+PROV_HIDDEN int reg_refusal_parse(const uint8_t *msg, size_t len, const uint8_t registrar[32],
+                                  char id[17], reg_str *reason, prov_ctx *ctx);
+
 /* ------------------------------------------------------------------ */
 /* The CA and media (registry_ca.c). */
 

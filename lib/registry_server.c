@@ -33,11 +33,12 @@ typedef struct sub {
     bool done;
 } sub;
 
-enum { R_NONE, R_ENTRY, R_REQUEST };
+enum { R_NONE, R_ENTRY, R_REQUEST, R_REFUSE };
 
 /* Per connection (MHD's con_cls): the body read so far. */
 typedef struct conn {
     int route;
+    char id[17]; /* R_REFUSE */
     pbuf body;
     bool too_big, queued;
     sub s;
@@ -406,8 +407,17 @@ static enum MHD_Result get_request(reg_server *s, struct MHD_Connection *mc, con
         name = d->name ? strdup(d->name) : NULL, org = d->org ? strdup(d->org) : NULL;
     }
     pthread_mutex_unlock(&s->log_mu);
-    pbuf_printf(&b, "{\"id\":\"%s\",\"status\":\"%s\"", id, accepted ? "accepted" : "pending");
-    if (!accepted) {
+    pbuf refusal;
+    pbuf_init(&refusal);
+    char rrel[80], rid[17];
+    reg_str reason = {NULL, 0};
+    snprintf(rrel, sizeof rrel, "pending/%s.refused", id);
+    bool refused = !accepted && get_file(s, rrel, &refusal, REG_ENTRY_MAX) == 0 &&
+                   reg_refusal_parse(refusal.p, refusal.len, e.registrar, rid, &reason, NULL) == 0;
+    pbuf_printf(&b, "{\"id\":\"%s\",\"status\":\"%s\"", id, accepted ? "accepted" : refused ? "refused" : "pending");
+    if (refused) {
+        json_field(&b, "reason", reason.p, reason.n);
+    } else if (!accepted) {
         json_field(&b, "entry", (char *)req.p, req.len);
     } else {
         /* the chain is issued once and kept, so every poll gets the same */
@@ -432,7 +442,7 @@ static enum MHD_Result get_request(reg_server *s, struct MHD_Connection *mc, con
     }
     pbuf_putc(&b, '}');
     free(name), free(org);
-    pbuf_free(&proof), pbuf_free(&req);
+    pbuf_free(&proof), pbuf_free(&req), pbuf_free(&refusal);
     return send_json(s, mc, 200, &b);
 }
 
@@ -468,10 +478,46 @@ static enum MHD_Result post_request(reg_server *s, struct MHD_Connection *mc, co
         if ((mkdir(pd, 0700) && errno != EEXIST) || put_file(s, rel, c->body.p, c->body.len))
             return send_err(s, mc, 503, "cannot store the request");
     }
+    /* filed (again): a refusal no longer holds; the registrar looks anew */
+    char rp[4300];
+    snprintf(rp, sizeof rp, "%s/pending/%s.refused", s->dir, id);
+    if (!known) unlink(rp);
     pbuf b;
     pbuf_init(&b);
     pbuf_printf(&b, "{\"id\":\"%s\",\"status\":\"%s\"}", id, known ? "accepted" : "pending");
     return send_json(s, mc, known ? 200 : 202, &b);
+}
+
+/* POST /v1/requests/ID/refuse: a refusal signed by the registrar the
+ * request names. */
+static enum MHD_Result post_refuse(reg_server *s, struct MHD_Connection *mc, conn *c)
+{
+    char rel[80], rid[17];
+    snprintf(rel, sizeof rel, "pending/%s", c->id);
+    pbuf req;
+    pbuf_init(&req);
+    reg_entry e;
+    int rc = get_file(s, rel, &req, REG_ENTRY_MAX);
+    if (!rc) rc = reg_request_parse(req.p, req.len, &e, NULL);
+    pbuf_free(&req); /* e's keys are copies; its text is not used */
+    if (rc) return send_err(s, mc, rc == PROV_ENOTFOUND ? 404 : 500, rc == PROV_ENOTFOUND ? "no such request" : "the stored request is damaged");
+    prov_ctx ctx = {{0}};
+    reg_str reason;
+    if ((rc = reg_refusal_parse(c->body.p, c->body.len, e.registrar, rid, &reason, &ctx)))
+        return send_err(s, mc, status_of(rc), ctx.msg);
+    if (strcmp(rid, c->id)) return send_err(s, mc, 400, "refusal: names another request");
+    pthread_mutex_lock(&s->log_mu);
+    bool known = reg_state_find(reg_log_state(s->log), e.key) != NULL;
+    pthread_mutex_unlock(&s->log_mu);
+    if (known) return send_err(s, mc, 409, "the request was accepted already");
+    snprintf(rel, sizeof rel, "pending/%s.refused", c->id);
+    if (put_file(s, rel, c->body.p, c->body.len)) return send_err(s, mc, 503, "cannot store the refusal");
+    pbuf b;
+    pbuf_init(&b);
+    pbuf_printf(&b, "{\"id\":\"%s\",\"status\":\"refused\"", c->id);
+    json_field(&b, "reason", reason.p, reason.n);
+    pbuf_putc(&b, '}');
+    return send_json(s, mc, 200, &b);
 }
 
 /* GET /v1/requests: the pending requests, for registrars. */
@@ -499,7 +545,10 @@ static enum MHD_Result list_requests(reg_server *s, struct MHD_Connection *mc)
         pthread_mutex_lock(&s->log_mu);
         bool known = reg_state_find(reg_log_state(s->log), e.key) != NULL;
         pthread_mutex_unlock(&s->log_mu);
-        if (!known) {
+        char rp[4300];
+        struct stat sb;
+        snprintf(rp, sizeof rp, "%s/pending/%s.refused", s->dir, de->d_name);
+        if (!known && stat(rp, &sb) != 0) {
             char kt[53], rt[53];
             reg_key_text(kt, e.key);
             reg_key_text(rt, e.registrar);
@@ -563,6 +612,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *mc, const char 
         *con_cls = c;
         if (post && !strcmp(url, "/v1/entries")) c->route = R_ENTRY;
         else if (post && !strcmp(url, "/v1/requests")) c->route = R_REQUEST;
+        else if (post && !strncmp(url, "/v1/requests/", 13) && is_id(url + 13, 16) && !strcmp(url + 29, "/refuse"))
+            c->route = R_REFUSE, memcpy(c->id, url + 13, 16);
         if (c->route) {
             const char *cl = s->mhd->MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Length");
             if (cl && strtoull(cl, NULL, 10) > REG_ENTRY_MAX)
@@ -582,7 +633,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *mc, const char 
         if (c->too_big) return send_err(s, mc, 413, "entries are at most 8192 bytes");
         if (c->body.err) return send_err(s, mc, 503, "out of memory");
         if (!c->body.len) return send_err(s, mc, 400, "empty body: send the signed entry");
-        return c->route == R_ENTRY ? post_entry(s, mc, c) : post_request(s, mc, c);
+        return c->route == R_ENTRY ? post_entry(s, mc, c) : c->route == R_REQUEST ? post_request(s, mc, c)
+                                                                                  : post_refuse(s, mc, c);
     }
     bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     if (!strncmp(url, "/v1/", 4) && !get && !post) return send_err(s, mc, 405, "method not allowed");

@@ -213,6 +213,19 @@ static void test_register_over_url(void **st)
     assert_int_equal(tu_sh("cd %s && %s verify s.jpg --trust reg/root.pem --registry reg > v.txt && "
                            "grep -q 'identity: Alice Doe' v.txt && grep -q 'status:   active' v.txt", D, P), 0);
 
+    /* a refusal: the applicant is told why; --again files a new request */
+    assert_int_equal(tu_sh("cd %s && %s keygen -o bob.key --subject Bob --no-encrypt >/dev/null && "
+                           "%s register --registry %s --key bob.key --name 'Bob Roe' --no-wait >/dev/null 2>&1",
+                           D, P, P, U), 0);
+    assert_int_equal(tu_sh("cd %s && %s registry approve %s --all --refuse 'not seen in person' "
+                           "--registrar-key reg/registrar.key | grep -q refused", D, P, U), 0);
+    assert_int_equal(tu_sh("cd %s && %s register --registry %s --key bob.key --name 'Bob Roe' --wait 5 2> bob.err",
+                           D, P, U), 1);
+    assert_int_equal(tu_sh("cd %s && grep -q 'refused: not seen in person' bob.err && test ! -e bob.key.proof", D), 0);
+    assert_int_equal(tu_sh("cd %s && %s registry pending %s | grep -q 'no pending'", D, P, U), 0);
+    assert_int_equal(tu_sh("cd %s && %s register --registry %s --key bob.key --name 'Bob Roe' --again --no-wait "
+                           ">/dev/null 2>&1 && %s registry pending %s | grep -q 'Bob Roe'", D, P, U, P, U), 0);
+
     /* bad requests: 4xx, nothing appended */
     uint64_t before = log_size(dir);
     char ep[200], direct[200];
