@@ -311,6 +311,18 @@ PROV_HIDDEN int reg_refusal_parse(const uint8_t *msg, size_t len, const uint8_t 
 PROV_HIDDEN int reg_ca_issue(prov_ctx *ctx, const char *dir, const prov_key *ca_key,
                              const uint8_t pk[32], const char *name, const char *org,
                              int days, char **pem);
+/* The CA loaded once, for issuing many leaves (the server): the root from
+ * DIR/root.pem and the key (which must outlive it). */
+typedef struct reg_ca {
+    prov_chain *root;
+    char *root_pem;
+    const prov_key *key;
+} reg_ca;
+PROV_HIDDEN int reg_ca_open(reg_ca *ca, prov_ctx *ctx, const char *dir, const prov_key *ca_key);
+PROV_HIDDEN void reg_ca_close(reg_ca *ca);
+/* As reg_ca_issue; safe from several threads at once. */
+PROV_HIDDEN int reg_ca_issue_with(const reg_ca *ca, prov_ctx *ctx, const uint8_t pk[32],
+                                  const char *name, const char *org, int days, char **pem);
 /* SHA-256 of a whole file, and of its C2PA manifest store (JPEG and PNG;
  * *has_manifest 0 when none or another format). */
 PROV_HIDDEN int reg_media_hashes(prov_ctx *ctx, const char *path, uint8_t media[32],

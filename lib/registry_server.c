@@ -51,6 +51,7 @@ struct reg_server {
     char *dir;
     reg_log *log;
     reg_policy policy;
+    reg_ca ca; /* loaded once: leaves are issued from several threads */
     pthread_mutex_t log_mu; /* the log and its state: sequencer vs readers */
     pthread_mutex_t q_mu;
     pthread_cond_t q_cv, idle_cv;
@@ -320,7 +321,7 @@ static char *issue_chain(reg_server *s, const uint8_t pk[32], const char *name, 
 {
     char *pem = NULL;
     prov_ctx ctx = {{0}};
-    if (reg_ca_issue(&ctx, s->dir, s->o.ca_key, pk, name, org, s->o.cert_days, &pem))
+    if (reg_ca_issue_with(&s->ca, &ctx, pk, name, org, s->o.cert_days, &pem))
         fprintf(stderr, "prov registry serve: cannot issue a certificate: %s\n", ctx.msg);
     return pem;
 }
@@ -688,7 +689,7 @@ int reg_server_start(reg_server **out, const reg_server_opts *o, prov_ctx *ctx)
     pthread_mutex_init(&s->log_mu, NULL), pthread_mutex_init(&s->q_mu, NULL);
     pthread_cond_init(&s->q_cv, NULL), pthread_cond_init(&s->idle_cv, NULL);
     int rc = s->dir ? 0 : PROV_ENOMEM;
-    bool have_pol = false, have_seq = false;
+    bool have_pol = false, have_seq = false, have_ca = false;
     if (!rc) rc = reg_log_open(&s->log, o->dir, o->log, ctx);
     if (!rc) {
         char pd[4200];
@@ -700,6 +701,7 @@ int reg_server_start(reg_server **out, const reg_server_opts *o, prov_ctx *ctx)
         if (dp) closedir(dp);
     }
     if (!rc && !(rc = reg_policy_load(o->dir, &s->policy, ctx))) have_pol = true;
+    if (!rc && !(rc = reg_ca_open(&s->ca, ctx, o->dir, o->ca_key))) have_ca = true;
     if (!rc) {
         rc = pthread_create(&s->seq, NULL, sequencer, s) ? PROV_ENOMEM : 0;
         have_seq = !rc;
@@ -732,6 +734,7 @@ int reg_server_start(reg_server **out, const reg_server_opts *o, prov_ctx *ctx)
             pthread_join(s->seq, NULL);
         }
         if (have_pol) reg_policy_free(&s->policy);
+        if (have_ca) reg_ca_close(&s->ca);
         reg_log_close(s->log);
         free(s->dir);
         free(s);
@@ -774,6 +777,7 @@ int reg_server_stop(reg_server *s, reg_server_stats *st)
         st->t_append = s->t_append, st->t_publish = s->t_publish;
     reg_log_close(s->log);
     reg_policy_free(&s->policy);
+    reg_ca_close(&s->ca);
     pthread_mutex_destroy(&s->log_mu), pthread_mutex_destroy(&s->q_mu);
     pthread_cond_destroy(&s->q_cv), pthread_cond_destroy(&s->idle_cv);
     free(s->dir);
