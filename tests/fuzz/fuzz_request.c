@@ -7,7 +7,9 @@
  *  - a request that parses is a register entry whose one signer is its own
  *    key, not its registrar, with its text inside the input;
  *  - cosigning it keeps its text and its signature and adds one line, and
- *    the result parses as an entry with two signature lines. */
+ *    the result parses as an entry with two signature lines;
+ *  - as a registrar's refusal: a parsed one names a 16-hex-digit request
+ *    and a reason inside the input. */
 #include "registry.h"
 
 #include <stdlib.h>
@@ -57,5 +59,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     pbuf_free(&b);
+    /* as a refusal, against the fixed key (inputs may carry its signature) */
+    uint8_t rpk[32];
+    memcpy(rpk, s.pub, 32);
+    char id[17];
+    reg_str reason;
+    rc = reg_refusal_parse(data, size, rpk, id, &reason, &ctx);
+    CHECK(known(rc));
+    if (!rc) {
+        CHECK(strlen(id) == 16 && strspn(id, "0123456789abcdef") == 16);
+        const uint8_t *r = (const uint8_t *)reason.p;
+        CHECK(r >= data && reason.n >= 1 && reason.n <= size && (size_t)(r - data) <= size - reason.n);
+    }
     return 0;
 }
