@@ -715,6 +715,10 @@ static int reg_verify(int argc, char **argv)
 
 int cmd_registry(int argc, char **argv)
 {
+    /* these have their own --help */
+    if (argc >= 2 && !strcmp(argv[1], "serve")) return reg_cmd_serve(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "pending")) return reg_cmd_pending(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "approve")) return reg_cmd_approve(argc - 1, argv + 1);
     if (argc < 2 || wants_help(argc, argv)) {
         fputs(REGISTRY_USAGE, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_ERROR : EXIT_OKAY;
@@ -726,8 +730,5 @@ int cmd_registry(int argc, char **argv)
     if (!strcmp(c, "rotate")) return reg_rotate(argc - 1, argv + 1);
     if (!strcmp(c, "lookup")) return reg_lookup(argc - 1, argv + 1);
     if (!strcmp(c, "verify")) return reg_verify(argc - 1, argv + 1);
-    if (!strcmp(c, "serve")) return reg_cmd_serve(argc - 1, argv + 1);
-    if (!strcmp(c, "pending")) return reg_cmd_pending(argc - 1, argv + 1);
-    if (!strcmp(c, "approve")) return reg_cmd_approve(argc - 1, argv + 1);
     return err("unknown registry command '%s' (see prov registry --help)", c);
 }
