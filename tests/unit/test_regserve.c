@@ -36,8 +36,10 @@ static void pause_ms(long ms)
 /* A server on DIR/reg, on port (0: any); its port. */
 static unsigned start_server(const char *D, unsigned port)
 {
-    assert_int_equal(tu_sh("cd %s && rm -f serve.out && (%s registry serve reg --listen 127.0.0.1:%u --batch-ms 1 "
-                           "> serve.out 2>> serve.err & echo $! > serve.pid)", D, P, port), 0);
+    /* a subshell waits for the server, to keep its exit status in serve.rc */
+    assert_int_equal(tu_sh("cd %s && rm -f serve.out serve.rc && ( (%s registry serve reg --listen 127.0.0.1:%u "
+                           "--batch-ms 1 > serve.out 2>> serve.err & echo $! > serve.pid; wait $!; echo $? > serve.rc) & )",
+                           D, P, port), 0);
     char path[600];
     snprintf(path, sizeof path, "%s/serve.out", D);
     for (int i = 0; i < 100; i++) {
@@ -291,6 +293,8 @@ static void test_register_over_url(void **st)
     /* SIGTERM: exit 0, everything published */
     assert_int_equal(stop_server(D, "TERM"), 0);
     assert_int_equal(tu_sh("cd %s && grep -q stopped serve.err", D), 0);
+    for (int i = 0; i < 100 && tu_sh("test -s %s/serve.rc", D); i++) pause_ms(20);
+    assert_int_equal(tu_sh("cd %s && test \"$(cat serve.rc)\" = 0", D), 0);
     assert_int_equal(log_size(dir), before + 3);
     assert_int_equal(tu_sh("%s registry verify %s >/dev/null", P, dir), 0);
     stop_nginx(D);
