@@ -507,6 +507,8 @@ static enum MHD_Result post_refuse(reg_server *s, struct MHD_Connection *mc, con
     if ((rc = reg_refusal_parse(c->body.p, c->body.len, e.registrar, rid, &reason, &ctx)))
         return send_err(s, mc, status_of(rc), ctx.msg);
     if (strcmp(rid, c->id)) return send_err(s, mc, 400, "refusal: names another request");
+    if (!reg_policy_registrar(&s->policy, e.registrar))
+        return send_err(s, mc, 403, "refusal: the registrar is no longer accredited by the policy");
     pthread_mutex_lock(&s->log_mu);
     bool known = reg_state_find(reg_log_state(s->log), e.key) != NULL;
     pthread_mutex_unlock(&s->log_mu);
