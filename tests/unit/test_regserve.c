@@ -343,12 +343,27 @@ static void test_kill9_during_burst(void **st)
     assert_int_equal(tu_sh("cd %s && test $(wc -l < acc.txt) -le %llu", D, (unsigned long long)log_size(dir)), 0);
 }
 
+/* A failed test leaves no server or nginx running. */
+static int teardown(void **st)
+{
+    (void)st;
+    const char *dirs[] = {"flow", "conc", "kill"};
+    for (int i = 0; i < 3; i++) {
+        const char *D = tu_path(dirs[i]);
+        /* only our server: the pid may be stale */
+        tu_sh("cd %s 2>/dev/null && p=$(cat serve.pid 2>/dev/null) && grep -q 'registry' /proc/$p/cmdline 2>/dev/null "
+              "&& kill -9 $p; true", D);
+        tu_sh("test -d %s/ngx && bash %s stop %s/ngx 2>/dev/null; true", D, NGX, D);
+    }
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_register_over_url),
-        cmocka_unit_test(test_concurrent_clients),
-        cmocka_unit_test(test_kill9_during_burst),
+        cmocka_unit_test_teardown(test_register_over_url, teardown),
+        cmocka_unit_test_teardown(test_concurrent_clients, teardown),
+        cmocka_unit_test_teardown(test_kill9_during_burst, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
