@@ -537,7 +537,7 @@ static enum MHD_Result list_requests(reg_server *s, struct MHD_Connection *mc)
     while (dp && n < LIST_MAX && (de = readdir(dp))) {
         if (!is_id(de->d_name, strlen(de->d_name))) continue;
         char rel[64];
-        snprintf(rel, sizeof rel, "pending/%s", de->d_name);
+        snprintf(rel, sizeof rel, "pending/%.16s", de->d_name);
         pbuf req;
         pbuf_init(&req);
         reg_entry e;
@@ -550,7 +550,7 @@ static enum MHD_Result list_requests(reg_server *s, struct MHD_Connection *mc)
         pthread_mutex_unlock(&s->log_mu);
         char rp[4300];
         struct stat sb;
-        snprintf(rp, sizeof rp, "%s/pending/%s.refused", s->dir, de->d_name);
+        snprintf(rp, sizeof rp, "%s/pending/%.16s.refused", s->dir, de->d_name);
         if (!known && stat(rp, &sb) != 0) {
             char kt[53], rt[53];
             reg_key_text(kt, e.key);
