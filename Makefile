@@ -102,6 +102,12 @@ $(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(wildcard tests/fuzz
 unit: $(TEST_BIN) $(PROV)
 	@bash tests/run_unit.sh $(BUILD) $(TEST_BIN)
 
+# The registry server's load generator and checker (test_regserve, make bench).
+$(BUILD)/regload: tests/bench/regload.c $(STATIC)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) -ldl $(LDLIBS)
+unit: $(BUILD)/regload
+bench: $(BUILD)/regload
+
 fuzz-replay: $(FUZZ_REPLAY)
 	@bash tests/fuzz/replay.sh $(BUILD)
 
@@ -160,6 +166,7 @@ demo:
 bench: all
 	@bash tests/bench/bench.sh $(BUILD)
 	@bash tests/bench/bench_serve.sh $(BUILD)
+	@bash tests/bench/registry_serve.sh $(BUILD)
 	@if python3 -c 'import torch' 2>/dev/null; then bash tests/bench/bench_detector.sh $(BUILD); \
 	  else echo "detector bench skipped: it compares against PyTorch (apt-get install python3-torch)"; fi
 	@bash tests/bench/bench_detector_gpu.sh $(BUILD)

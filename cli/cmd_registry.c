@@ -3,6 +3,7 @@
  * docs/registry.md). */
 #include "cli.h"
 #include "registry.h"
+#include "registry_cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -31,14 +32,22 @@ static const char REGISTRY_USAGE[] =
     "        identity, status and flags of a key (.pub file, ed25519:<b64>,\n"
     "        key ID prefix, or name); exit 1 when not found\n"
     "  verify DIR      check the whole log: checkpoint, tiles, entries\n"
+    "  serve DIR --listen 127.0.0.1:PORT [--batch-ms N] [--threads N]\n"
+    "        the write server (HTTP) for registrations and submissions\n"
+    "  pending URL     registration requests waiting for a registrar\n"
+    "  approve URL (REQUEST-ID... | --all) --registrar-key KEY\n"
+    "        approve requests as a registrar\n"
+    "revoke and flag also take a registry URL instead of DIR; then the entry\n"
+    "is signed with --registrar-key KEY (or, revoking, by the key itself).\n"
     "\n"
     "Operator keys (DIR/log.key, root.key, registrar.key) take their passphrase\n"
     "from PROV_REGISTRY_PASSPHRASE, else PROV_PASSPHRASE, else a prompt.\n"
     "Exit: 0 ok, 1 verification failed or not found, 2 usage or I/O error.\n";
 
 static const char REGISTER_USAGE[] =
-    "usage: prov register --registry DIR --key KEY --name NAME [--org ORG]\n"
+    "usage: prov register --registry DIR|URL --key KEY --name NAME [--org ORG]\n"
     "                     [--contact C] [--checked-by HOW] [--days N]\n"
+    "                     [--registrar ID] [--wait SECONDS | --no-wait] [--again]\n"
     "\n"
     "File a registration of KEY's public key with the registry in DIR.  On a\n"
     "local folder the operator's registrar accepts it at once (registering\n"
@@ -46,6 +55,11 @@ static const char REGISTER_USAGE[] =
     "KEY.chain.pem (the leaf certificate from the registry's CA, then its root)\n"
     "and KEY.proof (a c2sp.org/tlog-proof of the entry) sit beside the key;\n"
     "`prov sign --key KEY` uses the chain.\n"
+    "On a URL (http://..., a registry behind `prov registry serve`) the\n"
+    "request, signed by KEY, waits for a registrar (the policy's first, or\n"
+    "--registrar KEY-ID): the command polls up to --wait seconds (default\n"
+    "600); --no-wait files it and exits.  Running it again resumes; after a\n"
+    "registrar's refusal (exit 1, with the reason) --again files a new request.\n"
     "Passphrases: PROV_PASSPHRASE for KEY; PROV_REGISTRY_PASSPHRASE (else\n"
     "PROV_PASSPHRASE) for the registry's keys.\n";
 
@@ -58,15 +72,7 @@ static int exists(const char *p)
     return stat(p, &st) == 0;
 }
 
-/* The registry's own keys share one passphrase, asked once. */
-typedef struct opkeys {
-    const char *dir;
-    char *pass;
-    int asked;
-    prov_ctx *ctx;
-} opkeys;
-
-static prov_key *op_key(opkeys *o, const char *name)
+prov_key *op_key(opkeys *o, const char *name)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", o->dir, name);
@@ -88,7 +94,7 @@ static prov_key *op_key(opkeys *o, const char *name)
     return k;
 }
 
-static prov_key *user_key(prov_ctx *ctx, const char *path)
+prov_key *user_key(prov_ctx *ctx, const char *path)
 {
     int enc = prov_key_file_encrypted(path);
     if (enc < 0) {
@@ -107,15 +113,7 @@ static prov_key *user_key(prov_ctx *ctx, const char *path)
     return k;
 }
 
-/* The log: its key signs checkpoints, named by the origin in log.pub. */
-typedef struct oplog {
-    prov_key *key;
-    prov_signer ps;
-    tlog_signer signer;
-    reg_log *log;
-} oplog;
-
-static int open_log(oplog *L, opkeys *o)
+int log_signer(oplog *L, opkeys *o)
 {
     memset(L, 0, sizeof *L);
     tlog_verifier v;
@@ -126,11 +124,18 @@ static int open_log(oplog *L, opkeys *o)
     prov_signer_from_key(&L->ps, L->key);
     if (tlog_signer_external(&L->signer, v.name, TLOG_ALG_ED25519, pk, &L->ps))
         return err("%s/log.key: cannot make the log's signer", o->dir);
+    return 0;
+}
+
+static int open_log(oplog *L, opkeys *o)
+{
+    int rc = log_signer(L, o);
+    if (rc) return rc;
     if (reg_log_open(&L->log, o->dir, &L->signer, o->ctx)) return err("%s", prov_errmsg(o->ctx));
     return 0;
 }
 
-static void close_log(oplog *L)
+void close_log(oplog *L)
 {
     reg_log_close(L->log);
     tlog_signer_wipe(&L->signer);
@@ -145,7 +150,7 @@ static int append_one(oplog *L, const pbuf *entry, uint64_t *index, prov_ctx *ct
     return 0;
 }
 
-static int write_pub(const char *keypath, const uint8_t pk[32])
+int write_pub(const char *keypath, const uint8_t pk[32])
 {
     char pubp[4200], line[80];
     snprintf(pubp, sizeof pubp, "%s.pub", keypath);
@@ -287,15 +292,25 @@ int cmd_register(int argc, char **argv)
                                           {"contact", required_argument, 0, 'C'},
                                           {"checked-by", required_argument, 0, 'B'},
                                           {"days", required_argument, 0, 'd'},
+                                          {"registrar", required_argument, 0, 'R'},
+                                          {"wait", required_argument, 0, 'w'},
+                                          {"no-wait", no_argument, 0, 'W'},
+                                          {"again", no_argument, 0, 'A'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(REGISTER_USAGE, stdout); return 0; }
+    const char *registrar = NULL;
+    int wait_s = 600, no_wait = 0, again = 0;
     const char *dir = getenv("PROV_REGISTRY"), *keyp = NULL, *name = NULL, *org = NULL, *contact = NULL;
     const char *checked = "in-person";
     int days = 730, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "r:k:N:O:C:B:d:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:k:N:O:C:B:d:R:w:WAh", opts, NULL)) != -1) {
         if (c == 'r') dir = optarg;
+        else if (c == 'R') registrar = optarg;
+        else if (c == 'w') wait_s = atoi(optarg);
+        else if (c == 'W') no_wait = 1;
+        else if (c == 'A') again = 1;
         else if (c == 'k') keyp = optarg;
         else if (c == 'N') name = optarg;
         else if (c == 'O') org = optarg;
@@ -320,17 +335,22 @@ int cmd_register(int argc, char **argv)
     tlog_signer sig[2];
     memset(sig, 0, sizeof sig);
     if (!(uk = user_key(ctx, keyp))) goto out;
-    if (!(rk = op_key(&o, "registrar.key")) || !(ck = op_key(&o, "root.key"))) goto out;
     reg_entry e;
     memset(&e, 0, sizeof e);
     e.kind = REG_REGISTER;
     prov_key_public(uk, e.key);
-    prov_key_public(rk, e.registrar);
     e.name = (reg_str){name, strlen(name)};
     if (org && *org) e.org = (reg_str){org, strlen(org)};
     if (contact && *contact) e.contact = (reg_str){contact, strlen(contact)};
     if (checked && *checked) e.checked_by = (reg_str){checked, strlen(checked)};
     e.time = now_s();
+    if (reg_is_url(dir)) {
+        /* a request signed by the key alone; a registrar approves it */
+        rc = reg_remote_register(dir, keyp, uk, &e, registrar, wait_s < 0 ? 0 : wait_s, no_wait, again);
+        goto out;
+    }
+    if (!(rk = op_key(&o, "registrar.key")) || !(ck = op_key(&o, "root.key"))) goto out;
+    prov_key_public(rk, e.registrar);
     if (reg_signer_from_key(&sig[0], &ups, uk) || reg_signer_from_key(&sig[1], &rps, rk)) { err("signer"); goto out; }
     if (reg_entry_build(&ent, &e, sig, memcmp(e.key, e.registrar, 32) ? 2 : 1, ctx)) {
         err("%s", prov_errmsg(ctx));
@@ -364,25 +384,37 @@ out:
 
 /* Resolve --key FILE (a .pub file or a key text; or a private key file,
  * loaded into *priv when priv is not NULL) or --key-id against the state. */
+int key_arg(prov_ctx *ctx, const char *keyarg, uint8_t pk[32], prov_key **priv)
+{
+    if (!reg_key_parse(keyarg, strlen(keyarg), pk)) return 0;
+    FILE *f = fopen(keyarg, "rb");
+    if (!f) return err("%s: %s", keyarg, strerror(errno));
+    char buf[256];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    if (!reg_key_parse(buf, n, pk)) return 0;
+    if (priv && prov_key_file_encrypted(keyarg) >= 0) {
+        if (!(*priv = user_key(ctx, keyarg))) return EXIT_ERROR;
+        prov_key_public(*priv, pk);
+        return 0;
+    }
+    return err("%s: neither a public key (.pub) nor a key file", keyarg);
+}
+
+void revoke_flag_entry(reg_entry *e, reg_kind kind, const char *reason, long long eff)
+{
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    e->reason = (reg_str){reason, strlen(reason)};
+    e->time = now_s();
+    e->effective = eff >= 0 ? (uint64_t)eff : e->time;
+}
+
 static int resolve_key(prov_ctx *ctx, const char *keyarg, const char *keyid, const reg_state *st,
                        uint8_t pk[32], prov_key **priv)
 {
-    if (keyarg) {
-        if (!reg_key_parse(keyarg, strlen(keyarg), pk)) return 0;
-        FILE *f = fopen(keyarg, "rb");
-        if (!f) return err("%s: %s", keyarg, strerror(errno));
-        char buf[256];
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = 0;
-        if (!reg_key_parse(buf, n, pk)) return 0;
-        if (priv && prov_key_file_encrypted(keyarg) >= 0) {
-            if (!(*priv = user_key(ctx, keyarg))) return EXIT_ERROR;
-            prov_key_public(*priv, pk);
-            return 0;
-        }
-        return err("%s: neither a public key (.pub) nor a key file", keyarg);
-    }
+    if (keyarg) return key_arg(ctx, keyarg, pk, priv);
     const reg_ident *hits[2];
     size_t n = reg_state_search(st, keyid, hits, 2);
     if (n == 0) return err("no registered key has ID %s", keyid);
@@ -399,13 +431,15 @@ static int reg_revoke_flag(int argc, char **argv, reg_kind kind)
                                           {"reason", required_argument, 0, 'R'},
                                           {"effective", required_argument, 0, 'e'},
                                           {"media", required_argument, 0, 'm'},
+                                          {"registrar-key", required_argument, 0, 'g'},
                                           {0, 0, 0, 0}};
-    const char *keyarg = NULL, *keyid = NULL, *reason = NULL, *media = NULL;
+    const char *keyarg = NULL, *keyid = NULL, *reason = NULL, *media = NULL, *signer = NULL;
     long long eff = -1;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "k:i:R:e:m:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "k:i:R:e:m:g:", opts, NULL)) != -1) {
         if (c == 'k') keyarg = optarg;
+        else if (c == 'g') signer = optarg;
         else if (c == 'i') keyid = optarg;
         else if (c == 'R') reason = optarg;
         else if (c == 'e') eff = atoll(optarg);
@@ -414,6 +448,7 @@ static int reg_revoke_flag(int argc, char **argv, reg_kind kind)
     }
     if (argc - optind != 1 || !reason || !keyarg == !keyid || (kind == REG_FLAG && !media)) die_usage(REGISTRY_USAGE);
     const char *dir = argv[optind];
+    if (reg_is_url(dir)) return reg_remote_revoke_flag(dir, kind, keyarg, keyid, reason, eff, media, signer);
     prov_ctx *ctx;
     if (prov_ctx_new(&ctx)) return err("out of memory");
     opkeys o = {.dir = dir, .ctx = ctx};
@@ -427,11 +462,7 @@ static int reg_revoke_flag(int argc, char **argv, reg_kind kind)
     prov_signer ps;
     int rc = EXIT_ERROR;
     reg_entry e;
-    memset(&e, 0, sizeof e);
-    e.kind = kind;
-    e.reason = (reg_str){reason, strlen(reason)};
-    e.time = now_s();
-    e.effective = eff >= 0 ? (uint64_t)eff : e.time;
+    revoke_flag_entry(&e, kind, reason, eff);
     if (open_log(&L, &o)) goto out;
     if (resolve_key(ctx, keyarg, keyid, reg_log_state(L.log), e.key, kind == REG_REVOKE ? &self : NULL)) goto out;
     if (kind == REG_FLAG &&
@@ -684,6 +715,10 @@ static int reg_verify(int argc, char **argv)
 
 int cmd_registry(int argc, char **argv)
 {
+    /* these have their own --help */
+    if (argc >= 2 && !strcmp(argv[1], "serve")) return reg_cmd_serve(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "pending")) return reg_cmd_pending(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "approve")) return reg_cmd_approve(argc - 1, argv + 1);
     if (argc < 2 || wants_help(argc, argv)) {
         fputs(REGISTRY_USAGE, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_ERROR : EXIT_OKAY;

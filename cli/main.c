@@ -21,7 +21,7 @@ static const char USAGE[] =
     "  sign IN -o OUT --key KEY        sign a JPEG or PNG\n"
     "  verify FILE... [--trust PEM]    check files' manifests and signers\n"
     "  inspect FILE [--json]           show a file's whole manifest store\n"
-    "  registry init|revoke|flag|rotate|lookup|verify ...\n"
+    "  registry init|revoke|flag|rotate|lookup|verify|serve|pending|approve ...\n"
     "                                  the identity registry (a transparency log)\n"
     "  register --registry DIR --key KEY --name NAME [--org ORG]\n"
     "                                  register a key: KEY.chain.pem and KEY.proof\n"

@@ -71,8 +71,9 @@
  * be32 length || entry || SHA-256(0x00 || entry) (its leaf hash).  An
  * append writes the whole batch with one write(2) and fdatasync(2)s it
  * before anything is acknowledged; only then are tiles, bundles and the
- * checkpoint written (each a temporary file, fsync'd, renamed; the
- * checkpoint last).  A crash leaves either the old or the new checkpoint,
+ * checkpoint written (tiles and bundles each a temporary file renamed, one
+ * syncfs(2) for all of them; then the checkpoint, fsync'd and renamed,
+ * last).  A crash leaves either the old or the new checkpoint,
  * and the tiles for both exist (full tiles never change; a partial tile
  * of a new width gets a new path).  On open the journal's torn tail (a
  * record cut short: never acknowledged) is cut off, the journal's first
@@ -241,6 +242,24 @@ PROV_HIDDEN void reg_log_close(reg_log *l);
 PROV_HIDDEN int reg_log_append(reg_log *l, const uint8_t *const *entries,
                                const size_t *lens, size_t n, uint64_t *first, size_t *bad,
                                prov_ctx *ctx);
+/* Append entries verified beforehand (es[i]: reg_entry_parse(verify) of
+ * entries[i]; the server checks signatures in its worker threads, so the
+ * sequencer only applies the state rules, hashes and writes).  Each entry
+ * stands alone: one that breaks a state rule is left out, its code in
+ * rcs[i] and the reason in why[i] (why may be NULL); the others are
+ * journalled as one batch (one write, one fdatasync), published, and get
+ * their index in idx[i].  With defer, the new checkpoint is only signed
+ * (reg_log_proof works at once) and reg_log_publish writes the tiles and
+ * the checkpoint later: the server answers between the two.  Returns 0,
+ * or an I/O error (then none of the batch is accepted and the log must be
+ * reopened). */
+PROV_HIDDEN int reg_log_append_verified(reg_log *l, const uint8_t *const *entries,
+                                        const size_t *lens, const reg_entry *es, size_t n,
+                                        int *rcs, uint64_t *idx, char (*why)[160], bool defer,
+                                        prov_ctx *ctx);
+/* Write the tiles, bundles and checkpoint of what is signed but not yet
+ * published (after a deferred append). */
+PROV_HIDDEN int reg_log_publish(reg_log *l, prov_ctx *ctx);
 PROV_HIDDEN uint64_t reg_log_size(const reg_log *l);
 PROV_HIDDEN const reg_state *reg_log_state(const reg_log *l);
 /* A c2sp.org/tlog-proof of entry index against the current checkpoint,
@@ -258,6 +277,32 @@ PROV_HIDDEN int reg_proof_verify(const uint8_t *p, size_t len, const char *origi
                                  size_t *entry_len, reg_entry *e, prov_ctx *ctx);
 
 /* ------------------------------------------------------------------ */
+/* Registration requests (registry_request.c).  A request is a register
+ * entry signed by its key alone (proof of possession), naming the
+ * registrar that is asked to approve it; the registrar approves by adding
+ * its signature line (reg_entry_cosign), which makes a full entry. */
+
+/* Parse a request: a register entry whose one signature is by its key,
+ * which verifies; the registrar named is another key.  0, PROV_EFORMAT,
+ * TLOG_EVERIFY, PROV_ELIMIT. */
+PROV_HIDDEN int reg_request_parse(const uint8_t *msg, size_t len, reg_entry *e, prov_ctx *ctx);
+/* The request ID of a key: its key ID (16 hex digits), so that filing
+ * the same key again finds the same request. */
+PROV_HIDDEN void reg_request_id(char out[17], const uint8_t pk[32]);
+/* Add signer's line to the signed note msg (its other lines kept). */
+PROV_HIDDEN int reg_entry_cosign(pbuf *out, const uint8_t *msg, size_t len,
+                                 const tlog_signer *signer, prov_ctx *ctx);
+
+/* A registrar's refusal of request id, a signed note by the registrar:
+ *   prov-registry/v1 refusal / request <id> / reason <text> / time <unix>
+ * Parsing checks the signature by registrar (the request's) and points
+ * *reason into msg. */
+PROV_HIDDEN int reg_refusal_build(pbuf *out, const char id[17], const char *reason, uint64_t time,
+                                  const tlog_signer *registrar, prov_ctx *ctx);
+PROV_HIDDEN int reg_refusal_parse(const uint8_t *msg, size_t len, const uint8_t registrar[32],
+                                  char id[17], reg_str *reason, prov_ctx *ctx);
+
+/* ------------------------------------------------------------------ */
 /* The CA and media (registry_ca.c). */
 
 /* Issue a leaf for pk from DIR's CA (ca_key, DIR/root.pem): subject
@@ -266,6 +311,18 @@ PROV_HIDDEN int reg_proof_verify(const uint8_t *p, size_t len, const char *origi
 PROV_HIDDEN int reg_ca_issue(prov_ctx *ctx, const char *dir, const prov_key *ca_key,
                              const uint8_t pk[32], const char *name, const char *org,
                              int days, char **pem);
+/* The CA loaded once, for issuing many leaves (the server): the root from
+ * DIR/root.pem and the key (which must outlive it). */
+typedef struct reg_ca {
+    prov_chain *root;
+    char *root_pem;
+    const prov_key *key;
+} reg_ca;
+PROV_HIDDEN int reg_ca_open(reg_ca *ca, prov_ctx *ctx, const char *dir, const prov_key *ca_key);
+PROV_HIDDEN void reg_ca_close(reg_ca *ca);
+/* As reg_ca_issue; safe from several threads at once. */
+PROV_HIDDEN int reg_ca_issue_with(const reg_ca *ca, prov_ctx *ctx, const uint8_t pk[32],
+                                  const char *name, const char *org, int days, char **pem);
 /* SHA-256 of a whole file, and of its C2PA manifest store (JPEG and PNG;
  * *has_manifest 0 when none or another format). */
 PROV_HIDDEN int reg_media_hashes(prov_ctx *ctx, const char *path, uint8_t media[32],

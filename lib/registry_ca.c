@@ -18,14 +18,34 @@ static void put_dn_value(pbuf *b, const char *v)
     }
 }
 
-int reg_ca_issue(prov_ctx *ctx, const char *dir, const prov_key *ca_key, const uint8_t pk[32],
-                 const char *name, const char *org, int days, char **pem)
+int reg_ca_open(reg_ca *ca, prov_ctx *ctx, const char *dir, const prov_key *ca_key)
 {
     char path[4096];
+    memset(ca, 0, sizeof *ca);
     snprintf(path, sizeof path, "%s/root.pem", dir);
-    prov_chain *root = NULL;
-    int rc = prov_chain_load_pem(ctx, path, &root);
-    if (rc) return rc;
+    int rc = prov_chain_load_pem(ctx, path, &ca->root);
+    size_t ca_len;
+    const uint8_t *ca_der = rc ? NULL : prov_chain_der(ca->root, 0, &ca_len);
+    if (!rc && !ca_der) rc = prov_seterr(ctx, PROV_ECERT, "%s: no certificate", path);
+    if (!rc) rc = prov_cert_to_pem(ca_der, ca_len, &ca->root_pem);
+    if (rc) {
+        reg_ca_close(ca);
+        return rc;
+    }
+    ca->key = ca_key;
+    return 0;
+}
+
+void reg_ca_close(reg_ca *ca)
+{
+    prov_chain_free(ca->root);
+    prov_free(ca->root_pem);
+    memset(ca, 0, sizeof *ca);
+}
+
+int reg_ca_issue_with(const reg_ca *ca, prov_ctx *ctx, const uint8_t pk[32], const char *name,
+                      const char *org, int days, char **pem)
+{
     pbuf subj;
     pbuf_init(&subj);
     pbuf_puts(&subj, "CN=");
@@ -36,25 +56,33 @@ int reg_ca_issue(prov_ctx *ctx, const char *dir, const prov_key *ca_key, const u
     }
     pbuf_putc(&subj, 0);
     size_t ca_len;
-    const uint8_t *ca_der = prov_chain_der(root, 0, &ca_len);
+    const uint8_t *ca_der = prov_chain_der(ca->root, 0, &ca_len);
     uint8_t *der = NULL;
     size_t der_len;
-    char *leaf_pem = NULL, *root_pem = NULL;
-    rc = subj.err;
-    if (!rc) rc = prov_cert_make_leaf(ctx, ca_key, ca_der, ca_len, pk, (char *)subj.p, days, &der, &der_len);
+    char *leaf_pem = NULL;
+    int rc = subj.err;
+    if (!rc) rc = prov_cert_make_leaf(ctx, ca->key, ca_der, ca_len, pk, (char *)subj.p, days, &der, &der_len);
     if (!rc) rc = prov_cert_to_pem(der, der_len, &leaf_pem);
-    if (!rc) rc = prov_cert_to_pem(ca_der, ca_len, &root_pem);
     if (!rc) {
-        size_t a = strlen(leaf_pem), b = strlen(root_pem);
+        size_t a = strlen(leaf_pem), b = strlen(ca->root_pem);
         char *out = malloc(a + b + 1);
         if (!out) rc = PROV_ENOMEM;
-        else memcpy(out, leaf_pem, a), memcpy(out + a, root_pem, b + 1), *pem = out;
+        else memcpy(out, leaf_pem, a), memcpy(out + a, ca->root_pem, b + 1), *pem = out;
     }
     prov_free(der);
     prov_free(leaf_pem);
-    prov_free(root_pem);
-    prov_chain_free(root);
     pbuf_free(&subj);
+    return rc;
+}
+
+int reg_ca_issue(prov_ctx *ctx, const char *dir, const prov_key *ca_key, const uint8_t pk[32],
+                 const char *name, const char *org, int days, char **pem)
+{
+    reg_ca ca;
+    int rc = reg_ca_open(&ca, ctx, dir, ca_key);
+    if (rc) return rc;
+    rc = reg_ca_issue_with(&ca, ctx, pk, name, org, days, pem);
+    reg_ca_close(&ca);
     return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define JMAGIC "PRJ1"
@@ -30,7 +31,9 @@ struct reg_log {
     uint64_t *off;   /* entry i at ents.p + off[i], off[i+1] - off[i] bytes */
     size_t offcap;
     uint64_t published; /* size of DIR/checkpoint */
-    pbuf checkpoint;    /* its bytes */
+    uint64_t signed_size; /* size of l->checkpoint: published, or signed
+                             and about to be (reg_log_publish) */
+    pbuf checkpoint;    /* the latest signed checkpoint's bytes */
     int broken;         /* an I/O error left memory and disk apart: reopen */
 };
 
@@ -67,8 +70,9 @@ static int mkparents(char *path)
 }
 
 /* Write a file whole: temporary, fdatasync, rename; sync its folder when
- * dsync. */
-static int write_atomic(const char *dir, const char *rel, const void *p, size_t n, bool dsync,
+ * dsync is 1.  dsync -1: no sync at all (the caller syncs the whole file
+ * system once for many files: publish). */
+static int write_atomic(const char *dir, const char *rel, const void *p, size_t n, int dsync,
                         prov_ctx *ctx)
 {
     char *full = join(dir, rel), *tmp = full ? malloc(strlen(full) + 8) : NULL;
@@ -85,11 +89,11 @@ static int write_atomic(const char *dir, const char *rel, const void *p, size_t 
         if (w <= 0) { rc = PROV_EIO; goto out; }
         q += w, n -= (size_t)w;
     }
-    if (fdatasync(fd)) { rc = PROV_EIO; goto out; }
+    if (dsync >= 0 && fdatasync(fd)) { rc = PROV_EIO; goto out; }
     close(fd);
     fd = -1;
     if (rename(tmp, full)) { rc = PROV_EIO; goto out; }
-    if (dsync) {
+    if (dsync > 0) {
         char *sl = strrchr(full, '/');
         *sl = 0;
         rc = fsync_dir(full);
@@ -268,10 +272,10 @@ static int write_tiles(reg_log *l, uint64_t s0, uint64_t s1, prov_ctx *ctx)
                     tlog_bundle_put(&bundle, e, n);
                 }
                 rc = bundle.err;
-                if (!rc) rc = write_atomic(l->dir, path, bundle.p, bundle.len, true, ctx);
+                if (!rc) rc = write_atomic(l->dir, path, bundle.p, bundle.len, -1, ctx);
             } else {
                 rc = write_atomic(l->dir, path, l->tree.lv[h] + N * TLOG_TILE_BYTES,
-                                  (size_t)t.width * TLOG_HASH_LEN, true, ctx);
+                                  (size_t)t.width * TLOG_HASH_LEN, -1, ctx);
             }
         }
     }
@@ -279,25 +283,43 @@ static int write_tiles(reg_log *l, uint64_t s0, uint64_t s1, prov_ctx *ctx)
     return rc;
 }
 
-static int publish(reg_log *l, prov_ctx *ctx)
+/* Sign the checkpoint of the whole tree, in memory (l->checkpoint): the
+ * proofs of new entries can be made before it is published.  Ed25519 is
+ * deterministic, so a crash before publishing and the recovery publish
+ * the very same checkpoint. */
+static int sign_next(reg_log *l, prov_ctx *ctx)
 {
     uint64_t s1 = l->tree.size;
-    if (s1 == l->published) return 0;
-    int rc = write_tiles(l, l->published, s1, ctx);
+    if (s1 == l->signed_size) return 0;
     uint8_t root[32];
     tlog_hashsrc hs = tlog_memtree_hashsrc(&l->tree);
     pbuf cp;
     pbuf_init(&cp);
-    if (!rc) rc = tlog_tree_hash(&hs, s1, root);
+    int rc = tlog_tree_hash(&hs, s1, root);
     if (!rc) rc = sign_checkpoint(&cp, &l->signer, s1, root, ctx);
-    if (!rc) rc = write_atomic(l->dir, "checkpoint", cp.p, cp.len, true, ctx);
-    if (!rc) {
-        pbuf_free(&l->checkpoint);
-        l->checkpoint = cp;
-        l->published = s1;
-    } else {
+    if (rc) {
         pbuf_free(&cp);
+        return rc;
     }
+    pbuf_free(&l->checkpoint);
+    l->checkpoint = cp;
+    l->signed_size = s1;
+    return 0;
+}
+
+/* Tiles and bundles (no sync each), one syncfs(2) for all of them, then
+ * the checkpoint (fdatasync, rename, folder fsync): a crash leaves the
+ * old checkpoint or the new one, and the new one's tiles are on disk. */
+static int publish(reg_log *l, prov_ctx *ctx)
+{
+    int rc = sign_next(l, ctx);
+    uint64_t s1 = l->signed_size;
+    if (rc || s1 == l->published) return rc;
+    rc = write_tiles(l, l->published, s1, ctx);
+    if (!rc && syscall(SYS_syncfs, l->jfd))
+        rc = prov_seterr(ctx, PROV_EIO, "%s: syncfs: %s", l->dir, strerror(errno));
+    if (!rc) rc = write_atomic(l->dir, "checkpoint", l->checkpoint.p, l->checkpoint.len, 1, ctx);
+    if (!rc) l->published = s1;
     return rc;
 }
 
@@ -376,7 +398,7 @@ int reg_log_open(reg_log **out, const char *dir, const tlog_signer *log, prov_ct
         if (rc) rc = prov_seterr(ctx, rc, "%s/checkpoint: %s", dir, prov_errmsg(ctx));
     }
     if (!rc) {
-        l->published = cp.size;
+        l->published = l->signed_size = cp.size;
         l->jfd = open(jp, O_RDWR | O_CLOEXEC);
         if (l->jfd < 0) rc = prov_seterr(ctx, PROV_EIO, "%s: %s", jp, strerror(errno));
     }
@@ -427,7 +449,62 @@ void reg_log_close(reg_log *l)
 }
 
 uint64_t reg_log_size(const reg_log *l) { return l->published; }
+
+int reg_log_publish(reg_log *l, prov_ctx *ctx)
+{
+    if (l->broken) return prov_seterr(ctx, l->broken, "the log hit an I/O error: reopen it");
+    int rc = publish(l, ctx);
+    if (rc) l->broken = rc;
+    return rc;
+}
 const reg_state *reg_log_state(const reg_log *l) { return l->state; }
+
+/* Journal n checked entries (one write, fdatasync: from then on they are
+ * accepted), then publish them. */
+static int commit(reg_log *l, const uint8_t *const *entries, const size_t *lens, size_t n,
+                  uint64_t *first, bool defer, prov_ctx *ctx)
+{
+    int rc;
+    /* 3. journal, one write, fdatasync: accepted */
+    pbuf rec;
+    pbuf_init(&rec);
+    uint8_t *leaves = malloc((n ? n : 1) * 32);
+    if (!leaves) { pbuf_free(&rec); return PROV_ENOMEM; }
+    for (size_t i = 0; i < n; i++) {
+        tlog_leaf_hash(entries[i], lens[i], leaves + 32 * i);
+        pbuf_be32(&rec, (uint32_t)lens[i]);
+        pbuf_put(&rec, entries[i], lens[i]);
+        pbuf_put(&rec, leaves + 32 * i, 32);
+    }
+    rc = rec.err;
+    off_t start = lseek(l->jfd, 0, SEEK_END);
+    const uint8_t *q = rec.p;
+    size_t left = rec.len;
+    while (!rc && left) {
+        ssize_t w = write(l->jfd, q, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) rc = PROV_EIO;
+        else q += w, left -= (size_t)w;
+    }
+    if (!rc && fdatasync(l->jfd)) rc = PROV_EIO;
+    pbuf_free(&rec);
+    if (rc) {
+        /* not acknowledged: take the partial write back */
+        if (start >= 0 && ftruncate(l->jfd, start) == 0) (void)0;
+        l->broken = PROV_EIO;
+        free(leaves);
+        return prov_seterr(ctx, PROV_EIO, "%s/journal: cannot append: %s", l->dir, strerror(errno));
+    }
+    if (first) *first = l->tree.size;
+    for (size_t i = 0; i < n && !rc; i++) rc = push_entry(l, entries[i], lens[i], leaves + 32 * i);
+    free(leaves);
+    if (rc) { l->broken = rc; return rc; }
+    if (reg_log_test_crash_after_journal) return 0;
+    /* 4. tiles, bundles, checkpoint (deferred: signed now, written by
+     * reg_log_publish) */
+    if ((rc = defer ? sign_next(l, ctx) : publish(l, ctx))) l->broken = rc;
+    return rc;
+}
 
 int reg_log_append(reg_log *l, const uint8_t *const *entries, const size_t *lens, size_t n,
                    uint64_t *first, size_t *bad, prov_ctx *ctx)
@@ -480,54 +557,48 @@ int reg_log_append(reg_log *l, const uint8_t *const *entries, const size_t *lens
     }
     free(es);
     if (rc) return rc;
-    /* 3. journal, one write, fdatasync: accepted */
-    pbuf rec;
-    pbuf_init(&rec);
-    uint8_t *leaves = malloc((n ? n : 1) * 32);
-    if (!leaves) { pbuf_free(&rec); return PROV_ENOMEM; }
-    for (size_t i = 0; i < n; i++) {
-        tlog_leaf_hash(entries[i], lens[i], leaves + 32 * i);
-        pbuf_be32(&rec, (uint32_t)lens[i]);
-        pbuf_put(&rec, entries[i], lens[i]);
-        pbuf_put(&rec, leaves + 32 * i, 32);
+    return commit(l, entries, lens, n, first, false, ctx);
+}
+
+int reg_log_append_verified(reg_log *l, const uint8_t *const *entries, const size_t *lens,
+                            const reg_entry *es, size_t n, int *rcs, uint64_t *idx,
+                            char (*why)[160], bool defer, prov_ctx *ctx)
+{
+    if (l->broken) return prov_seterr(ctx, l->broken, "the log hit an I/O error: reopen it");
+    const uint8_t **acc = malloc((n ? n : 1) * sizeof *acc);
+    size_t *accl = malloc((n ? n : 1) * sizeof *accl), m = 0;
+    prov_ctx one;
+    int rc = acc && accl ? 0 : PROV_ENOMEM;
+    /* the state rules in order, each entry on its own: later entries see
+     * the earlier ones (a key registered twice in a batch: the second is
+     * refused) */
+    for (size_t i = 0; i < n && !rc; i++) {
+        one.msg[0] = 0;
+        rcs[i] = reg_state_check(l->state, &l->policy, &es[i], &one);
+        if (rcs[i]) {
+            if (why) snprintf(why[i], 160, "%s", one.msg);
+            continue;
+        }
+        if ((rc = reg_state_apply(l->state, &es[i], l->tree.size + m))) {
+            l->broken = rc;
+            break;
+        }
+        idx[i] = l->tree.size + m;
+        acc[m] = entries[i], accl[m++] = lens[i];
     }
-    rc = rec.err;
-    off_t start = lseek(l->jfd, 0, SEEK_END);
-    const uint8_t *q = rec.p;
-    size_t left = rec.len;
-    while (!rc && left) {
-        ssize_t w = write(l->jfd, q, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) rc = PROV_EIO;
-        else q += w, left -= (size_t)w;
-    }
-    if (!rc && fdatasync(l->jfd)) rc = PROV_EIO;
-    pbuf_free(&rec);
-    if (rc) {
-        /* not acknowledged: take the partial write back */
-        if (start >= 0 && ftruncate(l->jfd, start) == 0) (void)0;
-        l->broken = PROV_EIO;
-        free(leaves);
-        return prov_seterr(ctx, PROV_EIO, "%s/journal: cannot append: %s", l->dir, strerror(errno));
-    }
-    if (first) *first = l->tree.size;
-    for (size_t i = 0; i < n && !rc; i++) rc = push_entry(l, entries[i], lens[i], leaves + 32 * i);
-    free(leaves);
-    if (rc) { l->broken = rc; return rc; }
-    if (reg_log_test_crash_after_journal) return 0;
-    /* 4. tiles, bundles, checkpoint */
-    if ((rc = publish(l, ctx))) l->broken = rc;
+    if (!rc && m) rc = commit(l, acc, accl, m, NULL, defer, ctx);
+    free(acc), free(accl);
     return rc;
 }
 
 int reg_log_proof(reg_log *l, uint64_t index, pbuf *out, prov_ctx *ctx)
 {
-    if (index >= l->published)
+    if (index >= l->signed_size)
         return prov_seterr(ctx, PROV_EINVAL, "entry %llu is not in the checkpoint", (unsigned long long)index);
     uint8_t proof[TLOG_MAX_PROOF * 32];
     size_t np, n;
     tlog_hashsrc hs = tlog_memtree_hashsrc(&l->tree);
-    int rc = tlog_prove_inclusion(&hs, index, l->published, proof, &np);
+    int rc = tlog_prove_inclusion(&hs, index, l->signed_size, proof, &np);
     const uint8_t *e = entry_at(l, index, &n);
     if (!rc) rc = tlog_proof_format(out, index, proof, np, true, e, n, l->checkpoint.p, l->checkpoint.len);
     return rc;

@@ -12,7 +12,9 @@ start)
   root=$(cd "$2" && pwd) prefix=$3 port=$4 upstream=${5:-127.0.0.1:9} workers=${6:-2}
   mkdir -p "$prefix"
   prefix=$(cd "$prefix" && pwd)
-  sed -e "s|@ROOT@|$root|g" -e "s|@PREFIX@|$prefix|g" -e "s|@LISTEN@|127.0.0.1:$port|g" \
+  userline=""
+  [ "$(id -u)" = 0 ] && userline="user root;"
+  sed -e "s|@USER@|$userline|g" -e "s|@ROOT@|$root|g" -e "s|@PREFIX@|$prefix|g" -e "s|@LISTEN@|127.0.0.1:$port|g" \
       -e "s|@UPSTREAM@|$upstream|g" -e "s|@WORKERS@|$workers|g" \
       "$here/deploy/nginx/registry.conf.in" > "$prefix/nginx.conf"
   "$nginx" -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log" -q

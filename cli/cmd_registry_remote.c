@@ -1,0 +1,440 @@
+/* cmd_registry_remote.c - the registry commands over a URL: register
+ * (file a request, wait for a registrar), approve, pending, revoke, flag.
+ * The server: lib/registry_server.c; the endpoints: docs/registry.md. */
+#include "http_client.h"
+#include "registry_cli.h"
+
+#include <getopt.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ANSWER_MAX (1u << 20)
+
+static const char APPROVE_USAGE[] =
+    "usage: prov registry approve URL (REQUEST-ID... | --all) --registrar-key KEY\n"
+    "                             [--refuse REASON]\n"
+    "\n"
+    "Approve registration requests waiting at the registry URL: each is shown\n"
+    "(name, organisation, key ID), signed with the registrar's KEY and\n"
+    "submitted; the server checks that KEY is accredited and sequences it.\n"
+    "--all approves every pending request that names KEY as its registrar.\n"
+    "Check who people are before approving (the entry says --checked-by).\n"
+    "--refuse REASON refuses the requests instead (signed by KEY); the\n"
+    "applicant's `prov register` then stops with the reason.\n";
+
+static const char PENDING_USAGE[] =
+    "usage: prov registry pending URL [--json]\n"
+    "\n"
+    "List the registration requests waiting for a registrar at URL.\n";
+
+int reg_is_url(const char *s) { return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8); }
+
+/* GET or POST base+path; the body in out.  0 with *status, or EXIT_ERROR. */
+static int call(const char *method, const char *base, const char *path, const void *body, size_t len,
+                long *status, pbuf *out)
+{
+    char url[4200];
+    http_url(url, sizeof url, base, path);
+    pbuf_init(out);
+    *status = 0;
+    if (http_call(method, url, body, len, status, out, ANSWER_MAX)) {
+        pbuf_free(out);
+        return EXIT_ERROR;
+    }
+    pbuf_putc(out, 0), out->len--; /* NUL-terminated for printing */
+    return 0;
+}
+
+/* The server's error message from an answer. */
+static int server_err(const char *what, long status, const pbuf *b)
+{
+    char *m = json_str((const char *)b->p, b->len, "error");
+    int rc = err("%s: HTTP %ld: %s", what, status, m ? m : "(no message)");
+    free(m);
+    return rc;
+}
+
+static int sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    return nanosleep(&ts, NULL);
+}
+
+/* ---- register ----------------------------------------------------------- */
+
+/* The registrar a request names: --registrar (key ID prefix or key text)
+ * among the policy's, else the policy's first. */
+static int pick_registrar(const char *url, const char *sel, uint8_t out[32])
+{
+    long st;
+    pbuf b;
+    if (call("GET", url, "v1/policy", NULL, 0, &st, &b)) return EXIT_ERROR;
+    reg_policy pol;
+    prov_ctx *ctx;
+    if (prov_ctx_new(&ctx)) return err("out of memory");
+    int rc = 0;
+    if (st != 200) rc = server_err("policy", st, &b);
+    else if (reg_policy_parse((const char *)b.p, b.len, &pol, ctx)) rc = err("%s: policy: %s", url, prov_errmsg(ctx));
+    else {
+        size_t hit = pol.nregistrars;
+        uint8_t pk[32];
+        for (size_t i = 0; i < pol.nregistrars && hit == pol.nregistrars; i++) {
+            char id[17];
+            reg_key_id(id, pol.registrars[i]);
+            if (!sel || (!reg_key_parse(sel, strlen(sel), pk) && !memcmp(pk, pol.registrars[i], 32)) ||
+                (strlen(sel) >= 4 && !strncmp(id, sel, strlen(sel))))
+                hit = i;
+        }
+        if (hit == pol.nregistrars) rc = err("%s: no accredited registrar%s%s", url, sel ? " matches " : "", sel ? sel : "");
+        else memcpy(out, pol.registrars[hit], 32);
+        reg_policy_free(&pol);
+    }
+    pbuf_free(&b);
+    prov_ctx_free(ctx);
+    return rc;
+}
+
+/* An accepted answer: check the proof against the log's key (from the
+ * same server) and that it holds our key's entry; write the files. */
+static int save_accepted(const char *url, const char *keyp, const uint8_t pk[32], const pbuf *ans)
+{
+    const char *j = (const char *)ans->p;
+    char *proof = json_str(j, ans->len, "proof"), *chain = json_str(j, ans->len, "chain");
+    uint64_t index = 0;
+    json_u64(j, ans->len, "index", &index);
+    int rc = EXIT_ERROR;
+    long st;
+    pbuf lp;
+    pbuf_init(&lp);
+    prov_ctx *ctx = NULL;
+    tlog_verifier v;
+    reg_entry e;
+    uint8_t *ent = NULL;
+    if (!proof || !chain) { err("%s: the answer lacks the proof or the chain", url); goto out; }
+    if (call("GET", url, "v1/log.pub", NULL, 0, &st, &lp)) goto out;
+    size_t n = lp.len;
+    while (n && (lp.p[n - 1] == '\n' || lp.p[n - 1] == '\r')) n--;
+    if (st != 200 || tlog_verifier_parse(&v, (const char *)lp.p, n)) { err("%s: cannot get the log's key", url); goto out; }
+    if (prov_ctx_new(&ctx)) goto out;
+    if (reg_proof_verify((const uint8_t *)proof, strlen(proof), v.name, &v, &ent, NULL, &e, ctx)) {
+        err("%s: the proof does not verify: %s", url, prov_errmsg(ctx));
+        goto out;
+    }
+    if (e.kind != REG_REGISTER || memcmp(e.key, pk, 32)) { err("%s: the proof is not of this key's entry", url); goto out; }
+    char path[4200];
+    snprintf(path, sizeof path, "%s.proof", keyp);
+    if (write_pub(keyp, pk) || write_text(path, proof, strlen(proof), 0644)) goto out;
+    snprintf(path, sizeof path, "%s.chain.pem", keyp);
+    if (write_text(path, chain, strlen(chain), 0644)) goto out;
+    char id[17];
+    reg_key_id(id, pk);
+    printf("registered %.*s (key ID %s) as entry %llu of %s\n  certificate chain: %s.chain.pem\n  proof: %s.proof\n",
+           (int)e.name.n, e.name.p, id, (unsigned long long)index, url, keyp, keyp);
+    rc = 0;
+out:
+    free(proof), free(chain), free(ent);
+    pbuf_free(&lp);
+    prov_ctx_free(ctx);
+    return rc;
+}
+
+int reg_remote_register(const char *url, const char *keyp, const prov_key *uk, const reg_entry *e0,
+                        const char *registrar_sel, int wait_s, int no_wait, int again)
+{
+    reg_entry e = *e0;
+    char id[17], path[64];
+    reg_request_id(id, e.key);
+    snprintf(path, sizeof path, "v1/requests/%s", id);
+    long st;
+    pbuf ans, req;
+    pbuf_init(&req);
+    int rc = EXIT_ERROR;
+    prov_ctx *ctx = NULL;
+    /* a request filed before (this key): resume it */
+    if (call("GET", url, path, NULL, 0, &st, &ans)) return EXIT_ERROR;
+    char *st0 = st == 200 ? json_str((const char *)ans.p, ans.len, "status") : NULL;
+    int refile = again && st0 && !strcmp(st0, "refused");
+    free(st0);
+    if (st == 404 || refile) {
+        pbuf_free(&ans);
+        tlog_signer sig;
+        prov_signer ps;
+        memset(&sig, 0, sizeof sig);
+        if (pick_registrar(url, registrar_sel, e.registrar)) return EXIT_ERROR;
+        if (prov_ctx_new(&ctx) || reg_signer_from_key(&sig, &ps, uk)) { err("out of memory"); goto out; }
+        int brc = reg_entry_build(&req, &e, &sig, 1, ctx);
+        tlog_signer_wipe(&sig);
+        if (brc) { err("%s", prov_errmsg(ctx)); goto out; }
+        if (call("POST", url, "v1/requests", req.p, req.len, &st, &ans)) goto out;
+        if (st != 202 && st != 200) { server_err("request", st, &ans); goto out; }
+        fprintf(stderr, "prov: filed registration request %s at %s\n", id, url);
+        pbuf_free(&ans);
+        if (call("GET", url, path, NULL, 0, &st, &ans)) goto out;
+    } else if (st == 200) {
+        fprintf(stderr, "prov: request %s was filed before: resuming\n", id);
+    }
+    time_t t0 = time(NULL);
+    long delay = 250;
+    for (;;) {
+        if (st != 200) { server_err("request", st, &ans); goto out; }
+        char *status = json_str((const char *)ans.p, ans.len, "status");
+        int acc = status && !strcmp(status, "accepted"), pend = status && !strcmp(status, "pending");
+        if (status && !acc && !pend) {
+            char *why = json_str((const char *)ans.p, ans.len, "reason");
+            err("request %s: %s%s%s", id, status, why ? ": " : "", why ? why : "");
+            if (!strcmp(status, "refused"))
+                rc = EXIT_INVALID, fprintf(stderr, "prov: to file a new request, run register again with --again\n");
+            free(why);
+        }
+        free(status);
+        if (acc) { rc = save_accepted(url, keyp, e.key, &ans); goto out; }
+        if (!pend) goto out;
+        if (no_wait || time(NULL) - t0 >= wait_s) {
+            printf("request %s is waiting for a registrar at %s\n"
+                   "  a registrar approves it: prov registry approve %s %s --registrar-key KEY\n"
+                   "  run this command again to fetch the certificate and proof once approved\n",
+                   id, url, url, id);
+            rc = no_wait ? 0 : EXIT_INVALID;
+            goto out;
+        }
+        sleep_ms(delay);
+        if (delay < 5000) delay *= 2;
+        pbuf_free(&ans);
+        if (call("GET", url, path, NULL, 0, &st, &ans)) goto out;
+    }
+out:
+    pbuf_free(&ans), pbuf_free(&req);
+    prov_ctx_free(ctx);
+    return rc;
+}
+
+/* ---- pending, approve ------------------------------------------------- */
+
+/* The objects of a {"pending":[...]} list: each starts at its "id". */
+static size_t next_obj(const char *j, size_t n, size_t from, size_t *end)
+{
+    const char *p = memmem(j + from, n - from, "{\"id\":\"", 7);
+    if (!p) return n;
+    size_t s = (size_t)(p - j);
+    const char *q = s + 7 < n ? memmem(j + s + 7, n - s - 7, "{\"id\":\"", 7) : NULL;
+    *end = q ? (size_t)(q - j) : n;
+    return s;
+}
+
+int reg_cmd_pending(int argc, char **argv)
+{
+    if (wants_help(argc, argv)) { fputs(PENDING_USAGE, stdout); return 0; }
+    int json = argc == 3 && !strcmp(argv[2], "--json");
+    if (argc != 2 + json || !reg_is_url(argv[1])) die_usage(PENDING_USAGE);
+    long st;
+    pbuf b;
+    if (call("GET", argv[1], "v1/requests", NULL, 0, &st, &b)) return EXIT_ERROR;
+    if (st != 200) {
+        int rc = server_err("pending", st, &b);
+        pbuf_free(&b);
+        return rc;
+    }
+    if (json) fwrite(b.p, 1, b.len, stdout);
+    const char *j = (const char *)b.p;
+    size_t end = 0, count = 0;
+    for (size_t s = next_obj(j, b.len, 0, &end); !json && s < b.len; s = next_obj(j, b.len, end, &end)) {
+        const char *o = j + s;
+        size_t on = end - s;
+        char *id = json_str(o, on, "id"), *name = json_str(o, on, "name"), *org = json_str(o, on, "org");
+        char *ck = json_str(o, on, "checked_by"), *key = json_str(o, on, "key");
+        uint8_t pk[32];
+        char kid[17] = "?";
+        if (key && !reg_key_parse(key, strlen(key), pk)) reg_key_id(kid, pk);
+        printf("%s  %s%s%s (key ID %s%s%s)\n", id ? id : "?", name ? name : "?", org ? ", " : "", org ? org : "", kid,
+               ck ? ", checked: " : "", ck ? ck : "");
+        free(id), free(name), free(org), free(ck), free(key);
+        count++;
+    }
+    if (!json && !count) printf("no pending requests at %s\n", argv[1]);
+    pbuf_free(&b);
+    return 0;
+}
+
+static int approve_one(const char *url, const char *id, const prov_key *rk, const tlog_signer *sig, int quiet_other,
+                       const char *refuse)
+{
+    char path[64];
+    snprintf(path, sizeof path, "v1/requests/%s", id);
+    long st;
+    pbuf ans, ent, post;
+    pbuf_init(&ent), pbuf_init(&post);
+    if (call("GET", url, path, NULL, 0, &st, &ans)) return EXIT_ERROR;
+    int rc = EXIT_ERROR;
+    prov_ctx *ctx = NULL;
+    char *status = json_str((const char *)ans.p, ans.len, "status"), *req = NULL;
+    if (st != 200) { server_err(id, st, &ans); goto out; }
+    if (status && !strcmp(status, "accepted")) { printf("%s: already accepted\n", id); rc = 0; goto out; }
+    if (status && !strcmp(status, "refused")) { printf("%s: refused before\n", id); rc = 0; goto out; }
+    req = json_str((const char *)ans.p, ans.len, "entry");
+    reg_entry e;
+    if (prov_ctx_new(&ctx)) goto out;
+    if (!req || reg_request_parse((const uint8_t *)req, strlen(req), &e, ctx)) {
+        err("%s: not a valid request: %s", id, req ? prov_errmsg(ctx) : "no entry");
+        goto out;
+    }
+    uint8_t rpk[32];
+    prov_key_public(rk, rpk);
+    if (memcmp(e.registrar, rpk, 32)) {
+        rc = quiet_other ? 0 : err("%s: the request names another registrar", id);
+        goto out;
+    }
+    char kid[17];
+    reg_key_id(kid, e.key);
+    printf("%s: %.*s%s%.*s (key ID %s%s%.*s)\n", id, (int)e.name.n, e.name.p, e.org.p ? ", " : "", (int)e.org.n,
+           e.org.p ? e.org.p : "", kid, e.checked_by.p ? ", checked: " : "", (int)e.checked_by.n,
+           e.checked_by.p ? e.checked_by.p : "");
+    if (refuse) {
+        char rpath[80];
+        snprintf(rpath, sizeof rpath, "v1/requests/%s/refuse", id);
+        if (reg_refusal_build(&ent, id, refuse, (uint64_t)time(NULL), sig, ctx)) { err("%s", prov_errmsg(ctx)); goto out; }
+        if (call("POST", url, rpath, ent.p, ent.len, &st, &post)) goto out;
+        if (st != 200) { server_err(id, st, &post); goto out; }
+        printf("  refused\n");
+        rc = 0;
+        goto out;
+    }
+    if (reg_entry_cosign(&ent, (const uint8_t *)req, strlen(req), sig, ctx)) { err("%s: %s", id, prov_errmsg(ctx)); goto out; }
+    if (call("POST", url, "v1/entries", ent.p, ent.len, &st, &post)) goto out;
+    if (st != 200) { server_err(id, st, &post); goto out; }
+    uint64_t index = 0;
+    json_u64((const char *)post.p, post.len, "index", &index);
+    printf("  approved: entry %llu\n", (unsigned long long)index);
+    rc = 0;
+out:
+    free(status), free(req);
+    pbuf_free(&ans), pbuf_free(&ent), pbuf_free(&post);
+    prov_ctx_free(ctx);
+    return rc;
+}
+
+int reg_cmd_approve(int argc, char **argv)
+{
+    static const struct option opts[] = {{"registrar-key", required_argument, 0, 'k'},
+                                          {"all", no_argument, 0, 'a'},
+                                          {"refuse", required_argument, 0, 'x'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
+    if (wants_help(argc, argv)) { fputs(APPROVE_USAGE, stdout); return 0; }
+    const char *keyp = NULL, *refuse = NULL;
+    int all = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:ax:h", opts, NULL)) != -1) {
+        if (c == 'k') keyp = optarg;
+        else if (c == 'x') refuse = optarg;
+        else if (c == 'a') all = 1;
+        else die_usage(APPROVE_USAGE);
+    }
+    if (!keyp || argc - optind < 1 || (all ? argc - optind != 1 : argc - optind < 2) || !reg_is_url(argv[optind]))
+        die_usage(APPROVE_USAGE);
+    const char *url = argv[optind];
+    prov_ctx *ctx;
+    if (prov_ctx_new(&ctx)) return err("out of memory");
+    prov_key *rk = user_key(ctx, keyp);
+    tlog_signer sig;
+    prov_signer ps;
+    memset(&sig, 0, sizeof sig);
+    int rc = EXIT_ERROR;
+    if (!rk) goto out;
+    if (reg_signer_from_key(&sig, &ps, rk)) { err("%s: cannot sign", keyp); goto out; }
+    rc = 0;
+    if (!all) {
+        for (int i = optind + 1; i < argc; i++) rc |= approve_one(url, argv[i], rk, &sig, 0, refuse);
+    } else {
+        long st;
+        pbuf b;
+        if (call("GET", url, "v1/requests", NULL, 0, &st, &b)) { rc = EXIT_ERROR; goto out; }
+        if (st != 200) rc = server_err("pending", st, &b);
+        const char *j = (const char *)b.p;
+        size_t end = 0, n = 0;
+        for (size_t s = st == 200 ? next_obj(j, b.len, 0, &end) : b.len; s < b.len; s = next_obj(j, b.len, end, &end)) {
+            char *id = json_str(j + s, end - s, "id");
+            if (id && strlen(id) == 16) rc |= approve_one(url, id, rk, &sig, 1, refuse), n++;
+            free(id);
+        }
+        if (st == 200 && !n) printf("no pending requests at %s\n", url);
+        pbuf_free(&b);
+    }
+    rc = rc ? EXIT_ERROR : 0;
+out:
+    tlog_signer_wipe(&sig);
+    prov_key_free(rk);
+    prov_ctx_free(ctx);
+    return rc;
+}
+
+/* ---- revoke, flag ------------------------------------------------------- */
+
+int reg_remote_revoke_flag(const char *url, reg_kind kind, const char *keyarg, const char *keyid,
+                           const char *reason, long long eff, const char *media, const char *signer_key)
+{
+    prov_ctx *ctx;
+    if (prov_ctx_new(&ctx)) return err("out of memory");
+    prov_key *self = NULL, *rk = NULL;
+    pbuf ent, ans;
+    pbuf_init(&ent), pbuf_init(&ans);
+    tlog_signer sig;
+    memset(&sig, 0, sizeof sig);
+    prov_signer ps;
+    int rc = EXIT_ERROR;
+    reg_entry e;
+    revoke_flag_entry(&e, kind, reason, eff);
+    long st;
+    if (keyarg) {
+        if (key_arg(ctx, keyarg, e.key, kind == REG_REVOKE ? &self : NULL)) goto out;
+    } else {
+        size_t kl = strlen(keyid);
+        if (kl < 4 || kl > 16 || strspn(keyid, "0123456789abcdef") != kl) {
+            err("--key-id %s: 4 to 16 lower-case hex digits", keyid);
+            goto out;
+        }
+        char path[64];
+        snprintf(path, sizeof path, "v1/keys/%s", keyid);
+        if (call("GET", url, path, NULL, 0, &st, &ans)) goto out;
+        char *k = st == 200 ? json_str((const char *)ans.p, ans.len, "key") : NULL;
+        int bad = !k || reg_key_parse(k, strlen(k), e.key);
+        free(k);
+        if (bad) { server_err(keyid, st, &ans); goto out; }
+        pbuf_free(&ans);
+    }
+    if (kind == REG_FLAG && reg_media_hashes(ctx, media, e.media, e.manifest, &e.has_manifest)) {
+        err("%s", prov_errmsg(ctx));
+        goto out;
+    }
+    if (!self) {
+        if (!signer_key) {
+            err("%s over a URL: give --registrar-key KEY (or, to revoke your own key, --key KEY)",
+                kind == REG_REVOKE ? "revoke" : "flag");
+            goto out;
+        }
+        if (!(rk = user_key(ctx, signer_key))) goto out;
+    }
+    if (kind == REG_FLAG) prov_key_public(rk, e.flagger);
+    if (reg_signer_from_key(&sig, &ps, self ? self : rk)) { err("signer"); goto out; }
+    if (reg_entry_build(&ent, &e, &sig, 1, ctx)) { err("%s", prov_errmsg(ctx)); goto out; }
+    if (call("POST", url, "v1/entries", ent.p, ent.len, &st, &ans)) goto out;
+    if (st != 200) {
+        rc = server_err(kind == REG_REVOKE ? "revoke" : "flag", st, &ans);
+        if (st == 403 || st == 409) rc = EXIT_INVALID;
+        goto out;
+    }
+    uint64_t index = 0;
+    json_u64((const char *)ans.p, ans.len, "index", &index);
+    char id[17];
+    reg_key_id(id, e.key);
+    printf("%s key %s: entry %llu\n", kind == REG_REVOKE ? "revoked" : "flagged", id, (unsigned long long)index);
+    rc = 0;
+out:
+    tlog_signer_wipe(&sig);
+    pbuf_free(&ent), pbuf_free(&ans);
+    prov_key_free(self), prov_key_free(rk);
+    prov_ctx_free(ctx);
+    return rc;
+}

@@ -1,0 +1,123 @@
+/* registry_request.c - registration requests: a register entry signed by
+ * its key alone, waiting for a registrar's signature (registry.h). */
+#include "registry.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The one key a request may be signed by: its own. */
+typedef struct selfkey {
+    tlog_verifier v;
+} selfkey;
+
+static int self_lookup(void *user, const char *name, size_t nl, uint32_t id,
+                       const tlog_verifier **out)
+{
+    selfkey *k = user;
+    if (nl != strlen(k->v.name) || memcmp(name, k->v.name, nl) || id != k->v.id) return PROV_ENOTFOUND;
+    *out = &k->v;
+    return 0;
+}
+
+int reg_request_parse(const uint8_t *msg, size_t len, reg_entry *e, prov_ctx *ctx)
+{
+    int rc = reg_entry_parse(msg, len, false, e, ctx);
+    if (rc) return rc;
+    if (e->kind != REG_REGISTER) return prov_seterr(ctx, PROV_EFORMAT, "request: not a register entry");
+    if (!memcmp(e->key, e->registrar, 32))
+        return prov_seterr(ctx, PROV_EINVAL, "request: the key names itself as registrar");
+    selfkey k;
+    char name[73];
+    memcpy(name, "ed25519:", 8);
+    sodium_bin2hex(name + 8, 65, e->key, 32);
+    if (tlog_verifier_init(&k.v, name, TLOG_ALG_ED25519, e->key)) return PROV_EINVAL;
+    tlog_note *n = malloc(sizeof *n);
+    if (!n) return PROV_ENOMEM;
+    tlog_verifiers vs = {.lookup = self_lookup, .user = &k};
+    rc = tlog_note_open(msg, len, &vs, n, ctx);
+    if (rc == PROV_ENOTFOUND) rc = prov_seterr(ctx, TLOG_EVERIFY, "request: not signed by its key");
+    else if (!rc && (n->nsigs != 1 || n->nverified != 1))
+        rc = prov_seterr(ctx, TLOG_EVERIFY, "request: must carry exactly one signature, by its key");
+    if (!rc) {
+        e->nsigners = 1;
+        memcpy(e->signers[0], e->key, 32);
+    }
+    free(n);
+    return rc;
+}
+
+void reg_request_id(char out[17], const uint8_t pk[32]) { reg_key_id(out, pk); }
+
+int reg_entry_cosign(pbuf *out, const uint8_t *msg, size_t len, const tlog_signer *signer,
+                     prov_ctx *ctx)
+{
+    tlog_note *n = malloc(sizeof *n);
+    if (!n) return PROV_ENOMEM;
+    tlog_verifiers none = {0};
+    int rc = tlog_note_open(msg, len, &none, n, ctx);
+    if (rc == PROV_ENOTFOUND) rc = 0; /* nobody known: every line kept as it is */
+    if (!rc) rc = tlog_note_sign(out, n->text, n->text_len, n->sigs, n->nsigs, signer, 1, 0, ctx);
+    if (!rc && out->len > REG_ENTRY_MAX) rc = prov_seterr(ctx, PROV_ELIMIT, "entry too large");
+    free(n);
+    return rc;
+}
+
+/* ---- refusals --------------------------------------------------------- */
+
+int reg_refusal_build(pbuf *out, const char id[17], const char *reason, uint64_t time,
+                      const tlog_signer *registrar, prov_ctx *ctx)
+{
+    size_t rl = strlen(reason);
+    if (rl < 1 || rl > REG_FIELD_MAX || reason[0] == ' ' || reason[rl - 1] == ' ' ||
+        !tlog_text_valid(reason, rl) || memchr(reason, '\n', rl))
+        return prov_seterr(ctx, PROV_EINVAL, "reason: 1 to %d characters of text, no control characters",
+                           REG_FIELD_MAX);
+    pbuf t;
+    pbuf_init(&t);
+    pbuf_printf(&t, REG_MAGIC " refusal\nrequest %.16s\nreason %s\ntime %llu\n", id, reason,
+                (unsigned long long)time);
+    int rc = t.err;
+    if (!rc) rc = tlog_note_sign(out, (const char *)t.p, t.len, NULL, 0, registrar, 1, 0, ctx);
+    pbuf_free(&t);
+    return rc;
+}
+
+int reg_refusal_parse(const uint8_t *msg, size_t len, const uint8_t registrar[32], char id[17],
+                      reg_str *reason, prov_ctx *ctx)
+{
+    if (len > REG_ENTRY_MAX) return prov_seterr(ctx, PROV_ELIMIT, "refusal: too large");
+    selfkey k;
+    char name[73];
+    memcpy(name, "ed25519:", 8);
+    sodium_bin2hex(name + 8, 65, registrar, 32);
+    if (tlog_verifier_init(&k.v, name, TLOG_ALG_ED25519, registrar)) return PROV_EINVAL;
+    tlog_note *n = malloc(sizeof *n);
+    if (!n) return PROV_ENOMEM;
+    tlog_verifiers vs = {.lookup = self_lookup, .user = &k};
+    int rc = tlog_note_open(msg, len, &vs, n, ctx);
+    if (rc == PROV_ENOTFOUND) rc = prov_seterr(ctx, TLOG_EVERIFY, "refusal: not signed by the request's registrar");
+    const char *t = rc ? "" : n->text, *end = rc ? t : t + n->text_len;
+    static const char *const lines[] = {REG_MAGIC " refusal\n", "request ", "reason ", "time "};
+    for (int i = 0; i < 4 && !rc; i++) {
+        const char *nl = memchr(t, '\n', (size_t)(end - t));
+        size_t ll = strlen(lines[i]);
+        if (!nl || (size_t)(nl + 1 - t) < ll || memcmp(t, lines[i], ll)) {
+            rc = prov_seterr(ctx, PROV_EFORMAT, "refusal: line %d is not \"%.*s...\"", i + 1, (int)ll, lines[i]);
+            break;
+        }
+        const char *v = t + ll;
+        size_t vl = (size_t)(nl - v);
+        uint64_t u;
+        if (i == 1 && (vl != 16 || strspn(v, "0123456789abcdef") < 16)) rc = PROV_EFORMAT;
+        if (i == 1 && !rc) memcpy(id, v, 16), id[16] = 0;
+        if (i == 2 && (vl < 1 || vl > REG_FIELD_MAX || v[0] == ' ' || v[vl - 1] == ' ')) rc = PROV_EFORMAT;
+        if (i == 2 && !rc) *reason = (reg_str){v, vl};
+        if (i == 3 && tlog_parse_u64(v, vl, &u)) rc = PROV_EFORMAT;
+        if (rc) rc = prov_seterr(ctx, rc, "refusal: bad %.*s", (int)ll - 1, lines[i]);
+        t = nl + 1;
+    }
+    if (!rc && t != end) rc = prov_seterr(ctx, PROV_EFORMAT, "refusal: extra lines");
+    free(n);
+    return rc;
+}
