@@ -144,7 +144,9 @@ static int fetch_tiles(syncer *s, size_t n, const tlog_tile *t, pbuf *out, int *
         free(o2), free(r2);
     }
     for (size_t i = 0; !rc && i < n; i++)
-        if (rcs[i]) {
+        if (rcs[i] == PROV_EIO) {
+            rc = PROV_EIO; /* ctx has the detail */
+        } else if (rcs[i]) {
             tlog_tile_path(paths[i], TLOG_TILE_PATH_MAX, &t[i]);
             rc = prov_seterr(s->ctx, rcs[i] == PROV_ENOTFOUND ? TLOG_EVERIFY : rcs[i], "%s/%s: %s", s->source, paths[i],
                              rcs[i] == PROV_ENOTFOUND ? "missing" : rcs[i] == PROV_ELIMIT ? "too large" : "cannot fetch");
@@ -569,8 +571,9 @@ int mirror_sync(mirror *m, const char *source, const mirror_opts *o, mirror_stat
         int rcs[2];
         pbuf_init(&outs[0]), pbuf_init(&outs[1]);
         rc = mfetch_many(s->f, 2, paths, outs, rcs, TLOG_NOTE_MAX, ctx);
-        if (!rc && rcs[0]) rc = prov_seterr(ctx, rcs[0] == PROV_ENOTFOUND ? PROV_ENOTFOUND : rcs[0], "%s/checkpoint: %s", source,
-                                            rcs[0] == PROV_ENOTFOUND ? "not found (not a registry?)" : prov_strerror(rcs[0]));
+        if (!rc && rcs[0] == PROV_EIO) rc = PROV_EIO; /* ctx has the detail */
+        else if (!rc && rcs[0]) rc = prov_seterr(ctx, rcs[0], "%s/checkpoint: %s", source,
+                                                 rcs[0] == PROV_ENOTFOUND ? "not found (not a registry?)" : prov_strerror(rcs[0]));
         if (!rc && rcs[1]) rc = prov_seterr(ctx, rcs[1], "%s/policy: %s", source, prov_strerror(rcs[1]));
         s->note1 = outs[0], s->policy = outs[1];
     }

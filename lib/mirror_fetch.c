@@ -151,6 +151,8 @@ int mfetch_many(mfetch *f, size_t n, const char *const *paths, pbuf *out, int *r
             else rcs[i] = 0;
             if (rcs[i] == PROV_EIO && msg->data.result != CURLE_OK)
                 prov_seterr(ctx, PROV_EIO, "%s/%s: %s", f->base, paths[i], c->curl_easy_strerror(msg->data.result));
+            else if (rcs[i] == PROV_EIO)
+                prov_seterr(ctx, PROV_EIO, "%s/%s: HTTP status %ld", f->base, paths[i], code);
             if (rcs[i]) out[i].len = xs[s].start;
             c->curl_multi_remove_handle(f->multi, f->easy[s]);
             busy[s] = false;
