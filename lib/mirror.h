@@ -110,6 +110,9 @@ PROV_HIDDEN int witness_start(witness **out, const char *addr, unsigned port, un
                               const char *state, const tlog_signer *cosigner,
                               const witness_log *logs, size_t nlogs, prov_ctx *ctx);
 PROV_HIDDEN void witness_stop(witness *w);
+/* The same without HTTP (witness_handle only; fuzzing); witness_stop frees. */
+PROV_HIDDEN int witness_new(witness **out, const char *state, const tlog_signer *cosigner,
+                            const witness_log *logs, size_t nlogs, prov_ctx *ctx);
 /* What a request does, without HTTP (the server's core; tests, fuzzing):
  * *status gets 200 (out: the cosignature line), 400, 403, 404, 409 (out:
  * the size the witness has, "<size>\n"), 422. */

@@ -230,21 +230,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return ok;
 }
 
-int witness_start(witness **out, const char *addr, unsigned port, unsigned *bound, const char *state,
-                  const tlog_signer *cosigner, const witness_log *logs, size_t nlogs, prov_ctx *ctx)
+int witness_new(witness **out, const char *state, const tlog_signer *cosigner, const witness_log *logs,
+                size_t nlogs, prov_ctx *ctx)
 {
-    char why[200];
-    const struct prov_mhd_api *M = prov_mhd(why, sizeof why);
-    if (!M) return prov_seterr(ctx, PROV_EUNSUPPORTED, "%s", why);
     if (cosigner->alg != TLOG_ALG_COSIG) return prov_seterr(ctx, PROV_EINVAL, "the witness key must be a cosigner (alg 0x04)");
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) return prov_seterr(ctx, PROV_EINVAL, "%s: not an IPv4 address", addr);
     witness *w = calloc(1, sizeof *w);
     if (!w) return PROV_ENOMEM;
-    w->M = M;
     w->state = strdup(state);
     w->cosigner = *cosigner;
     w->logs = malloc((nlogs ? nlogs : 1) * sizeof *logs);
@@ -252,6 +243,25 @@ int witness_start(witness **out, const char *addr, unsigned port, unsigned *boun
     memcpy(w->logs, logs, nlogs * sizeof *logs);
     w->nlogs = nlogs;
     pthread_mutex_init(&w->mu, NULL);
+    *out = w;
+    return 0;
+}
+
+int witness_start(witness **out, const char *addr, unsigned port, unsigned *bound, const char *state,
+                  const tlog_signer *cosigner, const witness_log *logs, size_t nlogs, prov_ctx *ctx)
+{
+    char why[200];
+    const struct prov_mhd_api *M = prov_mhd(why, sizeof why);
+    if (!M) return prov_seterr(ctx, PROV_EUNSUPPORTED, "%s", why);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) return prov_seterr(ctx, PROV_EINVAL, "%s: not an IPv4 address", addr);
+    witness *w;
+    int rc = witness_new(&w, state, cosigner, logs, nlogs, ctx);
+    if (rc) return rc;
+    w->M = M;
     w->d = M->MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, w,
                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, done_cb, w,
                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
@@ -271,6 +281,7 @@ void witness_stop(witness *w)
     if (!w) return;
     if (w->d) w->M->MHD_stop_daemon(w->d);
     free(w->state), free(w->logs);
+    tlog_signer_wipe(&w->cosigner);
     free(w);
 }
 
