@@ -611,6 +611,15 @@ int mirror_sync(mirror *m, const char *source, const mirror_opts *o, mirror_stat
     if (!rc) rc = reg_state_new(&s->st);
     if (!rc) rc = mdb_exec(m, "BEGIN IMMEDIATE", ctx);
     if (!rc) in_tx = true;
+    if (!rc) { /* another process may have synced since we read the size */
+        pbuf b;
+        pbuf_init(&b);
+        bool found = false;
+        rc = mdb_meta_get(m, "size", &b, &found, ctx);
+        if (!rc && (found ? strtoull((char *)b.p, NULL, 10) : 0) != s->size0)
+            rc = prov_seterr(ctx, PROV_EIO, "%s: another sync changed the mirror meanwhile; run again", m->path);
+        pbuf_free(&b);
+    }
     if (!rc && s->size0) rc = replay(s);
     if (!rc) rc = sync_entries(s);
     if (!rc) {
