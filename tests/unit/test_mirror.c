@@ -529,6 +529,53 @@ static void test_witness(void **st)
     mf_close(&g);
 }
 
+/* The commands as a user runs them: verify --registry URL through the
+ * mirror, a witness process, witness-request, a quorum in sync. */
+static void test_cli_verify_witness(void **st)
+{
+    (void)st;
+    const char *D = tu_path("cli");
+    char P[600];
+    const char *b = tu_prov_bin();
+    if (b[0] == '/') snprintf(P, sizeof P, "%s", b);
+    else if (getcwd(P, sizeof P - 100)) strcat(P, "/"), strcat(P, b);
+    assert_int_equal(tu_sh("mkdir -p %s && cp samples/teapot.jpg %s/ && cd %s && export PROV_PASSPHRASE=x && "
+                           "%s registry init reg --origin cli.example/reg --no-encrypt >/dev/null && "
+                           "for k in alice bob; do %s keygen -o $k.key --subject CN=$k --no-encrypt >/dev/null && "
+                           "%s register --registry reg --key $k.key --name $k >/dev/null && "
+                           "%s sign teapot.jpg -o $k.jpg --key $k.key >/dev/null || exit 1; done && "
+                           "%s registry revoke reg --key bob.key.pub --reason key-compromise >/dev/null",
+                           D, D, D, P, P, P, P, P), 0);
+    nginx_start(tu_path("cli/reg"));
+    char url[100];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", nginx_port);
+    assert_int_equal(tu_sh("cd %s && %s registry sync %s --log-key reg/log.pub --mirror m.sqlite -Q", D, P, url), 0);
+    assert_int_equal(tu_sh("cd %s && PROV_REGISTRY_MIRROR=m.sqlite %s verify --trust reg/root.pem --registry %s --json alice.jpg "
+                           "| grep -q '\"name\":\"alice\",.*\"status\":\"active\"'", D, P, url), 0);
+    assert_int_equal(tu_sh("cd %s && PROV_REGISTRY_MIRROR=m.sqlite %s verify --trust reg/root.pem --registry %s --json bob.jpg "
+                           ">bob.json", D, P, url), 1);
+    assert_int_equal(tu_sh("grep -q '\"status\":\"revoked\",\"revoked_at\":[0-9]*,\"reason\":\"key-compromise\"' %s/bob.json", D), 0);
+    /* a witness process; the operator gathers its cosignature */
+    assert_int_equal(tu_sh("cd %s && %s keygen -o w.key --subject CN=W --no-encrypt >/dev/null && "
+                           "(%s registry witness --listen 127.0.0.1:0 --state ws --key w.key --name w.example "
+                           "--log reg/log.pub >w.out 2>&1 & echo $! >w.pid) && "
+                           "for i in $(seq 50); do [ -s ws/url ] && exit 0; sleep 0.1; done; exit 1", D, P, P), 0);
+    int wrc = tu_sh("cd %s && %s registry witness-request reg --witness $(cat ws/url) --witness-key ws/cosigner.pub >wr.out 2>&1", D, P);
+    /* a mirror that requires the witness: syncs the cosigned checkpoint */
+    int src = tu_sh("cd %s && %s registry sync %s --log-key reg/log.pub --mirror m2.sqlite --witness ws/cosigner.pub "
+                    "--quorum 1 -Q", D, P, url);
+    /* and refuses when the quorum cannot be met (2 of 1 known) */
+    int qrc = tu_sh("cd %s && %s registry sync %s --log-key reg/log.pub --mirror m3.sqlite --witness ws/cosigner.pub "
+                    "--quorum 2 -Q 2>/dev/null", D, P, url);
+    tu_sh("kill $(cat %s/w.pid)", D);
+    nginx_stop();
+    assert_int_equal(wrc, 0);
+    assert_int_equal(tu_sh("grep -q 'published with 1 cosignature' %s/wr.out", D), 0);
+    assert_int_equal(tu_sh("grep -q -- '— w.example ' %s/reg/checkpoint", D), 0);
+    assert_int_equal(src, 0);
+    assert_int_equal(qrc, 2); /* a quorum above the witnesses given: a usage error */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_hostile_rollback_and_pin),
         cmocka_unit_test(test_sync_nginx),
         cmocka_unit_test(test_witness),
+        cmocka_unit_test(test_cli_verify_witness),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
