@@ -105,6 +105,8 @@ typedef struct syncer {
 } syncer;
 
 
+static int preload(syncer *s, const uint8_t pk[32]);
+
 /* Fetch a hash tile or bundle; a missing partial one may be served full
  * (tlog-tiles allows it): *full_instead says so. */
 static int fetch_tiles(syncer *s, size_t n, const tlog_tile *t, pbuf *out, int *rcs, bool *full)
@@ -270,6 +272,7 @@ static int sync_entries(syncer *s)
                 rc = prov_seterr(s->ctx, TLOG_EVERIFY, "entry %llu: %s", (unsigned long long)eidx[j], prov_errmsg(s->ctx));
                 break;
             }
+            if ((rc = preload(s, es[j].key)) || (es[j].kind == REG_ROTATE && (rc = preload(s, es[j].new_key)))) break;
             if ((rc = reg_state_check(s->st, &s->pol, &es[j], s->ctx)) ||
                 (rc = reg_state_apply(s->st, &es[j], eidx[j]))) {
                 rc = prov_seterr(s->ctx, TLOG_EVERIFY, "entry %llu: %s", (unsigned long long)eidx[j], prov_errmsg(s->ctx));
@@ -427,25 +430,52 @@ out:
     return rc;
 }
 
-/* The state the stored entries make (they were checked when stored). */
-static int replay(syncer *s)
+/* An incremental sync checks new entries against the stored state: the
+ * identity of each key a new entry names is loaded from the mirror into
+ * the scratch state first (rebuilt through reg_state_apply, then its stored
+ * status copied in), so a sync costs what is new, not the whole log. */
+static reg_str rs(const char *c) { return (reg_str){c, c ? strlen(c) : 0}; }
+
+static int preload(syncer *s, const uint8_t pk[32])
 {
-    mirror *m = s->m;
-    sqlite3_stmt *st = NULL;
-    if (m->S->sqlite3_prepare_v2(m->db, "SELECT idx,data FROM entries ORDER BY idx", -1, &st, NULL) != SQLITE_OK)
-        return mdb_err(m, PROV_EIO, s->ctx, "read entries");
-    int rc = 0, r;
-    uint64_t want = 0;
-    while (!rc && (r = m->S->sqlite3_step(st)) == SQLITE_ROW) {
-        uint64_t idx = (uint64_t)m->S->sqlite3_column_int64(st, 0);
-        const uint8_t *p = m->S->sqlite3_column_blob(st, 1);
-        size_t n = (size_t)m->S->sqlite3_column_bytes(st, 1);
-        reg_entry e;
-        if (idx != want++ || reg_entry_parse(p, n, false, &e, s->ctx) || reg_state_apply(s->st, &e, idx))
-            rc = prov_seterr(s->ctx, PROV_EFORMAT, "%s: damaged (entry %llu)", m->path, (unsigned long long)idx);
+    if (!s->size0 || reg_state_find(s->st, pk)) return 0;
+    reg_ident d;
+    int rc = mirror_find(s->m, pk, &d, s->ctx);
+    if (rc == PROV_ENOTFOUND) return 0;
+    if (rc) return rc;
+    reg_entry e;
+    memset(&e, 0, sizeof e);
+    e.kind = REG_REGISTER;
+    memcpy(e.key, d.key, 32);
+    memcpy(e.registrar, d.registrar, 32);
+    e.name = rs(d.name), e.org = rs(d.org), e.contact = rs(d.contact), e.checked_by = rs(d.checked_by);
+    e.time = d.time;
+    rc = reg_state_apply(s->st, &e, d.index);
+    reg_ident *x = (reg_ident *)reg_state_find(s->st, pk);
+    if (!rc && x) {
+        x->status = d.status;
+        memcpy(x->rotated_to, d.rotated_to, 32);
+        memcpy(x->rotated_from, d.rotated_from, 32);
+        x->has_from = d.has_from;
+        x->rotated_time = d.rotated_time;
+        x->revoked_index = d.revoked_index, x->revoked_time = d.revoked_time;
+        x->revoked_effective = d.revoked_effective;
+        if (d.revoked_reason && !(x->revoked_reason = strdup(d.revoked_reason))) rc = PROV_ENOMEM;
     }
-    m->S->sqlite3_finalize(st);
-    if (!rc && want != s->size0) rc = prov_seterr(s->ctx, PROV_EFORMAT, "%s: damaged (entries missing)", m->path);
+    for (size_t i = 0; !rc && i < d.nflags; i++) {
+        const reg_flag *f = &d.flags[i];
+        memset(&e, 0, sizeof e);
+        e.kind = REG_FLAG;
+        memcpy(e.key, d.key, 32);
+        memcpy(e.flagger, f->flagger, 32);
+        memcpy(e.media, f->media, 32);
+        memcpy(e.manifest, f->manifest, 32);
+        e.has_manifest = f->has_manifest;
+        e.reason = rs(f->reason);
+        e.time = f->time;
+        rc = reg_state_apply(s->st, &e, f->index);
+    }
+    mirror_ident_clear(&d);
     return rc;
 }
 
@@ -620,7 +650,6 @@ int mirror_sync(mirror *m, const char *source, const mirror_opts *o, mirror_stat
             rc = prov_seterr(ctx, PROV_EIO, "%s: another sync changed the mirror meanwhile; run again", m->path);
         pbuf_free(&b);
     }
-    if (!rc && s->size0) rc = replay(s);
     if (!rc) rc = sync_entries(s);
     if (!rc) {
         uint8_t r[32];

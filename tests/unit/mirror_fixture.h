@@ -141,4 +141,83 @@ static inline int mf_revoke_flag(mf_log *g, uint64_t i, bool flag, const char *r
     return rc;
 }
 
+static inline int mf_put(const char *dir, const char *rel, const void *p, size_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    for (char *s = path + strlen(dir) + 1; *s; s++)
+        if (*s == '/') { *s = 0; mkdir(path, 0755); *s = '/'; }
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    int bad = fwrite(p, 1, n, f) != n;
+    return fclose(f) || bad ? -1 : 0;
+}
+
+/* Publish entries as g's log straight to tiles and a signed checkpoint,
+ * with no sequencer and so no state rules: a generator for benchmarks, and
+ * for logs that break the rules (a hostile log operator). */
+static inline int mf_write_raw(const mf_log *g, const pbuf *ents, uint64_t total)
+{
+    tlog_memtree tree;
+    tlog_memtree_init(&tree);
+    int rc = 0;
+    for (uint64_t i = 0; i < total && !rc; i++) {
+        uint8_t leaf[32];
+        tlog_leaf_hash(ents[i].p, ents[i].len, leaf);
+        rc = tlog_memtree_append(&tree, leaf);
+    }
+    char path[TLOG_TILE_PATH_MAX];
+    pbuf b, cp;
+    pbuf_init(&b), pbuf_init(&cp);
+    for (int L = -1; L < 8 && !rc; L++) {
+        unsigned h = L < 0 ? 0 : 8u * (unsigned)L;
+        uint64_t n = total >> h;
+        if (!n) break;
+        for (uint64_t N = 0; N * TLOG_TILE_WIDTH < n && !rc; N++) {
+            tlog_tile t = {L < 0 ? TLOG_ENTRIES : L, N, tlog_tile_width(L < 0 ? 0 : L, N, total)};
+            tlog_tile_path(path, sizeof path, &t);
+            if (L < 0) {
+                b.len = 0;
+                for (uint64_t i = N * TLOG_TILE_WIDTH; i < N * TLOG_TILE_WIDTH + t.width; i++)
+                    tlog_bundle_put(&b, ents[i].p, ents[i].len);
+                rc = b.err ? b.err : mf_put(g->dir, path, b.p, b.len);
+            } else {
+                rc = mf_put(g->dir, path, tree.lv[h] + N * TLOG_TILE_BYTES, (size_t)t.width * 32);
+            }
+        }
+    }
+    uint8_t root[32];
+    tlog_hashsrc hs = tlog_memtree_hashsrc(&tree);
+    if (!rc) rc = tlog_tree_hash(&hs, total, root);
+    if (!rc) rc = tlog_checkpoint_sign(&cp, &g->log, MF_ORIGIN, total, root, NULL, 0, NULL);
+    if (!rc) rc = mf_put(g->dir, "checkpoint", cp.p, cp.len);
+    pbuf_free(&b), pbuf_free(&cp);
+    tlog_memtree_free(&tree);
+    return rc;
+}
+
+/* A register entry for user i (into *out, initialised here). */
+static inline int mf_register_entry(const mf_log *g, uint64_t i, pbuf *out)
+{
+    tlog_signer s[2];
+    int rc = mf_user(i, &s[0]);
+    if (rc) return rc;
+    s[1] = g->reg;
+    reg_entry e;
+    memset(&e, 0, sizeof e);
+    e.kind = REG_REGISTER;
+    memcpy(e.key, s[0].pub, 32);
+    memcpy(e.registrar, g->reg.pub, 32);
+    char name[64];
+    snprintf(name, sizeof name, "user %llu", (unsigned long long)i);
+    e.name = (reg_str){name, strlen(name)};
+    e.org = (reg_str){"Daily News", 10};
+    e.checked_by = (reg_str){"in-person", 9};
+    e.time = 1700000000 + i;
+    pbuf_init(out);
+    rc = reg_entry_build(out, &e, s, 2, NULL);
+    tlog_signer_wipe(&s[0]);
+    return rc;
+}
+
 #endif

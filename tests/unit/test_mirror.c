@@ -351,6 +351,64 @@ static void test_hostile_rollback_and_pin(void **st)
     pbuf_free(&k);
 }
 
+/* A log operator that breaks the state rules after the mirror's last
+ * sync: a key the mirror already holds registered again, then a revoke of
+ * a stored key signed by a stranger.  The rules must hold across syncs. */
+static void test_hostile_state_rules(void **st)
+{
+    (void)st;
+    mf_log g;
+    const char *dir = tu_path("h_rules");
+    assert_int_equal(mf_open(&g, dir, 6, true), 0);
+    mf_close(&g);
+    pbuf es[302];
+    for (uint64_t i = 0; i < 300; i++) assert_int_equal(mf_register_entry(&g, i, &es[i]), 0);
+    assert_int_equal(mf_write_raw(&g, es, 300), 0);
+    const char *mp = tu_path("h_rules.sqlite");
+    mirror_stats s;
+    assert_int_equal(sync_once(mp, dir, NULL, &s), 0);
+    uint8_t before[32], after[32];
+    file_hash(mp, before);
+    /* entry 300 registers user 5 again */
+    assert_int_equal(mf_register_entry(&g, 5, &es[300]), 0);
+    assert_int_equal(mf_write_raw(&g, es, 301), 0);
+    assert_int_equal(sync_once(mp, dir, NULL, &s), TLOG_EVERIFY);
+    assert_non_null(strstr(prov_errmsg(ctx), "entry 300"));
+    assert_non_null(strstr(prov_errmsg(ctx), "already in the registry"));
+    file_hash(mp, after);
+    assert_memory_equal(before, after, 32);
+    /* entry 300 revokes user 9, signed by user 10 (neither it nor its registrar) */
+    reg_entry e;
+    memset(&e, 0, sizeof e);
+    e.kind = REG_REVOKE;
+    mf_user_pk(9, e.key);
+    e.reason = (reg_str){"spite", 5};
+    e.time = e.effective = 1750000000;
+    tlog_signer u10;
+    assert_int_equal(mf_user(10, &u10), 0);
+    pbuf_free(&es[300]);
+    pbuf_init(&es[300]);
+    assert_int_equal(reg_entry_build(&es[300], &e, &u10, 1, ctx), 0);
+    assert_int_equal(mf_write_raw(&g, es, 301), 0);
+    assert_int_equal(sync_once(mp, dir, NULL, &s), TLOG_EVERIFY);
+    assert_non_null(strstr(prov_errmsg(ctx), "signed by neither"));
+    file_hash(mp, after);
+    assert_memory_equal(before, after, 32);
+    /* the same revoke signed by the registrar passes, and user 9 is revoked */
+    pbuf_free(&es[300]);
+    pbuf_init(&es[300]);
+    assert_int_equal(reg_entry_build(&es[300], &e, &g.reg, 1, ctx), 0);
+    assert_int_equal(mf_write_raw(&g, es, 301), 0);
+    assert_int_equal(sync_once(mp, dir, NULL, &s), 0);
+    reg_ident d;
+    assert_int_equal(lookup_status(mp, 9, &d), 0);
+    assert_int_equal(d.status, REG_REVOKED);
+    assert_string_equal(d.name, "user 9");
+    assert_int_equal(d.index, 9);
+    mirror_ident_clear(&d);
+    for (int i = 0; i < 301; i++) pbuf_free(&es[i]);
+}
+
 /* ---- nginx on loopback -------------------------------------------------- */
 
 static int nginx_port;
@@ -588,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_hostile_unknown_key),
         cmocka_unit_test(test_hostile_fork),
         cmocka_unit_test(test_hostile_rollback_and_pin),
+        cmocka_unit_test(test_hostile_state_rules),
         cmocka_unit_test(test_sync_nginx),
         cmocka_unit_test(test_witness),
         cmocka_unit_test(test_cli_verify_witness),
