@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH 64 /* entry bundles fetched at once */
+#define BATCH 32 /* entry bundles fetched at once (two batches in memory) */
 #define BUNDLE_MAX ((size_t)TLOG_TILE_WIDTH * (REG_ENTRY_MAX + 2))
 
 /* ---- the right edge of the tree (compact range) --------------------------
@@ -42,7 +42,9 @@ static void edge_root(const edge *e, uint8_t out[32])
         if (e->size >> l & 1) tlog_node_hash(e->h[l], out, out);
 }
 
-/* ---- entries verified on all CPUs ------------------------------------------ */
+/* ---- entries verified on all CPUs ------------------------------------------
+ * Ed25519 checks are most of a sync's cost, so they run on every CPU while
+ * the main thread fetches the next batch and stores the previous one. */
 
 typedef struct vjob {
     const uint8_t **p;
@@ -59,22 +61,66 @@ static void *vwork(void *arg)
     return NULL;
 }
 
-static void verify_all(const uint8_t **p, const size_t *len, size_t n, reg_entry *es, int *rcs)
-{
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t nt = n < 64 || ncpu < 2 ? 1 : (size_t)(ncpu > 16 ? 16 : ncpu);
+/* One batch of entry bundles with their level-0 tiles, and the entries
+ * past the stored size. */
+typedef struct batch {
+    size_t nb;
+    tlog_tile tb[BATCH], tt[BATCH];
+    pbuf bb[BATCH], tout[BATCH];
+    int rb[BATCH], rt[BATCH];
+    bool fb[BATCH], ft[BATCH];
+    const uint8_t **ep;
+    size_t *el;
+    reg_entry *es;
+    int *erc;
+    uint64_t *eidx;
+    size_t ne;
     vjob jobs[16];
     pthread_t th[16];
-    bool started[16] = {false};
-    for (size_t t = 0; t < nt; t++) {
-        jobs[t] = (vjob){p, len, es, rcs, n * t / nt, n * (t + 1) / nt};
-        if (t) started[t] = pthread_create(&th[t], NULL, vwork, &jobs[t]) == 0;
+    bool started[16];
+    size_t nt;
+    bool inflight;
+} batch;
+
+static void verify_start(batch *b)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t n = b->ne;
+    b->nt = n < 64 || ncpu < 2 ? 1 : (size_t)(ncpu > 16 ? 16 : ncpu);
+    for (size_t t = 0; t < b->nt; t++) {
+        b->jobs[t] = (vjob){b->ep, b->el, b->es, b->erc, n * t / b->nt, n * (t + 1) / b->nt};
+        b->started[t] = pthread_create(&b->th[t], NULL, vwork, &b->jobs[t]) == 0;
     }
-    vwork(&jobs[0]);
-    for (size_t t = 1; t < nt; t++) {
-        if (started[t]) pthread_join(th[t], NULL);
-        else vwork(&jobs[t]);
+    b->inflight = true;
+}
+
+static void verify_join(batch *b)
+{
+    if (!b->inflight) return;
+    for (size_t t = 0; t < b->nt; t++) {
+        if (b->started[t]) pthread_join(b->th[t], NULL);
+        else vwork(&b->jobs[t]);
     }
+    b->inflight = false;
+}
+
+static int batch_init(batch *b)
+{
+    memset(b, 0, sizeof *b);
+    size_t cap = BATCH * TLOG_TILE_WIDTH;
+    b->ep = malloc(cap * sizeof *b->ep);
+    b->el = malloc(cap * sizeof *b->el);
+    b->es = malloc(cap * sizeof *b->es);
+    b->erc = malloc(cap * sizeof *b->erc);
+    b->eidx = malloc(cap * sizeof *b->eidx);
+    return b->ep && b->el && b->es && b->erc && b->eidx ? 0 : PROV_ENOMEM;
+}
+
+static void batch_free(batch *b)
+{
+    verify_join(b);
+    for (size_t i = 0; i < BATCH; i++) pbuf_free(&b->bb[i]), pbuf_free(&b->tout[i]);
+    free(b->ep), free(b->el), free(b->es), free(b->erc), free(b->eidx);
 }
 
 /* ---- one sync ---------------------------------------------------------------- */
@@ -207,89 +253,102 @@ static int store_entry(syncer *s, const uint8_t *p, size_t n, const reg_entry *e
     return 0;
 }
 
-/* Entry bundles [size0, size1) with their level-0 tiles. */
+/* Fetch bundles [N, N + nb) and their level-0 tiles; check that each
+ * bundle holds exactly the entries the checkpoint implies and that their
+ * leaf hashes are the tile; collect the entries past the stored size. */
+static int batch_fetch(syncer *s, batch *b, uint64_t N, size_t nb)
+{
+    uint8_t leaves[TLOG_TILE_BYTES];
+    b->nb = nb, b->ne = 0;
+    for (size_t i = 0; i < nb; i++) {
+        unsigned w = tlog_tile_width(0, N + i, s->size1);
+        b->tb[i] = (tlog_tile){TLOG_ENTRIES, N + i, w};
+        b->tt[i] = (tlog_tile){0, N + i, w};
+    }
+    int rc = fetch_tiles(s, nb, b->tb, b->bb, b->rb, b->fb);
+    if (!rc) rc = fetch_tiles(s, nb, b->tt, b->tout, b->rt, b->ft);
+    for (size_t i = 0; !rc && i < nb; i++) {
+        unsigned w = b->tb[i].width;
+        if (s->stats) s->stats->bundles++, s->stats->tiles++;
+        tlog_bundle_iter it;
+        tlog_bundle_iter_init(&it, b->bb[i].p, b->bb[i].len);
+        for (unsigned k = 0; k < w && !rc; k++) {
+            const uint8_t *p;
+            size_t n;
+            if (tlog_bundle_next(&it, &p, &n) != 1) return tile_err(s, &b->tb[i], "truncated (fewer entries than the checkpoint needs)");
+            if (n == 0 || n > REG_ENTRY_MAX) return tile_err(s, &b->tb[i], "an entry of a bad length");
+            tlog_leaf_hash(p, n, leaves + 32 * k);
+            uint64_t idx = (N + i) * TLOG_TILE_WIDTH + k;
+            if (idx >= s->size0) b->ep[b->ne] = p, b->el[b->ne] = n, b->eidx[b->ne] = idx, b->ne++;
+        }
+        const uint8_t *p;
+        size_t n;
+        if (!b->fb[i] && tlog_bundle_next(&it, &p, &n) != 0) return tile_err(s, &b->tb[i], "holds more than the checkpoint's entries");
+        size_t want = (size_t)w * 32;
+        if ((b->ft[i] ? b->tout[i].len < want : b->tout[i].len != want) || memcmp(b->tout[i].p, leaves, want))
+            return tile_err(s, &b->tt[i], "does not match its entry bundle");
+        if (w == TLOG_TILE_WIDTH) {
+            uint8_t h[32];
+            tlog_tile_hash(b->tout[i].p, TLOG_TILE_BYTES, h);
+            pbuf_put(&s->up, h, 32);
+        }
+    }
+    return rc ? rc : s->up.err;
+}
+
+/* The verified entries of a batch: state rules, the tree's edge, SQLite. */
+static int batch_apply(syncer *s, batch *b)
+{
+    int rc = 0;
+    for (size_t j = 0; j < b->ne && !rc; j++) {
+        uint8_t leaf[32];
+        reg_entry *e = &b->es[j];
+        if (b->erc[j]) {
+            reg_entry_parse(b->ep[j], b->el[j], true, e, s->ctx); /* again, for the detail */
+            return prov_seterr(s->ctx, TLOG_EVERIFY, "entry %llu: %s", (unsigned long long)b->eidx[j], prov_errmsg(s->ctx));
+        }
+        if ((rc = preload(s, e->key)) || (e->kind == REG_ROTATE && (rc = preload(s, e->new_key)))) break;
+        if ((rc = reg_state_check(s->st, &s->pol, e, s->ctx)) || (rc = reg_state_apply(s->st, e, b->eidx[j])))
+            return prov_seterr(s->ctx, TLOG_EVERIFY, "entry %llu: %s", (unsigned long long)b->eidx[j], prov_errmsg(s->ctx));
+        tlog_leaf_hash(b->ep[j], b->el[j], leaf);
+        if ((rc = edge_append(&s->e, leaf))) break;
+        rc = store_entry(s, b->ep[j], b->el[j], e, b->eidx[j]);
+    }
+    if (!rc && s->stats) s->stats->fetched += b->ne;
+    if (!rc && s->o && s->o->progress) s->o->progress(s->o->user, s->e.size - s->size0, s->size1 - s->size0);
+    return rc;
+}
+
+/* Entry bundles [size0, size1) with their level-0 tiles, pipelined: batch
+ * k + 1 is fetched while batch k is verified, and stored while batch k + 1
+ * is. */
 static int sync_entries(syncer *s)
 {
     uint64_t first = s->size0 / TLOG_TILE_WIDTH, end = (s->size1 + TLOG_TILE_WIDTH - 1) / TLOG_TILE_WIDTH;
-    tlog_tile *tb = malloc(BATCH * sizeof *tb), *tt = malloc(BATCH * sizeof *tt);
-    pbuf *bb = calloc(BATCH, sizeof *bb), *tb_out = calloc(BATCH, sizeof *tb_out);
-    int *rb = calloc(BATCH, sizeof *rb), *rt = calloc(BATCH, sizeof *rt);
-    bool fb[BATCH], ft[BATCH];
-    size_t cap = BATCH * TLOG_TILE_WIDTH;
-    const uint8_t **ep = malloc(cap * sizeof *ep);
-    size_t *el = malloc(cap * sizeof *el);
-    reg_entry *es = malloc(cap * sizeof *es);
-    int *erc = malloc(cap * sizeof *erc);
-    uint64_t *eidx = malloc(cap * sizeof *eidx);
-    uint8_t *leaves = malloc(TLOG_TILE_BYTES);
-    int rc = tb && tt && bb && tb_out && rb && rt && ep && el && es && erc && eidx && leaves ? 0 : PROV_ENOMEM;
+    batch *bs = malloc(2 * sizeof *bs);
+    if (!bs) return PROV_ENOMEM;
+    int rc = batch_init(&bs[0]);
+    int rc2 = batch_init(&bs[1]);
+    if (!rc) rc = rc2;
     s->upbase = first;
-    for (uint64_t N = first; !rc && N < end; N += BATCH) {
-        size_t nb = end - N < BATCH ? (size_t)(end - N) : BATCH;
-        for (size_t i = 0; i < nb; i++) {
-            unsigned w = tlog_tile_width(0, N + i, s->size1);
-            tb[i] = (tlog_tile){TLOG_ENTRIES, N + i, w};
-            tt[i] = (tlog_tile){0, N + i, w};
-        }
-        if ((rc = fetch_tiles(s, nb, tb, bb, rb, fb))) break;
-        if ((rc = fetch_tiles(s, nb, tt, tb_out, rt, ft))) break;
-        size_t ne = 0;
-        for (size_t i = 0; !rc && i < nb; i++) {
-            unsigned w = tb[i].width;
-            if (s->stats) s->stats->bundles++, s->stats->tiles++;
-            tlog_bundle_iter it;
-            tlog_bundle_iter_init(&it, bb[i].p, bb[i].len);
-            for (unsigned k = 0; k < w && !rc; k++) {
-                const uint8_t *p;
-                size_t n;
-                if (tlog_bundle_next(&it, &p, &n) != 1) { rc = tile_err(s, &tb[i], "truncated (fewer entries than the checkpoint needs)"); break; }
-                if (n == 0 || n > REG_ENTRY_MAX) { rc = tile_err(s, &tb[i], "an entry of a bad length"); break; }
-                tlog_leaf_hash(p, n, leaves + 32 * k);
-                uint64_t idx = N * TLOG_TILE_WIDTH + (uint64_t)i * TLOG_TILE_WIDTH + k;
-                if (idx >= s->size0) ep[ne] = p, el[ne] = n, eidx[ne] = idx, ne++;
-            }
-            const uint8_t *p;
-            size_t n;
-            if (!rc && !fb[i] && tlog_bundle_next(&it, &p, &n) != 0) rc = tile_err(s, &tb[i], "holds more than the checkpoint's entries");
-            if (rc) break;
-            size_t want = (size_t)w * 32;
-            if ((ft[i] ? tb_out[i].len < want : tb_out[i].len != want) || memcmp(tb_out[i].p, leaves, want)) {
-                rc = tile_err(s, &tt[i], "does not match its entry bundle");
-                break;
-            }
-            if (w == TLOG_TILE_WIDTH) {
-                uint8_t h[32];
-                tlog_tile_hash(tb_out[i].p, TLOG_TILE_BYTES, h);
-                pbuf_put(&s->up, h, 32);
-            }
-        }
-        if (rc) break;
-        verify_all(ep, el, ne, es, erc);
-        for (size_t j = 0; j < ne && !rc; j++) {
-            uint8_t leaf[32];
-            if (erc[j]) {
-                reg_entry_parse(ep[j], el[j], true, &es[j], s->ctx);
-                rc = prov_seterr(s->ctx, TLOG_EVERIFY, "entry %llu: %s", (unsigned long long)eidx[j], prov_errmsg(s->ctx));
-                break;
-            }
-            if ((rc = preload(s, es[j].key)) || (es[j].kind == REG_ROTATE && (rc = preload(s, es[j].new_key)))) break;
-            if ((rc = reg_state_check(s->st, &s->pol, &es[j], s->ctx)) ||
-                (rc = reg_state_apply(s->st, &es[j], eidx[j]))) {
-                rc = prov_seterr(s->ctx, TLOG_EVERIFY, "entry %llu: %s", (unsigned long long)eidx[j], prov_errmsg(s->ctx));
-                break;
-            }
-            tlog_leaf_hash(ep[j], el[j], leaf);
-            if ((rc = edge_append(&s->e, leaf))) break;
-            rc = store_entry(s, ep[j], el[j], &es[j], eidx[j]);
-        }
-        if (!rc && s->stats) s->stats->fetched += ne;
-        if (!rc && s->o && s->o->progress) s->o->progress(s->o->user, s->e.size - s->size0, s->size1 - s->size0);
-        if (!rc) rc = s->up.err;
+    batch *cur = &bs[0], *nxt = &bs[1];
+    if (!rc && first < end) {
+        rc = batch_fetch(s, cur, first, end - first < BATCH ? (size_t)(end - first) : BATCH);
+        if (!rc) verify_start(cur);
     }
-    for (size_t i = 0; bb && i < BATCH; i++) pbuf_free(&bb[i]);
-    for (size_t i = 0; tb_out && i < BATCH; i++) pbuf_free(&tb_out[i]);
-    free(tb), free(tt), free(bb), free(tb_out), free(rb), free(rt);
-    free(ep), free(el), free(es), free(erc), free(eidx), free(leaves);
+    for (uint64_t N = first; !rc && N < end; N += BATCH) {
+        uint64_t M = N + BATCH;
+        bool more = M < end;
+        int frc = more ? batch_fetch(s, nxt, M, end - M < BATCH ? (size_t)(end - M) : BATCH) : 0;
+        verify_join(cur);
+        if ((rc = frc)) break;
+        if (more) verify_start(nxt);
+        rc = batch_apply(s, cur);
+        batch *t = cur;
+        cur = nxt, nxt = t;
+    }
+    batch_free(&bs[0]), batch_free(&bs[1]);
+    free(bs);
     return rc;
 }
 

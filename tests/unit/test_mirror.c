@@ -129,6 +129,42 @@ static void test_sync_dir_incremental(void **st)
     mf_close(&g);
 }
 
+/* More bundles than one fetch batch (the fetch/verify/store pipeline),
+ * then an incremental sync from the middle of a bundle. */
+static void test_sync_many_batches(void **st)
+{
+    (void)st;
+    enum { N1 = 8500, N2 = 8700 };
+    mf_log g;
+    const char *dir = tu_path("many");
+    assert_int_equal(mf_open(&g, dir, 7, true), 0);
+    mf_close(&g);
+    pbuf *es = calloc(N2, sizeof *es);
+    assert_non_null(es);
+    for (uint64_t i = 0; i < N2; i++) assert_int_equal(mf_register_entry(&g, i, &es[i]), 0);
+    assert_int_equal(mf_write_raw(&g, es, N1), 0);
+    const char *mp = tu_path("many.sqlite");
+    mirror_stats s;
+    assert_int_equal(sync_once(mp, dir, NULL, &s), 0);
+    assert_int_equal(s.size, N1);
+    assert_int_equal(s.bundles, (N1 + 255) / 256);
+    assert_int_equal(s.tiles, (N1 + 255) / 256 + 1); /* level 0, and the one level-1 tile */
+    assert_int_equal(mf_write_raw(&g, es, N2), 0);
+    assert_int_equal(sync_once(mp, dir, NULL, &s), 0);
+    assert_int_equal(s.fetched, N2 - N1);
+    assert_int_equal(s.bundles, 1 + (N2 - 256 * (N1 / 256) + 255) / 256 - 1);
+    reg_ident d;
+    for (uint64_t i = 0; i < N2; i += 997) {
+        assert_int_equal(lookup_status(mp, i, &d), 0);
+        assert_int_equal(d.index, i);
+        mirror_ident_clear(&d);
+    }
+    assert_int_equal(lookup_status(mp, N2 - 1, &d), 0);
+    mirror_ident_clear(&d);
+    for (uint64_t i = 0; i < N2; i++) pbuf_free(&es[i]);
+    free(es);
+}
+
 /* Lookups from the mirror: speed is measured by make bench; here, that
  * many lookups all answer right. */
 static void test_lookup_many(void **st)
@@ -639,6 +675,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sync_dir_incremental),
         cmocka_unit_test(test_lookup_many),
+        cmocka_unit_test(test_sync_many_batches),
         cmocka_unit_test(test_hostile_wrong_tile),
         cmocka_unit_test(test_hostile_wrong_upper_tile),
         cmocka_unit_test(test_hostile_truncated_bundle),
