@@ -649,7 +649,7 @@ int mirror_sync(mirror *m, const char *source, const mirror_opts *o, mirror_stat
     pbuf_init(&s->note0), pbuf_init(&s->note1), pbuf_init(&s->policy), pbuf_init(&s->wtext);
     pbuf_init(&s->up), pbuf_init(&s->touched);
     if (stats) memset(stats, 0, sizeof *stats);
-    bool in_tx = false;
+    bool in_tx = false, cold = false;
     int rc = mfetch_new(&s->f, source, ctx);
     if (!rc) rc = trust(s, o);
     if (!rc) rc = load_stored(s);
@@ -698,6 +698,11 @@ int mirror_sync(mirror *m, const char *source, const mirror_opts *o, mirror_stat
     if (!rc && strcmp(s->pol.origin, s->log.name))
         rc = prov_seterr(ctx, TLOG_EVERIFY, "%s/policy: for origin %s, not %s", source, s->pol.origin, s->log.name);
     if (!rc) rc = reg_state_new(&s->st);
+    /* A first sync writes the whole log: through a rollback journal (of an
+     * empty file: nearly nothing to journal) it is written once, where WAL
+     * would write it twice (the log, then the checkpoint into the file). */
+    cold = !rc && s->size0 == 0;
+    if (cold) rc = mdb_exec(m, "PRAGMA journal_mode=DELETE", ctx);
     if (!rc) rc = mdb_exec(m, "BEGIN IMMEDIATE", ctx);
     if (!rc) in_tx = true;
     if (!rc) { /* another process may have synced since we read the size */
@@ -729,6 +734,7 @@ int mirror_sync(mirror *m, const char *source, const mirror_opts *o, mirror_stat
     if (!rc) in_tx = false, m->size = s->size1;
 out:
     if (in_tx) mdb_exec(m, "ROLLBACK", NULL);
+    if (cold) mdb_exec(m, "PRAGMA journal_mode=WAL", NULL);
     sqlite3_stmt *sts[] = {s->ins_entry, s->ins_rev, s->ins_flag, s->put_ident};
     for (size_t i = 0; i < 4; i++)
         if (sts[i]) m->S->sqlite3_finalize(sts[i]);
