@@ -737,6 +737,10 @@ static int reg_verify(int argc, char **argv)
 
 int cmd_registry(int argc, char **argv)
 {
+    /* commands with their own --help (cmd_registry_sync.c, cmd_witness.c) */
+    if (argc >= 2 && !strcmp(argv[1], "sync")) return cmd_registry_sync(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "witness")) return cmd_registry_witness(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "witness-request")) return cmd_registry_witness_request(argc - 1, argv + 1);
     if (argc < 2 || wants_help(argc, argv)) {
         fputs(REGISTRY_USAGE, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_ERROR : EXIT_OKAY;
@@ -748,8 +752,5 @@ int cmd_registry(int argc, char **argv)
     if (!strcmp(c, "rotate")) return reg_rotate(argc - 1, argv + 1);
     if (!strcmp(c, "lookup")) return reg_lookup(argc - 1, argv + 1);
     if (!strcmp(c, "verify")) return reg_verify(argc - 1, argv + 1);
-    if (!strcmp(c, "sync")) return cmd_registry_sync(argc - 1, argv + 1);
-    if (!strcmp(c, "witness")) return cmd_registry_witness(argc - 1, argv + 1);
-    if (!strcmp(c, "witness-request")) return cmd_registry_witness_request(argc - 1, argv + 1);
     return err("unknown registry command '%s' (see prov registry --help)", c);
 }

@@ -640,6 +640,10 @@ static void test_cli_verify_witness(void **st)
                            "%s sign teapot.jpg -o $k.jpg --key $k.key >/dev/null || exit 1; done && "
                            "%s registry revoke reg --key bob.key.pub --reason key-compromise >/dev/null",
                            D, D, D, P, P, P, P, P), 0);
+    assert_int_equal(tu_sh("%s registry sync --help | grep -q 'usage: prov registry sync'", P), 0);
+    assert_int_equal(tu_sh("%s registry witness --help | grep -q 'usage: prov registry witness'", P), 0);
+    assert_int_equal(tu_sh("%s registry witness-request --help | grep -q 'usage: prov registry witness-request'", P), 0);
+    assert_int_equal(tu_sh("%s registry sync 2>/dev/null", P), 2);
     nginx_start(tu_path("cli/reg"));
     char url[100];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", nginx_port);
