@@ -43,7 +43,7 @@ for n in ${REGISTRY_BENCH_SIZES:-100000 1000000}; do
   bash tools/nginx-run.sh stop "$T/nginx" >/dev/null 2>&1 || true
   bash tools/nginx-run.sh start "$reg" "$T/nginx" "$port"
   url=http://127.0.0.1:$port
-  m=$T/mirror-$n.sqlite
+  m=$build/bench/mirror-$n.sqlite # kept for bench_lookup runs
   rm -f "$m"*
   # cold sync; user+system CPU from bash's times
   TIMEFORMAT='%R %U %S'
