@@ -10,12 +10,29 @@
 #include "fuzz_check.h"
 #include "mirror.h"
 
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static witness *w;
 static tlog_signer s_log, s_w;
 static tlog_verifier v_log, v_w;
+
+static char state[64];
+
+/* the witness's state folder goes at exit */
+static void cleanup(void)
+{
+    DIR *d = opendir(state);
+    struct dirent *e;
+    char p[400];
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.') snprintf(p, sizeof p, "%s/%s", state, e->d_name), unlink(p);
+    if (d) closedir(d);
+    rmdir(state);
+}
 
 static void init(void)
 {
@@ -26,10 +43,11 @@ static void init(void)
     CHECK(!tlog_signer_from_seed(&s_w, "witness.example/w", TLOG_ALG_COSIG, seed));
     tlog_signer_verifier(&s_log, &v_log);
     tlog_signer_verifier(&s_w, &v_w);
-    char tmpl[] = "/tmp/fuzz_witness.XXXXXX";
-    CHECK(mkdtemp(tmpl) != NULL);
+    snprintf(state, sizeof state, "/tmp/fuzz_witness.XXXXXX");
+    CHECK(mkdtemp(state) != NULL);
+    atexit(cleanup);
     witness_log wl = {v_log};
-    CHECK(!witness_new(&w, tmpl, &s_w, &wl, 1, NULL));
+    CHECK(!witness_new(&w, state, &s_w, &wl, 1, NULL));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
