@@ -2,6 +2,7 @@
  * prov register: the identity registry in a local folder (lib/registry.h,
  * docs/registry.md). */
 #include "cli.h"
+#include "mirror_cli.h"
 #include "registry.h"
 #include "registry_cli.h"
 
@@ -39,6 +40,14 @@ static const char REGISTRY_USAGE[] =
     "        approve requests as a registrar\n"
     "revoke and flag also take a registry URL instead of DIR; then the entry\n"
     "is signed with --registrar-key KEY (or, revoking, by the key itself).\n"
+    "  lookup KEY|ID|NAME (--registry URL|DIR | --mirror FILE) [--json]\n"
+    "        the same from a SQLite mirror (a URL or --registry is synced first)\n"
+    "  sync URL|DIR [--mirror FILE] [--log-key LOG.pub] [--witness K --quorum N]\n"
+    "        mirror a registry into SQLite, verified (prov registry sync --help)\n"
+    "  witness --listen ADDR:PORT --state DIR --key KEY --log ORIGIN=LOG.pub ...\n"
+    "        run a tlog-witness that cosigns consistent checkpoints\n"
+    "  witness-request DIR --witness URL --witness-key KEY [...]\n"
+    "        gather witness cosignatures and publish DIR/checkpoint with them\n"
     "\n"
     "Operator keys (DIR/log.key, root.key, registrar.key) take their passphrase\n"
     "from PROV_REGISTRY_PASSPHRASE, else PROV_PASSPHRASE, else a prompt.\n"
@@ -638,23 +647,67 @@ static void print_ident(const reg_ident *d, int json, int first)
     pbuf_free(&b);
 }
 
+/* lookup through a SQLite mirror (synced first from src when given) */
+static int lookup_mirror(const char *src, const char *mpath, const char *q, int json)
+{
+    prov_ctx *ctx;
+    mirror *m = NULL;
+    if (prov_ctx_new(&ctx)) return err("out of memory");
+    int rc = open_mirror_for_lookup(src, mpath, &m, ctx);
+    if (rc) {
+        err("%s", prov_errmsg(ctx));
+        prov_ctx_free(ctx);
+        return exit_for(rc);
+    }
+    uint8_t pk[32];
+    reg_ident hits[16];
+    size_t n = 0;
+    char buf[256];
+    FILE *f;
+    bool have_pk = !reg_key_parse(q, strlen(q), pk);
+    if (!have_pk && (f = fopen(q, "rb"))) {
+        size_t k = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[k] = 0;
+        if (reg_key_parse(buf, k, pk)) { mirror_close(m), prov_ctx_free(ctx); return err("%s: not a public key file", q); }
+        have_pk = true;
+    }
+    if (have_pk) rc = mirror_find(m, pk, &hits[0], ctx), n = rc == 0;
+    else rc = mirror_search(m, q, hits, 16, &n, ctx);
+    if (rc && rc != PROV_ENOTFOUND) {
+        err("%s: %s", q, prov_errmsg(ctx));
+        mirror_close(m), prov_ctx_free(ctx);
+        return EXIT_ERROR;
+    }
+    if (json) fputs("[", stdout);
+    for (size_t i = 0; i < n; i++) print_ident(&hits[i], json, i == 0), mirror_ident_clear(&hits[i]);
+    if (json) fputs("]\n", stdout);
+    if (!n && !json) fprintf(stderr, "prov: %s: not in the registry\n", q);
+    mirror_close(m);
+    prov_ctx_free(ctx);
+    return n ? EXIT_OKAY : EXIT_INVALID;
+}
+
 static int reg_lookup(int argc, char **argv)
 {
     static const struct option opts[] = {{"registry", required_argument, 0, 'r'},
                                           {"json", no_argument, 0, 'j'},
+                                          {"mirror", required_argument, 0, 'm'},
                                           {0, 0, 0, 0}};
-    const char *dir = getenv("PROV_REGISTRY");
+    const char *dir = getenv("PROV_REGISTRY"), *mpath = NULL;
     int json = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "r:j", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:jm:", opts, NULL)) != -1) {
         if (c == 'r') dir = optarg;
+        else if (c == 'm') mpath = optarg;
         else if (c == 'j') json = 1;
         else die_usage(REGISTRY_USAGE);
     }
     int left = argc - optind;
     if (left == 2) dir = argv[optind++], left = 1;
-    if (left != 1 || !dir) die_usage(REGISTRY_USAGE);
+    if (left != 1 || (!dir && !mpath)) die_usage(REGISTRY_USAGE);
     const char *q = argv[optind];
+    if (mpath || mfetch_is_url(dir)) return lookup_mirror(dir, mpath, q, json);
     prov_ctx *ctx;
     reg_state *st;
     if (prov_ctx_new(&ctx) || reg_state_new(&st)) return err("out of memory");
@@ -719,6 +772,10 @@ int cmd_registry(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "serve")) return reg_cmd_serve(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "pending")) return reg_cmd_pending(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "approve")) return reg_cmd_approve(argc - 1, argv + 1);
+    /* commands with their own --help (cmd_registry_sync.c, cmd_witness.c) */
+    if (argc >= 2 && !strcmp(argv[1], "sync")) return cmd_registry_sync(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "witness")) return cmd_registry_witness(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "witness-request")) return cmd_registry_witness_request(argc - 1, argv + 1);
     if (argc < 2 || wants_help(argc, argv)) {
         fputs(REGISTRY_USAGE, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_ERROR : EXIT_OKAY;

@@ -16,6 +16,8 @@ static const char USAGE[] =
     "  --trust PEM   trust anchors (repeatable): issuers' root.pem files\n"
     "  --registry DIR  an identity registry (local folder): adds who the signer\n"
     "                is, the key's status and flags; a revoked key is invalid\n"
+    "  --registry URL  the same through a SQLite mirror, synced first (pin the\n"
+    "                log key once: prov registry sync URL --log-key LOG.pub)\n"
     "  --fragment F  FILE is an fMP4 init segment: check fragment F against it\n"
     "                (repeatable; one result per fragment)\n"
     "  --json        one JSON object per file per line: file, state, codes\n"

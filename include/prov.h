@@ -253,7 +253,8 @@ typedef struct prov_verify_opts {
     prov_progress_fn progress; /* called about every 8 MiB; may be NULL */
     void *progress_user;
     uint64_t size_hint;      /* input size for progress, 0 if unknown */
-    /* An identity registry (a local folder): the report gains an identity
+    /* An identity registry (a local folder, or an http(s) URL read through
+     * its SQLite mirror, see docs/registry.md): the report gains an identity
      * (name, org, status, revocation, flags); a key revoked before the
      * signature can be shown to be older makes the file invalid. */
     const char *registry;

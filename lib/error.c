@@ -43,8 +43,10 @@ int prov_seterr(prov_ctx *ctx, int code, const char *fmt, ...)
     if (ctx) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(ctx->msg, sizeof ctx->msg, fmt, ap);
+        char tmp[sizeof ctx->msg]; /* callers may pass ctx->msg itself as an argument */
+        vsnprintf(tmp, sizeof tmp, fmt, ap);
         va_end(ap);
+        memcpy(ctx->msg, tmp, sizeof tmp);
     }
     return code;
 }

@@ -3,9 +3,11 @@
  * current word on the key (status, revocation, flags). */
 #include "identity.h"
 #include "cose.h"
+#include "mirror.h"
 #include "registry.h"
 #include "x509.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void kv_str(pbuf *b, const char *k, const char *v, size_t n)
@@ -29,7 +31,7 @@ static void hex(char *out, const uint8_t *p, size_t n)
 
 /* The registration proof in the manifest: "verified", "absent", "failed"
  * or "other key" (a valid proof for another key). */
-static const char *check_proof(prov_ctx *ctx, const char *dir, c2pa_manifest *m, const uint8_t pk[32])
+static const char *check_proof(prov_ctx *ctx, const tlog_verifier *lvp, c2pa_manifest *m, const uint8_t pk[32])
 {
     c2pa_assertion *a = manifest_assertion(m, "prov.registration");
     if (!a) return "absent";
@@ -40,8 +42,8 @@ static const char *check_proof(prov_ctx *ctx, const char *dir, c2pa_manifest *m,
     if (jsuper_first(&a->sb, &cb) || cb.type != BOX_CBOR || cbor_parse(cb.data, cb.data_len, 0, &map) ||
         cbor_map_get(map, "tlog_proof", &v) || cbor_get_text(v, &text, &n))
         return "failed";
-    tlog_verifier lv;
-    if (reg_log_verifier(dir, &lv, ctx)) return "failed";
+    if (!lvp) return "failed";
+    tlog_verifier lv = *lvp;
     uint8_t *buf = NULL;
     size_t len;
     reg_entry e;
@@ -69,11 +71,31 @@ int identity_check(prov_ctx *ctx, const char *dir, c2pa_manifest *m, prov_report
     }
     char kid[17];
     reg_key_id(kid, pk);
-    const char *proof = check_proof(ctx, dir, m, pk);
     reg_state *st = NULL;
     reg_walk_stats ws;
     int revoked = 0;
-    if (reg_state_new(&st) || reg_walk(dir, false, st, &ws, ctx)) {
+    /* a URL (or a .sqlite file) goes through the SQLite mirror, synced first */
+    mirror *mr = NULL;
+    reg_ident mid;
+    const reg_ident *id = NULL;
+    tlog_verifier lv;
+    bool have_lv = false, via_mirror = mfetch_is_url(dir), got = false;
+    if (via_mirror) {
+        const char *mp = getenv("PROV_REGISTRY_MIRROR");
+        int mrc = mirror_open_sync(&mr, dir, mp && *mp ? mp : NULL, NULL, NULL, ctx);
+        if (!mrc) mrc = mirror_log_verifier(mr, &lv, ctx);
+        if (!mrc) {
+            have_lv = true, ws.size = mirror_size(mr);
+            int f = mirror_find(mr, pk, &mid, ctx);
+            if (!f) id = &mid, got = true;
+            else if (f != PROV_ENOTFOUND) mrc = f;
+        }
+        if (mrc) mirror_close(mr), mr = NULL;
+    } else if (!reg_log_verifier(dir, &lv, ctx)) {
+        have_lv = true;
+    }
+    const char *proof = check_proof(ctx, have_lv ? &lv : NULL, m, pk);
+    if (via_mirror ? !mr : (reg_state_new(&st) || reg_walk(dir, false, st, &ws, ctx))) {
         char err[600];
         snprintf(err, sizeof err, "registry %s: %s", dir, ctx ? ctx->msg : "unreadable");
         pbuf_puts(b, "{\"status\":\"unknown\"");
@@ -84,7 +106,7 @@ int identity_check(prov_ctx *ctx, const char *dir, c2pa_manifest *m, prov_report
         reg_state_free(st);
         return 0;
     }
-    const reg_ident *id = reg_state_find(st, pk);
+    if (!via_mirror) id = reg_state_find(st, pk);
     pbuf_puts(b, "{\"key_id\":");
     pbuf_json_str(b, kid, strlen(kid));
     kv_str(b, "proof", proof, strlen(proof));
@@ -93,6 +115,7 @@ int identity_check(prov_ctx *ctx, const char *dir, c2pa_manifest *m, prov_report
         pbuf_puts(b, ",\"status\":\"unregistered\"}");
         report_add(r, PROV_CODE_INFO, "prov.identity.unregistered", 0);
         reg_state_free(st);
+        mirror_close(mr);
         return 0;
     }
     const char *status = id->status == REG_ACTIVE ? "active" : id->status == REG_ROTATED ? "rotated" : "revoked";
@@ -123,5 +146,7 @@ int identity_check(prov_ctx *ctx, const char *dir, c2pa_manifest *m, prov_report
     if (id->nflags) report_add(r, PROV_CODE_INFO, "prov.identity.flagged", 0);
     if (strcmp(proof, "verified") == 0) report_add(r, PROV_CODE_SUCCESS, "prov.identity.registered", 0);
     reg_state_free(st);
+    if (got) mirror_ident_clear(&mid);
+    mirror_close(mr);
     return revoked;
 }
