@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "detect.h"
 #include "dl.h"
+#include "mirror.h"
 #include "verify_one.h"
 
 #include <arpa/inet.h>
@@ -31,6 +32,7 @@ static const char USAGE[] =
     "                  [--max-body BYTES] [--max-memory BYTES] [--threads N]\n"
     "                  [--timeout S] [--max-connections N]\n"
     "                  [--no-detect] [--model FILE] [--device cpu|cuda|auto]\n"
+    "                  [--mirror FILE] [--sync-every S]\n"
     "\n"
     "An HTTP service that verifies media, and a page to look at the result.\n"
     "  POST /v1/verify   the media bytes as the body; answers what `prov verify\n"
@@ -42,7 +44,12 @@ static const char USAGE[] =
     "  GET /             the viewer page: drop a file, see its credentials\n"
     "  --listen HOST:PORT  IPv4 address and port (port 0: any free port; the\n"
     "                    address taken is printed on stderr)\n"
-    "  --registry DIR    identity registry folder (read-only)\n"
+    "  --registry DIR|URL  identity registry: a folder (read-only), or the URL\n"
+    "                    of a published registry, kept in a SQLite mirror\n"
+    "                    (--mirror FILE; default as prov registry sync) that a\n"
+    "                    background thread syncs every --sync-every S (30);\n"
+    "                    the first sync must succeed (pin the log key once\n"
+    "                    with prov registry sync URL --log-key LOG.pub)\n"
     "  --trust PEM       trust anchors (repeatable)\n"
     "  --max-body BYTES  largest body accepted (default 200 MiB; 413 beyond)\n"
     "  --max-memory BYTES  all bodies held at once (default 1 GiB; 503 beyond)\n"
@@ -359,6 +366,49 @@ static int parse_listen(const char *s, struct sockaddr_in *sa)
     return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
 }
 
+/* The background sync of a registry URL into its mirror file. */
+typedef struct mirror_syncer {
+    const char *url, *path;
+    char *def;
+    long every;
+    pthread_t th;
+    int running, stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} mirror_syncer;
+
+static int mirror_sync_once(mirror_syncer *ms, prov_ctx *ctx)
+{
+    mirror *m = NULL;
+    mirror_stats st;
+    int rc = mirror_open_sync(&m, ms->url, ms->path, NULL, &st, ctx);
+    mirror_close(m);
+    return rc;
+}
+
+static void *mirror_loop(void *arg)
+{
+    mirror_syncer *ms = arg;
+    prov_ctx *ctx = NULL;
+    if (prov_ctx_new(&ctx)) return NULL;
+    pthread_mutex_lock(&ms->mu);
+    while (!ms->stop) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_sec += ms->every;
+        pthread_cond_timedwait(&ms->cv, &ms->mu, &t);
+        if (ms->stop) break;
+        pthread_mutex_unlock(&ms->mu);
+        /* a failed sync keeps the last verified state and says so; an
+         * inconsistent log is kept as evidence by the mirror itself */
+        if (mirror_sync_once(ms, ctx)) fprintf(stderr, "prov serve: registry sync %s: %s\n", ms->url, prov_errmsg(ctx));
+        pthread_mutex_lock(&ms->mu);
+    }
+    pthread_mutex_unlock(&ms->mu);
+    prov_ctx_free(ctx);
+    return NULL;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     static const struct option opts[] = {{"listen", required_argument, 0, 'l'},
@@ -371,6 +421,8 @@ int cmd_serve(int argc, char **argv)
                                           {"max-connections", required_argument, 0, 'C'},
                                           {"help", no_argument, 0, 'h'},
                                           {"no-detect", no_argument, 0, 'N'},
+                                          {"mirror", required_argument, 0, 'Y'},
+                                          {"sync-every", required_argument, 0, 'E'},
                                           {"model", required_argument, 0, 'm'},
                                           {"device", required_argument, 0, 'd'},
                                           {0, 0, 0, 0}};
@@ -378,6 +430,7 @@ int cmd_serve(int argc, char **argv)
     detect_cfg dc;
     int detect = 1;
     detect_init(&dc);
+    mirror_syncer ms = {.every = 30, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     server *s = calloc(1, sizeof *s);
     prov_ctx *ctx;
     prov_trust *trust;
@@ -392,6 +445,9 @@ int cmd_serve(int argc, char **argv)
         char *end = NULL;
         if (c == 'l') listen_at = optarg;
         else if (c == 'N') detect = 0;
+        else if (c == 'Y') ms.path = optarg;
+        else if (c == 'E' && (ms.every = strtol(optarg, &end, 10)) >= 1 && ms.every <= 86400 && !*end) {
+        }
         else if (c == 'm') dc.model = optarg;
         else if (c == 'd') {
             if (detect_parse_device(&dc, optarg)) goto out;
@@ -420,8 +476,27 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     if (s->cfg.registry && strstr(s->cfg.registry, "://")) {
-        err("--registry %s: this build reads a registry folder (a URL needs the registry mirror)", s->cfg.registry);
-        goto out;
+        /* verify reads the mirror file; this thread keeps it in sync */
+        ms.url = s->cfg.registry;
+        if (!ms.path && !(ms.path = ms.def = mirror_default_path(ms.url))) {
+            err("out of memory");
+            goto out;
+        }
+        if (mirror_sync_once(&ms, ctx)) {
+            err("--registry %s: %s", ms.url, prov_errmsg(ctx));
+            goto out;
+        }
+        size_t pl = strlen(ms.path);
+        if (pl < 7 || strcmp(ms.path + pl - 7, ".sqlite")) {
+            err("--mirror %s: the file name must end in .sqlite", ms.path);
+            goto out;
+        }
+        s->cfg.registry = ms.path;
+        if (pthread_create(&ms.th, NULL, mirror_loop, &ms)) {
+            err("cannot start the mirror thread");
+            goto out;
+        }
+        ms.running = 1;
     }
     if (s->max_body > s->max_memory) s->max_memory = s->max_body;
     s->cfg.trust = ntrust ? trust : NULL;
@@ -488,6 +563,14 @@ int cmd_serve(int argc, char **argv)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
 out:
+    if (ms.running) {
+        pthread_mutex_lock(&ms.mu);
+        ms.stop = 1;
+        pthread_cond_signal(&ms.cv);
+        pthread_mutex_unlock(&ms.mu);
+        pthread_join(ms.th, NULL);
+    }
+    free(ms.def);
     detect_free(&dc);
     prov_trust_free(trust);
     prov_ctx_free(ctx);

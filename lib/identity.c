@@ -79,10 +79,15 @@ int identity_check(prov_ctx *ctx, const char *dir, c2pa_manifest *m, prov_report
     reg_ident mid;
     const reg_ident *id = NULL;
     tlog_verifier lv;
-    bool have_lv = false, via_mirror = mfetch_is_url(dir), got = false;
+    size_t dl = strlen(dir);
+    /* a mirror file is read as it stands: whoever keeps it synced (prov
+     * serve's background sync, or prov registry sync) writes it */
+    bool mirror_file = dl > 7 && !strcmp(dir + dl - 7, ".sqlite");
+    bool have_lv = false, via_mirror = mfetch_is_url(dir) || mirror_file, got = false;
     if (via_mirror) {
         const char *mp = getenv("PROV_REGISTRY_MIRROR");
-        int mrc = mirror_open_sync(&mr, dir, mp && *mp ? mp : NULL, NULL, NULL, ctx);
+        int mrc = mirror_file ? mirror_open(&mr, dir, false, ctx)
+                              : mirror_open_sync(&mr, dir, mp && *mp ? mp : NULL, NULL, NULL, ctx);
         if (!mrc) mrc = mirror_log_verifier(mr, &lv, ctx);
         if (!mrc) {
             have_lv = true, ws.size = mirror_size(mr);

@@ -9,7 +9,11 @@ case $build in /*) ;; *) build=$root/$build ;; esac
 prov=$build/prov
 t=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$t"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null
+  [ -n "${ngx:-}" ] && bash "$root/tools/nginx-run.sh" stop "$ngx"
+  rm -rf "$t"
+}
 trap cleanup EXIT
 cd "$t" || exit 1
 pass=0 fail=0
@@ -127,7 +131,31 @@ for f in signed.jpg tampered.jpg; do
   b=$(curl -s --data-binary @$f "http://127.0.0.1:$P2/v1/verify?name=$f")
   step "two instances, one registry: same answer for $f" [ -n "$a" ] && [ "$a" = "$b" ]
 done
+# two more instances reading the registry as published (nginx on loopback),
+# each through its own SQLite mirror synced in the background
+ngx=$t/nginx
+for _ in 1 2 3 4 5; do
+  NP=$((20000 + RANDOM % 20000))
+  bash "$root/tools/nginx-run.sh" start reg "$ngx" "$NP" 2>/dev/null && break
+  NP=
+done
+RU=http://127.0.0.1:$NP
+step "nginx serves the registry on loopback" [ -n "$NP" ]
+for i in 3 4; do "$prov" registry sync "$RU" --log-key reg/log.pub --mirror m$i.sqlite >/dev/null 2>&1; done
+step "the mirrors pin the log key on a first sync" [ -s m3.sqlite ] && [ -s m4.sqlite ]
+start P3 s3.log --registry "$RU" --mirror m3.sqlite --sync-every 1 --trust reg/root.pem --threads 1
+start P4 s4.log --registry "$RU" --mirror m4.sqlite --sync-every 1 --trust reg/root.pem --threads 1
+a=$(curl -s --data-binary @signed.jpg "http://127.0.0.1:$P3/v1/verify")
+b=$(curl -s --data-binary @signed.jpg "http://127.0.0.1:$P4/v1/verify")
+step "--registry URL: the signer's identity from the mirror, both instances alike" \
+  bash -c 'grep -q "\"state\":\"trusted\".*\"identity\":{.*\"name\":\"Jane Doe\".*\"status\":\"active\"" <<<"$1" && [ "$1" = "$2" ]' _ "$a" "$b"
 "$prov" registry revoke reg --key j.key.pub --reason "test: key lost" >/dev/null
+sleep 2.5 # the instances' background syncs (--sync-every 1) pick it up
+a=$(curl -s --data-binary @signed.jpg "http://127.0.0.1:$P3/v1/verify")
+b=$(curl -s --data-binary @signed.jpg "http://127.0.0.1:$P4/v1/verify")
+step "--registry URL: a revocation reaches both instances through their mirrors" \
+  bash -c 'grep -q "\"state\":\"invalid\".*signingCredential.revoked" <<<"$1" && [ "$1" = "$2" ]' _ "$a" "$b"
+bash "$root/tools/nginx-run.sh" stop "$ngx"
 a=$(curl -s --data-binary @signed.jpg "http://127.0.0.1:$P1/v1/verify")
 b=$(curl -s --data-binary @signed.jpg "http://127.0.0.1:$P2/v1/verify")
 step "a revocation in the shared registry shows in both instances" \
