@@ -1,0 +1,29 @@
+/* pdq.h - the PDQ perceptual hash (Meta, 2019), written from its published
+ * description (ThreatExchange hashing.pdf): luminance, two passes of
+ * Jarosz box filters, decimation to 64x64, a 2D DCT keeping 16x16
+ * frequencies (DC excluded), one bit per coefficient above the median.
+ *
+ * Hash bytes: the 64-digit hex string of the reference implementation,
+ * decoded (byte 0 holds bits 255..248: row 15 of the DCT, columns 15..8). */
+#ifndef PROV_PDQ_H
+#define PROV_PDQ_H
+
+#include "image.h"
+
+/* The longer side a JPEG is decoded at for hashing (libjpeg DCT scaling):
+ * the filters blur a 64th of the picture anyway, so decoding at 1/2 to 1/8
+ * changes few bits and saves most of the decode. */
+#define PDQ_DECODE_SIDE 1024
+
+/* Hash 8-bit RGB pixels (stride bytes a row).  Scratch: 8 bytes a pixel. */
+PROV_HIDDEN int pdq_rgb(const uint8_t *rgb, uint32_t w, uint32_t h, size_t stride, uint8_t hash[32],
+                        int *quality);
+/* The hashes a repository indexes for one picture: the whole, then centred
+ * crops of 2.5%, 5% and 7.5% of each dimension (PDQ is a global transform:
+ * a crop moves every coefficient, so the index holds the likely crops). */
+#define PDQ_VARIANTS 4
+PROV_HIDDEN int pdq_variants(const prov_img *im, uint8_t out[PDQ_VARIANTS][32], int *quality);
+/* Decode a JPEG or PNG from in (PDQ_DECODE_SIDE) and hash it. */
+PROV_HIDDEN int pdq_stream(prov_ctx *ctx, prov_stream *in, uint8_t hash[32], int *quality);
+
+#endif
