@@ -134,6 +134,7 @@ int prov_repo_publish(prov_ctx *ctx, const char *dir, const uint8_t *store, size
     if (digest) memcpy(digest, h, 32);
     char path[4096], hex[65];
     int rc;
+    if ((rc = mkdir_one(ctx, dir))) return rc;
     snprintf(path, sizeof path, "%s/manifests", dir);
     if ((rc = mkdir_one(ctx, path))) return rc;
     snprintf(path, sizeof path, "%s/manifests/sha256", dir);
