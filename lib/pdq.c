@@ -158,15 +158,37 @@ int pdq_rgb(const uint8_t *rgb, uint32_t w, uint32_t h, size_t stride, uint8_t h
     return 0;
 }
 
+/* Hash the crop [x0, x0 + w) x [y0, y0 + h) of im. */
+static int pdq_crop(const prov_img *im, uint32_t x0, uint32_t y0, uint32_t w, uint32_t h, uint8_t out[32],
+                    int *quality)
+{
+    if (!w || !h || x0 + w > im->w || y0 + h > im->h) return pdq_rgb(im->rgb, im->w, im->h, (size_t)im->w * 3, out, quality);
+    return pdq_rgb(im->rgb + ((size_t)y0 * im->w + x0) * 3, w, h, (size_t)im->w * 3, out, quality);
+}
+
 int pdq_variants(const prov_img *im, uint8_t out[PDQ_VARIANTS][32], int *quality)
 {
-    int rc = pdq_rgb(im->rgb, im->w, im->h, (size_t)im->w * 3, out[0], quality);
-    for (int k = 1; k < PDQ_VARIANTS && !rc; k++) {
-        /* k * 2.5% of each side in all, half from each edge */
-        uint32_t dx = (uint32_t)((uint64_t)im->w * k / 80), dy = (uint32_t)((uint64_t)im->h * k / 80);
-        uint32_t w = im->w - 2 * dx, h = im->h - 2 * dy;
-        if (!w || !h) { memcpy(out[k], out[0], 32); continue; }
-        rc = pdq_rgb(im->rgb + ((size_t)dy * im->w + dx) * 3, w, h, (size_t)im->w * 3, out[k], NULL);
+    int rc = 0;
+    for (int k = 0; k < PDQ_VARIANTS && !rc; k++) {
+        /* k % 3 and k / 3: 0, 5 or 10% of the width and the height, half
+         * off each edge; k = 0 is the whole picture */
+        uint32_t cx = (uint32_t)((uint64_t)im->w * (k % 3) / 20), cy = (uint32_t)((uint64_t)im->h * (k / 3) / 20);
+        rc = pdq_crop(im, cx / 2, cy / 2, im->w - cx, im->h - cy, out[k], k ? NULL : quality);
+    }
+    return rc;
+}
+
+int pdq_queries(const prov_img *im, uint8_t out[PDQ_QUERIES][32], int *quality)
+{
+    /* which edges lose 5%: none; left, right, top, bottom; the corners */
+    static const uint8_t cut[PDQ_QUERIES][4] = {{0, 0, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1},
+                                                {1, 0, 1, 0}, {0, 1, 1, 0}, {1, 0, 0, 1}, {0, 1, 0, 1}};
+    uint32_t dx = im->w / 20, dy = im->h / 20;
+    int rc = 0;
+    for (int k = 0; k < PDQ_QUERIES && !rc; k++) {
+        uint32_t x0 = cut[k][0] ? dx : 0, y0 = cut[k][2] ? dy : 0;
+        uint32_t w = im->w - (cut[k][0] + cut[k][1]) * dx, h = im->h - (cut[k][2] + cut[k][3]) * dy;
+        rc = pdq_crop(im, x0, y0, w, h, out[k], k ? NULL : quality);
     }
     return rc;
 }

@@ -18,11 +18,18 @@
 /* Hash 8-bit RGB pixels (stride bytes a row).  Scratch: 8 bytes a pixel. */
 PROV_HIDDEN int pdq_rgb(const uint8_t *rgb, uint32_t w, uint32_t h, size_t stride, uint8_t hash[32],
                         int *quality);
-/* The hashes a repository indexes for one picture: the whole, then centred
- * crops of 2.5%, 5% and 7.5% of each dimension (PDQ is a global transform:
- * a crop moves every coefficient, so the index holds the likely crops). */
-#define PDQ_VARIANTS 4
+/* Crops.  PDQ is a global transform: a crop moves every coefficient, so a
+ * cropped copy is matched by cropping on both sides.  The repository
+ * indexes PDQ_VARIANTS hashes of a signed picture: centred crops of 0, 5
+ * and 10% of the width by 0, 5 and 10% of the height.  A lookup hashes
+ * PDQ_QUERIES crops of the copy: the whole, and 5% off each edge and each
+ * corner (the part the platform may have kept).  A copy cropped 5% in the
+ * middle, off one edge or off a corner then meets one of the variants
+ * nearly whole. */
+#define PDQ_VARIANTS 9
+#define PDQ_QUERIES 9
 PROV_HIDDEN int pdq_variants(const prov_img *im, uint8_t out[PDQ_VARIANTS][32], int *quality);
+PROV_HIDDEN int pdq_queries(const prov_img *im, uint8_t out[PDQ_QUERIES][32], int *quality);
 /* Decode a JPEG or PNG from in (PDQ_DECODE_SIDE) and hash it. */
 PROV_HIDDEN int pdq_stream(prov_ctx *ctx, prov_stream *in, uint8_t hash[32], int *quality);
 

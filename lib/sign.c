@@ -179,7 +179,7 @@ int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *si
     if (out->seek(out->user, start) || out->write(out->user, wrapped.p, wrapped.len)) goto wfail;
     rc = 0;
     if (s.o->publish) { /* the store, under the picture and its likely crops */
-        rc = prov_repo_publish(ctx, s.o->publish, store.p, store.len, (const uint8_t(*)[32])s.pdq, 4, NULL);
+        rc = prov_repo_publish(ctx, s.o->publish, store.p, store.len, (const uint8_t(*)[32])s.pdq, 9, NULL);
         if (rc) {
             char m[sizeof ctx->msg];
             snprintf(m, sizeof m, "%s", ctx ? ctx->msg : prov_strerror(rc));

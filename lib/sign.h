@@ -24,7 +24,7 @@ typedef struct sctx {
     pbuf actions, ingredient;
     pbuf thumb; /* a JPEG claim thumbnail, or empty */
     pbuf soft;  /* c2pa.soft-binding (PDQ), or empty */
-    uint8_t pdq[4][32]; /* the picture's PDQ and its centred crops (pdq.h) */
+    uint8_t pdq[9][32]; /* the picture's PDQ and its centred crops (pdq.h) */
     int has_pdq;
     /* fragmented media: the leaves of the Merkle tree over the fragments */
     const uint8_t (*leaves)[32];

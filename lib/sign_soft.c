@@ -14,6 +14,8 @@
 
 #define SOFT_ALG "prov.pdq.1"
 
+_Static_assert(sizeof(((sctx *)0)->pdq) == PDQ_VARIANTS * 32, "sctx.pdq holds the indexed variants");
+
 int build_soft_binding(sctx *s, prov_stream *in)
 {
     if (!in->seek) return 0; /* a pipe: one pass only, no fingerprint */

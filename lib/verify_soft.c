@@ -69,17 +69,44 @@ void soft_lookup(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, p
         snprintf(r->lookup_error, sizeof r->lookup_error, "the input cannot be read again (not seekable)");
         return;
     }
-    uint8_t h[32];
-    int rc = pdq_stream(ctx, in, h, NULL);
+    prov_img img;
+    uint8_t h[PDQ_QUERIES][32];
+    int rc = img_decode_stream(ctx, in, PDQ_DECODE_SIDE, &img);
+    if (rc) { lookup_fail(r, ctx, rc); return; }
+    rc = pdq_queries(&img, h, NULL);
+    img_free(&img);
     if (rc) { lookup_fail(r, ctx, rc); return; }
     prov_repo *repo = NULL;
     if ((rc = prov_repo_open(ctx, opts->registry, &repo))) { lookup_fail(r, ctx, rc); return; }
-    prov_repo_match m[MAX_CANDIDATES];
+    /* the copy and its crops: each manifest once, at its nearest */
+    prov_repo_match m[MAX_CANDIDATES], mq[MAX_CANDIDATES];
     size_t n = 0;
     int maxd = opts->match_distance ? opts->match_distance : PROV_PDQ_MATCH_DISTANCE;
-    rc = prov_repo_search(repo, h, maxd, m, MAX_CANDIDATES, &n);
+    for (int q = 0; q < PDQ_QUERIES && !rc; q++) {
+        size_t nq = 0;
+        rc = prov_repo_search(repo, h[q], maxd, mq, MAX_CANDIDATES, &nq);
+        for (size_t i = 0; i < nq; i++) {
+            size_t j = 0;
+            while (j < n && memcmp(m[j].manifest, mq[i].manifest, 32)) j++;
+            if (j < n) {
+                if (mq[i].distance < m[j].distance) m[j].distance = mq[i].distance;
+            } else if (n < MAX_CANDIDATES) {
+                m[n++] = mq[i];
+            } else { /* full: replace the farthest if nearer */
+                size_t far = 0;
+                for (size_t k = 1; k < n; k++) if (m[k].distance > m[far].distance) far = k;
+                if (mq[i].distance < m[far].distance) m[far] = mq[i];
+            }
+        }
+    }
     prov_repo_free(repo);
     if (rc) { lookup_fail(r, ctx, rc); return; }
+    for (size_t i = 1; i < n; i++) /* nearest first */
+        for (size_t j = i; j > 0 && m[j].distance < m[j - 1].distance; j--) {
+            prov_repo_match t = m[j];
+            m[j] = m[j - 1];
+            m[j - 1] = t;
+        }
     /* the candidates are verified without a registry lookup of their own
      * candidates, and with the caller's trust and registry */
     prov_verify_opts o = *opts;
