@@ -119,6 +119,7 @@ demo:
 
 bench: all
 	@bash tests/bench/bench.sh $(BUILD)
+	@bash tests/bench/bench_pdq.sh $(BUILD)
 	@if python3 -c 'import torch' 2>/dev/null; then bash tests/bench/bench_detector.sh $(BUILD); \
 	  else echo "detector bench skipped: it compares against PyTorch (apt-get install python3-torch)"; fi
 

@@ -211,7 +211,7 @@ typedef struct prov_sign_opts {
     size_t registration_len;
     /* Soft binding: a JPEG or PNG gets a c2pa.soft-binding assertion with
      * the PDQ fingerprint of its pixels (one more decoding pass, at most
-     * 1024 pixels a side; docs/soft-binding.md), so a copy stripped of its
+     * 512 pixels a side; docs/soft-binding.md), so a copy stripped of its
      * manifest can be matched.  1: leave it out.  Other formats: none. */
     int no_soft_binding;
     /* A manifest repository (a registry folder): once signed, the manifest
@@ -422,7 +422,7 @@ PROV_API int prov_detector_score_file(prov_ctx *ctx, const prov_detector *d, con
 PROV_API int prov_pdq_rgb(const uint8_t *rgb, uint32_t width, uint32_t height, size_t stride,
                           uint8_t hash[PROV_PDQ_BYTES], int *quality);
 /* Decode a JPEG or PNG (the bounded decoder; JPEGs at 1/2..1/8 scale down
- * to 1024 pixels a side) and hash it. */
+ * to 512 pixels a side) and hash it. */
 PROV_API int prov_pdq_stream(prov_ctx *ctx, prov_stream *in, uint8_t hash[PROV_PDQ_BYTES], int *quality);
 PROV_API int prov_pdq_file(prov_ctx *ctx, const char *path, uint8_t hash[PROV_PDQ_BYTES], int *quality);
 /* Hamming distance, 0..256. */

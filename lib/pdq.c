@@ -40,13 +40,46 @@ static void box1d(const float *in, float *out, size_t n, size_t stride, size_t w
 
 static size_t window(size_t dim) { return (dim + JAROSZ_DIVISOR - 1) / JAROSZ_DIVISOR; }
 
+/* box1d down every column at once, a row at a time: the same additions in
+ * the same order per column (so the same floats), but memory is read along
+ * rows, not one cache line a pixel.  sum: cols floats of scratch. */
+static void box_cols(const float *in, float *out, size_t rows, size_t cols, size_t win, float *sum)
+{
+    size_t half = (win + 2) / 2;
+    size_t p1 = half - 1, p2 = win - half + 1, p3 = rows > win ? rows - win : 0, p4 = half - 1;
+    size_t li = 0, ri = 0, oi = 0, cur = 0;
+    memset(sum, 0, cols * sizeof *sum);
+    for (size_t i = 0; i < p1 && ri < rows; i++, ri++, cur++)
+        for (size_t j = 0; j < cols; j++) sum[j] += in[ri * cols + j];
+    for (size_t i = 0; i < p2 && ri < rows; i++, ri++, oi++) {
+        cur++;
+        for (size_t j = 0; j < cols; j++) {
+            sum[j] += in[ri * cols + j];
+            out[oi * cols + j] = sum[j] / (float)cur;
+        }
+    }
+    for (size_t i = 0; i < p3; i++, li++, ri++, oi++)
+        for (size_t j = 0; j < cols; j++) {
+            sum[j] += in[ri * cols + j];
+            sum[j] -= in[li * cols + j];
+            out[oi * cols + j] = sum[j] / (float)cur;
+        }
+    for (size_t i = 0; i < p4 && oi < rows; i++, li++, oi++) {
+        cur--;
+        for (size_t j = 0; j < cols; j++) {
+            sum[j] -= in[li * cols + j];
+            out[oi * cols + j] = cur ? sum[j] / (float)cur : 0;
+        }
+    }
+}
+
 /* Rows then columns, twice: a tent filter; the result is back in a. */
-static void jarosz(float *a, float *b, size_t rows, size_t cols)
+static void jarosz(float *a, float *b, size_t rows, size_t cols, float *sum)
 {
     size_t wr = window(cols), wc = window(rows);
     for (int k = 0; k < JAROSZ_PASSES; k++) {
         for (size_t i = 0; i < rows; i++) box1d(a + i * cols, b + i * cols, cols, 1, wr);
-        for (size_t j = 0; j < cols; j++) box1d(b + j, a + j, rows, cols, wc);
+        box_cols(b, a, rows, cols, wc, sum);
     }
 }
 
@@ -100,10 +133,11 @@ int pdq_rgb(const uint8_t *rgb, uint32_t w, uint32_t h, size_t stride, uint8_t h
     if (!rgb || !w || !h || stride < (size_t)w * 3 || (uint64_t)w * h > PROV_IMG_MAX_PIXELS) return PROV_EINVAL;
     if (dct[0][0] == 0) dct_init(); /* idempotent: racing threads write the same values */
     size_t n = (size_t)w * h;
-    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
-    if (!a || !b) {
+    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *sum = malloc((size_t)w * sizeof *sum);
+    if (!a || !b || !sum) {
         free(a);
         free(b);
+        free(sum);
         return PROV_ENOMEM;
     }
     for (uint32_t y = 0; y < h; y++) {
@@ -112,7 +146,7 @@ int pdq_rgb(const uint8_t *rgb, uint32_t w, uint32_t h, size_t stride, uint8_t h
         for (uint32_t x = 0; x < w; x++, p += 3)
             o[x] = 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
     }
-    jarosz(a, b, h, w);
+    jarosz(a, b, h, w, sum);
     static const int N = 64;
     float d64[64][64];
     for (int i = 0; i < N; i++) {
@@ -124,6 +158,7 @@ int pdq_rgb(const uint8_t *rgb, uint32_t w, uint32_t h, size_t stride, uint8_t h
     }
     free(a);
     free(b);
+    free(sum);
     /* quality: how much the picture varies (a flat one hashes to noise) */
     int grad = 0;
     for (int i = 0; i < 63; i++)

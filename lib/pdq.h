@@ -13,7 +13,7 @@
 /* The longer side a JPEG is decoded at for hashing (libjpeg DCT scaling):
  * the filters blur a 64th of the picture anyway, so decoding at 1/2 to 1/8
  * changes few bits and saves most of the decode. */
-#define PDQ_DECODE_SIDE 1024
+#define PDQ_DECODE_SIDE 512
 
 /* Hash 8-bit RGB pixels (stride bytes a row).  Scratch: 8 bytes a pixel. */
 PROV_HIDDEN int pdq_rgb(const uint8_t *rgb, uint32_t w, uint32_t h, size_t stride, uint8_t hash[32],
