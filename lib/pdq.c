@@ -3,6 +3,7 @@
 #include "pdq.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,7 +132,8 @@ static void dct_init(void)
 int pdq_rgb(const uint8_t *rgb, uint32_t w, uint32_t h, size_t stride, uint8_t hash[32], int *quality)
 {
     if (!rgb || !w || !h || stride < (size_t)w * 3 || (uint64_t)w * h > PROV_IMG_MAX_PIXELS) return PROV_EINVAL;
-    if (dct[0][0] == 0) dct_init(); /* idempotent: racing threads write the same values */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, dct_init); /* threads may hash at once (a service) */
     size_t n = (size_t)w * h;
     float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *sum = malloc((size_t)w * sizeof *sum);
     if (!a || !b || !sum) {
