@@ -461,6 +461,10 @@ typedef struct prov_repo_match {
  * once; up to cap in out, *n the number written. */
 PROV_API int prov_repo_search(const prov_repo *r, const uint8_t pdq[PROV_PDQ_BYTES], int max_distance,
                               prov_repo_match *out, size_t cap, size_t *n);
+/* The same for several fingerprints of one picture (its crops, at most
+ * 64): each manifest once, at its nearest; a scan reads the index once. */
+PROV_API int prov_repo_search_many(const prov_repo *r, const uint8_t (*pdq)[PROV_PDQ_BYTES], size_t npdq,
+                                   int max_distance, prov_repo_match *out, size_t cap, size_t *n);
 /* Read a manifest store by its SHA-256 (checked), at most 48 MiB
  * (malloc'd; prov_free). */
 PROV_API int prov_repo_load(prov_ctx *ctx, const char *dir, const uint8_t digest[32], uint8_t **store,

@@ -79,34 +79,12 @@ void soft_lookup(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, p
     prov_repo *repo = NULL;
     if ((rc = prov_repo_open(ctx, opts->registry, &repo))) { lookup_fail(r, ctx, rc); return; }
     /* the copy and its crops: each manifest once, at its nearest */
-    prov_repo_match m[MAX_CANDIDATES], mq[MAX_CANDIDATES];
+    prov_repo_match m[MAX_CANDIDATES];
     size_t n = 0;
     int maxd = opts->match_distance ? opts->match_distance : PROV_PDQ_MATCH_DISTANCE;
-    for (int q = 0; q < PDQ_QUERIES && !rc; q++) {
-        size_t nq = 0;
-        rc = prov_repo_search(repo, h[q], maxd, mq, MAX_CANDIDATES, &nq);
-        for (size_t i = 0; i < nq; i++) {
-            size_t j = 0;
-            while (j < n && memcmp(m[j].manifest, mq[i].manifest, 32)) j++;
-            if (j < n) {
-                if (mq[i].distance < m[j].distance) m[j].distance = mq[i].distance;
-            } else if (n < MAX_CANDIDATES) {
-                m[n++] = mq[i];
-            } else { /* full: replace the farthest if nearer */
-                size_t far = 0;
-                for (size_t k = 1; k < n; k++) if (m[k].distance > m[far].distance) far = k;
-                if (mq[i].distance < m[far].distance) m[far] = mq[i];
-            }
-        }
-    }
+    rc = prov_repo_search_many(repo, (const uint8_t(*)[32])h, PDQ_QUERIES, maxd, m, MAX_CANDIDATES, &n);
     prov_repo_free(repo);
     if (rc) { lookup_fail(r, ctx, rc); return; }
-    for (size_t i = 1; i < n; i++) /* nearest first */
-        for (size_t j = i; j > 0 && m[j].distance < m[j - 1].distance; j--) {
-            prov_repo_match t = m[j];
-            m[j] = m[j - 1];
-            m[j - 1] = t;
-        }
     /* the candidates are verified without a registry lookup of their own
      * candidates, and with the caller's trust and registry */
     prov_verify_opts o = *opts;

@@ -289,6 +289,32 @@ static void test_index_search(void **state)
             if (i) assert_true(a[i].distance >= a[i - 1].distance); /* nearest first */
         }
     }
+    /* several queries at once (a picture's crops): each manifest once, at
+     * its nearest, the same by scan and by multi-index */
+    uint8_t qs[3][32];
+    rnd(qs[0], 32);
+    memcpy(qs[1], q, 32);
+    qs[1][7] ^= 0x0f; /* 4 bits off q: the planted records move by up to 4 */
+    rnd(qs[2], 32);
+    for (size_t t = 0; t < 8; t++) {
+        prov_repo_match a[64], b[64], c[64];
+        size_t na, nb, nc;
+        assert_int_equal(prov_repo_search_many(scan, (const uint8_t(*)[32])qs, 3, thr[t], a, 64, &na), 0);
+        assert_int_equal(prov_repo_search_many(mih, (const uint8_t(*)[32])qs, 3, thr[t], b, 64, &nb), 0);
+        assert_int_equal(na, nb);
+        for (size_t i = 0; i < na; i++) {
+            assert_int_equal(a[i].distance, b[i].distance);
+            assert_memory_equal(a[i].manifest, b[i].manifest, 32);
+            /* the nearest of the three single searches */
+            int best = 257;
+            for (int k = 0; k < 3; k++) {
+                assert_int_equal(prov_repo_search(scan, qs[k], 256, c, 64, &nc), 0);
+                for (size_t j = 0; j < nc; j++)
+                    if (!memcmp(c[j].manifest, a[i].manifest, 32) && c[j].distance < best) best = c[j].distance;
+            }
+            assert_int_equal(a[i].distance, best);
+        }
+    }
     /* cap: the nearest only */
     prov_repo_match one;
     size_t n1;
