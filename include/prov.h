@@ -422,7 +422,8 @@ PROV_API int prov_detector_score_file(prov_ctx *ctx, const prov_detector *d, con
 PROV_API int prov_pdq_rgb(const uint8_t *rgb, uint32_t width, uint32_t height, size_t stride,
                           uint8_t hash[PROV_PDQ_BYTES], int *quality);
 /* Decode a JPEG or PNG (the bounded decoder; JPEGs at 1/2..1/8 scale down
- * to 512 pixels a side) and hash it. */
+ * to 512 pixels a side; anything over 1024 a side box-filtered to 1024)
+ * and hash it. */
 PROV_API int prov_pdq_stream(prov_ctx *ctx, prov_stream *in, uint8_t hash[PROV_PDQ_BYTES], int *quality);
 PROV_API int prov_pdq_file(prov_ctx *ctx, const char *path, uint8_t hash[PROV_PDQ_BYTES], int *quality);
 /* Hamming distance, 0..256. */

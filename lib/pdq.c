@@ -230,10 +230,29 @@ int pdq_queries(const prov_img *im, uint8_t out[PDQ_QUERIES][32], int *quality)
     return rc;
 }
 
+int pdq_fit(prov_img *im)
+{
+    if (im->w <= PDQ_HASH_SIDE && im->h <= PDQ_HASH_SIDE) return 0;
+    prov_img small;
+    int rc = img_downscale(im, PDQ_HASH_SIDE, &small);
+    if (rc) return rc;
+    img_free(im);
+    *im = small;
+    return 0;
+}
+
+int pdq_decode(prov_ctx *ctx, prov_stream *in, prov_img *out)
+{
+    int rc = img_decode_stream(ctx, in, PDQ_DECODE_SIDE, out);
+    if (rc) return rc;
+    if ((rc = pdq_fit(out))) img_free(out);
+    return rc;
+}
+
 int pdq_stream(prov_ctx *ctx, prov_stream *in, uint8_t hash[32], int *quality)
 {
     prov_img img;
-    int rc = img_decode_stream(ctx, in, PDQ_DECODE_SIDE, &img);
+    int rc = pdq_decode(ctx, in, &img);
     if (rc) return rc;
     rc = pdq_rgb(img.rgb, img.w, img.h, (size_t)img.w * 3, hash, quality);
     img_free(&img);

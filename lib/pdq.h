@@ -15,6 +15,17 @@
  * changes few bits and saves most of the decode. */
 #define PDQ_DECODE_SIDE 512
 
+/* Pictures are hashed at most this many pixels a side: a bigger one (a
+ * PNG; JPEGs decode small already) is box-filtered down first, so the
+ * hash's time and memory stay bounded (a 200-megapixel PNG would take
+ * 1.6 GB of floats and seconds a hash at full size). */
+#define PDQ_HASH_SIDE 1024
+
+/* Decode a JPEG or PNG from in for hashing: PDQ_DECODE_SIDE, then at most
+ * PDQ_HASH_SIDE a side.  pdq_fit does the second step to any picture. */
+PROV_HIDDEN int pdq_decode(prov_ctx *ctx, prov_stream *in, prov_img *out);
+PROV_HIDDEN int pdq_fit(prov_img *im);
+
 /* Hash 8-bit RGB pixels (stride bytes a row).  Scratch: 8 bytes a pixel. */
 PROV_HIDDEN int pdq_rgb(const uint8_t *rgb, uint32_t w, uint32_t h, size_t stride, uint8_t hash[32],
                         int *quality);

@@ -20,7 +20,7 @@ int build_soft_binding(sctx *s, prov_stream *in)
 {
     if (!in->seek) return 0; /* a pipe: one pass only, no fingerprint */
     prov_img img;
-    int rc = img_decode_stream(s->ctx, in, PDQ_DECODE_SIDE, &img);
+    int rc = pdq_decode(s->ctx, in, &img);
     if (in->seek(in->user, 0)) {
         if (!rc) img_free(&img);
         return prov_seterr(s->ctx, PROV_EIO, "input: seek failed");

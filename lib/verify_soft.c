@@ -71,7 +71,7 @@ void soft_lookup(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, p
     }
     prov_img img;
     uint8_t h[PDQ_QUERIES][32];
-    int rc = img_decode_stream(ctx, in, PDQ_DECODE_SIDE, &img);
+    int rc = pdq_decode(ctx, in, &img);
     if (rc) { lookup_fail(r, ctx, rc); return; }
     rc = pdq_queries(&img, h, NULL);
     img_free(&img);

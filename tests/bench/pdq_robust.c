@@ -33,7 +33,8 @@ static int via_jpeg(const prov_img *im, int q, uint8_t h[PDQ_QUERIES][32])
     int rc = img_encode_jpeg(im, q, &b);
     prov_img d;
     if (!rc && !(rc = img_decode(NULL, b.p, b.len, PDQ_DECODE_SIDE, &d))) {
-        rc = pdq_queries(&d, h, NULL);
+        rc = pdq_fit(&d);
+        if (!rc) rc = pdq_queries(&d, h, NULL);
         img_free(&d);
     }
     pbuf_free(&b);
@@ -96,6 +97,7 @@ int main(int argc, char **argv)
         int q;
         prov_img im, half, cr;
         if (img_decode(NULL, p, len, PDQ_DECODE_SIDE, &im)) { free(p); continue; }
+        if (pdq_fit(&im)) { img_free(&im); free(p); continue; }
         if (pdq_variants(&im, var[i], &q) || pdq_queries(&im, orig[i], NULL)) { img_free(&im); free(p); continue; }
         img_free(&im);
         if (img_decode(NULL, p, len, 0, &im)) { free(p); continue; }

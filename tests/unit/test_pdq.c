@@ -55,6 +55,7 @@ static void query_jpeg(const prov_img *im, int q, uint8_t h[PDQ_QUERIES][32])
     assert_int_equal(img_encode_jpeg(im, q, &b), 0);
     prov_img d;
     assert_int_equal(img_decode(ctx, b.p, b.len, PDQ_DECODE_SIDE, &d), 0);
+    assert_int_equal(pdq_fit(&d), 0);
     assert_int_equal(pdq_queries(&d, h, NULL), 0);
     img_free(&d);
     pbuf_free(&b);
@@ -132,6 +133,23 @@ static void test_invariants(void **state)
     assert_true(prov_pdq_distance(b, c) > 64);
     img_free(&im);
 
+    /* a picture past PDQ_HASH_SIDE is box-filtered down first: bounded
+     * work, and nearly the same hash as at full size */
+    prov_img big = {2400, 1600, malloc((size_t)2400 * 1600 * 3)};
+    assert_non_null(big.rgb);
+    for (uint32_t y = 0; y < big.h; y++)
+        for (uint32_t x = 0; x < big.w; x++)
+            for (int k = 0; k < 3; k++)
+                big.rgb[((size_t)y * big.w + x) * 3 + k] = (uint8_t)((x * (k + 1) / 7 + y / 5 + (x * y) / 997) & 255);
+    uint8_t full[32], fitted[32];
+    assert_int_equal(prov_pdq_rgb(big.rgb, big.w, big.h, (size_t)big.w * 3, full, NULL), 0);
+    assert_int_equal(pdq_fit(&big), 0);
+    assert_true(big.w <= PDQ_HASH_SIDE && big.h <= PDQ_HASH_SIDE);
+    assert_int_equal(big.w, PDQ_HASH_SIDE);
+    assert_int_equal(prov_pdq_rgb(big.rgb, big.w, big.h, (size_t)big.w * 3, fitted, NULL), 0);
+    assert_true(prov_pdq_distance(full, fitted) <= PROV_PDQ_MATCH_DISTANCE);
+    img_free(&big);
+
     /* flat: nothing to hash, quality 0 */
     uint8_t flat[64 * 48 * 3];
     memset(flat, 128, sizeof flat);
@@ -190,6 +208,7 @@ static void test_robustness(void **state)
     for (size_t i = 0; i < n; i++) {
         prov_img im, h2;
         decode(paths[i], PDQ_DECODE_SIDE, &im);
+        assert_int_equal(pdq_fit(&im), 0);
         assert_int_equal(pdq_variants(&im, var[i], NULL), 0);
         assert_int_equal(pdq_queries(&im, self[i], NULL), 0);
         img_free(&im);
