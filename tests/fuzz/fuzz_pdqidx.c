@@ -9,7 +9,8 @@
  *    the input (header + whole records);
  *  - both searches return the same matches, nearest first, each within
  *    the threshold, each manifest once;
- *  - a record's own fingerprint finds it at distance 0. */
+ *  - a record's own fingerprint finds it at distance 0;
+ *  - several queries at once (prov_repo_search_many) agree both ways. */
 #include "fuzz_check.h"
 #include "repo.h"
 
@@ -56,6 +57,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         q[i % 32] ^= (uint8_t)(0x11u << (i % 4));
         q[(i * 7 + 3) % 32] ^= 0x80;
         same(scan, mih, q, (int)(i * 9 % 48));
+    }
+    /* several queries at once: both ways agree, each manifest once */
+    uint8_t qs[3][32];
+    for (int k = 0; k < 3; k++)
+        for (int b = 0; b < 32; b++) qs[k][b] = size ? data[(size_t)(k * 32 + b) % size] ^ (uint8_t)k : 0;
+    prov_repo_match x[16], y[16];
+    size_t nx, ny;
+    CHECK(prov_repo_search_many(scan, (const uint8_t(*)[32])qs, 3, 40, x, 16, &nx) == 0);
+    CHECK(prov_repo_search_many(mih, (const uint8_t(*)[32])qs, 3, 40, y, 16, &ny) == 0);
+    CHECK(nx == ny);
+    for (size_t i = 0; i < nx; i++) {
+        CHECK(x[i].distance == y[i].distance && !memcmp(x[i].manifest, y[i].manifest, 32));
+        for (size_t j = 0; j < i; j++) CHECK(memcmp(x[i].manifest, x[j].manifest, 32) != 0);
     }
     prov_repo_free(scan);
     prov_repo_free(mih);
