@@ -27,6 +27,11 @@ static const char USAGE[] =
     "                        AI output: " PROV_SOURCE_TRAINED_ALGORITHMIC ")\n"
     "  --title T             the title (default: OUT's file name)\n"
     "  --thumbnail           embed a 512-pixel JPEG thumbnail (JPEG and PNG)\n"
+    "  --no-soft-binding     leave out the PDQ fingerprint of the pixels (JPEG\n"
+    "                        and PNG get a c2pa.soft-binding by default)\n"
+    "  --publish DIR         also store the manifest in DIR's manifest repository\n"
+    "                        (a registry folder: DIR/manifests), indexed by\n"
+    "                        fingerprint, so a stripped copy can be traced back\n"
     "  --fragment F          fragmented media (DASH/HLS fMP4): IN is the init\n"
     "                        segment, F a media fragment (repeat, in order);\n"
     "                        each is written with its proof to --fragments-dir\n"
@@ -97,6 +102,8 @@ int cmd_sign(int argc, char **argv)
                                           {"thumbnail", no_argument, 0, 'T'},
                                           {"fragment", required_argument, 0, 'f'},
                                           {"fragments-dir", required_argument, 0, 'F'},
+                                          {"no-soft-binding", no_argument, 0, 'N'},
+                                          {"publish", required_argument, 0, 'B'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(USAGE, stdout); return 0; }
@@ -122,6 +129,8 @@ int cmd_sign(int argc, char **argv)
         case 'T': so.thumbnail = 1; break;
         case 'f': frags[nfrags++] = optarg; break;
         case 'F': fragdir = optarg; break;
+        case 'N': so.no_soft_binding = 1; break;
+        case 'B': so.publish = optarg; break;
         default: die_usage(USAGE);
         }
     }
@@ -198,6 +207,7 @@ int cmd_sign(int argc, char **argv)
         goto out;
     }
     printf("signed %s -> %s\n", in, out);
+    if (so.publish) printf("published its manifest to %s/manifests\n", so.publish);
     rc = 0;
 out:
     free(proof);

@@ -15,7 +15,9 @@ static const char USAGE[] =
     "signer chain to a trusted root, what was done to the file.\n"
     "  --trust PEM   trust anchors (repeatable): issuers' root.pem files\n"
     "  --registry DIR  an identity registry (local folder): adds who the signer\n"
-    "                is, the key's status and flags; a revoked key is invalid\n"
+    "                is, the key's status and flags; a revoked key is invalid;\n"
+    "                an unsigned JPEG/PNG is looked up by fingerprint in its\n"
+    "                manifest repository (derived from, never signed)\n"
     "  --registry URL  the same through a SQLite mirror, synced first (pin the\n"
     "                log key once: prov registry sync URL --log-key LOG.pub)\n"
     "  --fragment F  FILE is an fMP4 init segment: check fragment F against it\n"
@@ -202,6 +204,16 @@ int cmd_verify(int argc, char **argv)
             puts(buf);
         } else {
             print_human(r, name);
+            /* fingerprint candidates: shown apart, never as this file's signer */
+            char *df = strstr(buf, ",\"derived_from\":[");
+            for (const char *p = df; p && (p = strstr(p, "{\"distance\":")); p++) {
+                const char *t = strstr(p, "\"title\":\""), *sj = strstr(p, "\"subject\":\"");
+                int d = atoi(p + 12);
+                printf("  like:     \"%.*s\" signed by %.*s (fingerprint %d of 256 bits apart; this file is not signed)\n",
+                       t ? (int)strcspn(t + 9, "\"") : 1, t ? t + 9 : "?",
+                       sj ? (int)strcspn(sj + 11, "\"") : 1, sj ? sj + 11 : "?", d);
+            }
+            if (df) *df = 0;
             show_field(buf, "name", "identity:");
             show_field(buf, "status", "status:");
             show_field(buf, "subject", "signer:");

@@ -142,7 +142,10 @@ int verify_one(prov_ctx *ctx, const vo_config *c, const vo_input *in, vo_result 
     /* summary facts, from the JSON (what any later step added is in it) */
     const char *id = strstr(out->json, "\"identity\":{");
     const char *sg = strstr(out->json, "\"signer\":{"), *acts = strstr(out->json, "\"actions\":");
+    const char *df = strstr(out->json, ",\"derived_from\":[");
     if (sg && acts && sg > acts) sg = NULL; /* an ingredient's signer, not this file's */
+    if (df && sg > df) sg = NULL;           /* a fingerprint candidate's, not this file's */
+    if (df && id > df) id = NULL;
     if (!vo_json_field(id, "name", out->signer, sizeof out->signer))
         vo_json_field(sg, "subject", out->signer, sizeof out->signer);
     vo_json_field(strstr(out->json, "\"detector\":{"), "verdict", out->verdict, sizeof out->verdict);

@@ -209,6 +209,16 @@ typedef struct prov_sign_opts {
      * the signer offline.  NULL: none. */
     const uint8_t *registration;
     size_t registration_len;
+    /* Soft binding: a JPEG or PNG gets a c2pa.soft-binding assertion with
+     * the PDQ fingerprint of its pixels (one more decoding pass, at most
+     * 512 pixels a side; docs/soft-binding.md), so a copy stripped of its
+     * manifest can be matched.  1: leave it out.  Other formats: none. */
+    int no_soft_binding;
+    /* A manifest repository (a registry folder): once signed, the manifest
+     * store is written to DIR/manifests/sha256/<hex>.c2pa and its
+     * fingerprint added to DIR/manifests/pdq.idx (prov_repo_publish).
+     * NULL: not published. */
+    const char *publish;
 } prov_sign_opts;
 
 /* Sign `in` and write the signed file to `out` (which must be seekable:
@@ -258,6 +268,13 @@ typedef struct prov_verify_opts {
      * (name, org, status, revocation, flags); a key revoked before the
      * signature can be shown to be older makes the file invalid. */
     const char *registry;
+    /* Soft-binding lookup: a JPEG or PNG with no manifest store is
+     * fingerprinted (PDQ) and looked up in the registry's manifest
+     * repository (DIR/manifests); the report lists the candidates within
+     * this many bits as derived_from, never as a signature: the state stays
+     * unsigned.  0: PROV_PDQ_MATCH_DISTANCE; negative: no lookup.  Needs a
+     * seekable input (the file is read again to decode it). */
+    int match_distance;
 } prov_verify_opts;
 
 typedef struct prov_report prov_report;
@@ -413,6 +430,72 @@ enum { PROV_DEVICE_CPU = 0, PROV_DEVICE_CUDA = 1, PROV_DEVICE_AUTO = 2 };
 PROV_API int prov_detector_set_device(prov_ctx *ctx, prov_detector *d, int device);
 /* "cpu" or "cuda": where d runs now. */
 PROV_API const char *prov_detector_device(const prov_detector *d);
+/* ------------------------------------------------------------------ */
+/* Perceptual fingerprints and the manifest repository (soft binding).  *
+ *
+ * PDQ (Meta's 256-bit perceptual hash, written here from its published
+ * description): near-identical pictures (re-encoded, resized, slightly
+ * cropped) hash a few bits apart, unrelated ones about 128.  Hash bytes are
+ * the reference implementation's 64-digit hex string, decoded.            */
+#define PROV_PDQ_BYTES 32
+/* Default match threshold: at most this many of the 256 bits differ. */
+#define PROV_PDQ_MATCH_DISTANCE 31
+
+/* Hash 8-bit RGB pixels (rows top to bottom, stride bytes apart).  quality
+ * (may be NULL) gets 0..100: below ~50 the picture is too flat for the hash
+ * to mean much. */
+PROV_API int prov_pdq_rgb(const uint8_t *rgb, uint32_t width, uint32_t height, size_t stride,
+                          uint8_t hash[PROV_PDQ_BYTES], int *quality);
+/* Decode a JPEG or PNG (the bounded decoder; JPEGs at 1/2..1/8 scale down
+ * to 512 pixels a side; anything over 1024 a side box-filtered to 1024)
+ * and hash it. */
+PROV_API int prov_pdq_stream(prov_ctx *ctx, prov_stream *in, uint8_t hash[PROV_PDQ_BYTES], int *quality);
+PROV_API int prov_pdq_file(prov_ctx *ctx, const char *path, uint8_t hash[PROV_PDQ_BYTES], int *quality);
+/* Hamming distance, 0..256. */
+PROV_API int prov_pdq_distance(const uint8_t a[PROV_PDQ_BYTES], const uint8_t b[PROV_PDQ_BYTES]);
+/* 64 lowercase hex digits and a NUL. */
+PROV_API void prov_pdq_hex(const uint8_t hash[PROV_PDQ_BYTES], char out[2 * PROV_PDQ_BYTES + 1]);
+
+/* A manifest repository: DIR/manifests/ of a registry folder
+ * (docs/soft-binding.md): manifest stores as content-addressed files and a
+ * fingerprint index of fixed records {PDQ, SHA-256 of the store}.  A signed
+ * picture is indexed under npdq hashes (prov sign: the whole picture and
+ * three centred crops), so a cropped copy still finds it. */
+typedef struct prov_repo prov_repo;
+
+/* Add a manifest store (its JUMBF bytes) and its fingerprint to DIR: the
+ * store is written first (temporary file, fsync, rename), then one record
+ * is appended to the index under an exclusive lock and synced, so a record
+ * never names a missing store and a torn append is ignored by readers.
+ * digest (may be NULL) gets the store's SHA-256. */
+PROV_API int prov_repo_publish(prov_ctx *ctx, const char *dir, const uint8_t *store, size_t len,
+                               const uint8_t (*pdq)[PROV_PDQ_BYTES], size_t npdq, uint8_t digest[32]);
+/* Open DIR's index (mapped read-only; checked: magic, version, record
+ * size; a partial last record is ignored).  A missing index is an empty
+ * repository. */
+PROV_API int prov_repo_open(prov_ctx *ctx, const char *dir, prov_repo **out);
+/* Build the in-memory multi-index (16 tables of 16-bit keys, ~4 bytes a
+ * record each): searches then touch a few thousand records instead of all.
+ * Worth it for a process that searches many times (a service). */
+PROV_API int prov_repo_index(prov_repo *r);
+PROV_API size_t prov_repo_count(const prov_repo *r);
+typedef struct prov_repo_match {
+    uint8_t manifest[32]; /* SHA-256 of the manifest store */
+    int distance;         /* PDQ bits apart */
+} prov_repo_match;
+/* Records within max_distance bits of pdq, nearest first, each manifest
+ * once; up to cap in out, *n the number written. */
+PROV_API int prov_repo_search(const prov_repo *r, const uint8_t pdq[PROV_PDQ_BYTES], int max_distance,
+                              prov_repo_match *out, size_t cap, size_t *n);
+/* The same for several fingerprints of one picture (its crops, at most
+ * 64): each manifest once, at its nearest; a scan reads the index once. */
+PROV_API int prov_repo_search_many(const prov_repo *r, const uint8_t (*pdq)[PROV_PDQ_BYTES], size_t npdq,
+                                   int max_distance, prov_repo_match *out, size_t cap, size_t *n);
+/* Read a manifest store by its SHA-256 (checked), at most 48 MiB
+ * (malloc'd; prov_free). */
+PROV_API int prov_repo_load(prov_ctx *ctx, const char *dir, const uint8_t digest[32], uint8_t **store,
+                            size_t *len);
+PROV_API void prov_repo_free(prov_repo *r);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@ prov_report *report_new(void)
     pbuf_init(&r->actions);
     pbuf_init(&r->ingredients);
     pbuf_init(&r->identity);
+    pbuf_init(&r->derived);
     return r;
 }
 
@@ -21,6 +22,7 @@ void prov_report_free(prov_report *r)
     pbuf_free(&r->actions);
     pbuf_free(&r->ingredients);
     pbuf_free(&r->identity);
+    pbuf_free(&r->derived);
     free(r);
 }
 
@@ -175,6 +177,12 @@ size_t prov_report_json(const prov_report *r, const char *file, char *buf, size_
     if (r->identity.len) {
         pbuf_puts(&b, ",\"identity\":");
         pbuf_put(&b, r->identity.p, r->identity.len);
+    }
+    if (r->looked_up) { /* candidates by fingerprint: never a signature */
+        pbuf_puts(&b, ",\"derived_from\":[");
+        pbuf_put(&b, r->derived.p, r->derived.len);
+        pbuf_putc(&b, ']');
+        if (r->lookup_error[0]) json_kv(&b, "lookup_error", r->lookup_error, 1);
     }
     pbuf_putc(&b, '}');
     size_t n = b.err ? 0 : b.len;

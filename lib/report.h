@@ -27,6 +27,10 @@ struct prov_report {
     pbuf actions;     /* JSON array */
     pbuf ingredients; /* JSON array */
     pbuf identity;    /* JSON object, or empty */
+    /* soft-binding lookup of an unsigned file (verify_soft.c) */
+    int looked_up;
+    pbuf derived;     /* JSON objects, comma-separated */
+    char lookup_error[256];
 };
 
 PROV_HIDDEN prov_report *report_new(void);
@@ -41,5 +45,15 @@ struct asset;
  * segment and the fragment is checked against its Merkle tree. */
 PROV_HIDDEN int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, prov_report *r,
                               struct asset *keep, prov_stream *fragment);
+
+/* A manifest store on its own (from a manifest repository): its active
+ * manifest's signature, assertions, ingredients and, with opts->registry,
+ * its signer's identity, into r.  The hard binding is not checked (there
+ * is no asset); the state says whether the manifest itself holds. */
+PROV_HIDDEN int verify_store(prov_ctx *ctx, const prov_verify_opts *opts, const uint8_t *p, size_t n,
+                             prov_report *r);
+/* An unsigned JPEG or PNG: fingerprint it (in is read again from 0) and
+ * list the repository's candidates in r->derived. */
+PROV_HIDDEN void soft_lookup(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, prov_report *r);
 
 #endif

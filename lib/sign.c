@@ -96,6 +96,13 @@ int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *si
         if ((rc = img_thumbnail(ctx, in, THUMB_SIDE, THUMB_QUALITY, &s.thumb))) goto out;
         if (in->seek(in->user, 0)) { rc = prov_seterr(ctx, PROV_EIO, "input: seek failed"); goto out; }
     }
+    if (!s.o->no_soft_binding || s.o->publish) {
+        if ((rc = build_soft_binding(&s, in))) goto out;
+        if (s.o->publish && !s.has_pdq) {
+            rc = prov_seterr(ctx, PROV_EUNSUPPORTED, "--publish needs a seekable JPEG or PNG (its fingerprint)");
+            goto out;
+        }
+    }
     if (s.o->parent && (rc = load_parent(&s, s.o->parent))) goto out;
     if ((rc = rdr_fill(&rd, 12))) goto out;
     if (bmff_sniff(rd.buf + rd.pos, rd.end - rd.pos)) {
@@ -171,6 +178,14 @@ int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *si
     if (wrapped.len != wlen) { rc = prov_seterr(ctx, PROV_EINVAL, "wrapped manifest size mismatch"); goto out; }
     if (out->seek(out->user, start) || out->write(out->user, wrapped.p, wrapped.len)) goto wfail;
     rc = 0;
+    if (s.o->publish) { /* the store, under the picture and its likely crops */
+        rc = prov_repo_publish(ctx, s.o->publish, store.p, store.len, (const uint8_t(*)[32])s.pdq, 9, NULL);
+        if (rc) {
+            char m[sizeof ctx->msg];
+            snprintf(m, sizeof m, "%s", ctx ? ctx->msg : prov_strerror(rc));
+            prov_seterr(ctx, rc, "publishing to %s: %s", s.o->publish, m);
+        }
+    }
     goto out;
 wfail:
     rc = prov_seterr(ctx, PROV_EIO, "output: write failed");

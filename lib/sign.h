@@ -23,6 +23,9 @@ typedef struct sctx {
     /* assertions other than the hash, built once */
     pbuf actions, ingredient;
     pbuf thumb; /* a JPEG claim thumbnail, or empty */
+    pbuf soft;  /* c2pa.soft-binding (PDQ), or empty */
+    uint8_t pdq[9][32]; /* the picture's PDQ and its centred crops (pdq.h) */
+    int has_pdq;
     /* fragmented media: the leaves of the Merkle tree over the fragments */
     const uint8_t (*leaves)[32];
     size_t nleaves;
@@ -39,6 +42,10 @@ PROV_HIDDEN int build_fixed(sctx *s);
 /* The whole store: parent manifests, then ours.  sign=0 lays it out with a
  * zero signature of the final length.  start/len: the data hash exclusion. */
 PROV_HIDDEN int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, int sign, pbuf *out);
+/* Decode the picture in (JPEG or PNG; seekable, left at 0) and build the
+ * c2pa.soft-binding assertion (sign_soft.c).  Not a picture it can read
+ * (BMFF, over the decode limits, a pipe): nothing, and 0. */
+PROV_HIDDEN int build_soft_binding(sctx *s, prov_stream *in);
 /* BMFF signing (sign_bmff.c). */
 PROV_HIDDEN int sign_bmff(sctx *s, rdr *rd, prov_stream *in, prov_stream *out);
 /* A media fragment: a C2PA 'merkle' box before its first moof naming its

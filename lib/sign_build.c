@@ -257,14 +257,15 @@ int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, i
         cbor_put_text(&reg, "tlog_proof");
         cbor_put_textn(&reg, (const char *)s->o->registration, s->o->registration_len);
     }
-    struct item { const char *label; const pbuf *cbor; } list[5];
+    struct item { const char *label; const pbuf *cbor; } list[6];
     size_t n = 0;
     if (reg.len) list[n++] = (struct item){"prov.registration", &reg};
     if (s->thumb.len) list[n++] = (struct item){"c2pa.thumbnail.claim", &s->thumb};
+    if (s->soft.len) list[n++] = (struct item){"c2pa.soft-binding", &s->soft};
     if (s->has_parent) list[n++] = (struct item){"c2pa.ingredient.v3", &s->ingredient};
     list[n++] = (struct item){"c2pa.actions.v2", &s->actions};
     list[n++] = (struct item){hard_label, &hd};
-    uint8_t ah[5][32];
+    uint8_t ah[6][32];
     size_t as = jumbf_open_super(&asrt, C2PA_ASSERTIONS, "c2pa.assertions");
     for (size_t i = 0; i < n; i++) {
         size_t at = asrt.len;
@@ -364,6 +365,7 @@ void sctx_init(sctx *s, prov_ctx *ctx, const prov_sign_opts *o, const prov_signe
     pbuf_init(&s->actions);
     pbuf_init(&s->ingredient);
     pbuf_init(&s->thumb);
+    pbuf_init(&s->soft);
     char u[37];
     uuid4(u);
     snprintf(s->label, sizeof s->label, "urn:c2pa:%s", u);
@@ -376,6 +378,7 @@ void sctx_free(sctx *s)
     pbuf_free(&s->actions);
     pbuf_free(&s->ingredient);
     pbuf_free(&s->thumb);
+    pbuf_free(&s->soft);
     store_free(&s->pstore);
     if (s->has_parent || s->parent.head.p || s->parent.store.p) asset_free(&s->parent);
     prov_report_free(s->preport);

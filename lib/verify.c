@@ -643,6 +643,9 @@ int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, 
     r->format = a.mime;
     if (!a.has_store) {
         r->state = PROV_STATE_UNSIGNED;
+        if (opts && opts->registry && opts->match_distance >= 0 && !keep && !fragment &&
+            (a.format == FMT_JPEG || a.format == FMT_PNG))
+            soft_lookup(ctx, opts, in, r);
         goto done;
     }
     rc = store_parse(ctx, a.store.p, a.store.len, &st);
@@ -699,6 +702,32 @@ done:
     else asset_free(&a);
     rdr_free(&rd);
     return rc;
+}
+
+int verify_store(prov_ctx *ctx, const prov_verify_opts *opts, const uint8_t *p, size_t n, prov_report *r)
+{
+    c2pa_store st;
+    memset(&st, 0, sizeof st);
+    if (store_parse(ctx, p, n, &st) || st.n == 0) {
+        store_free(&st);
+        report_add(r, PROV_CODE_FAILURE, "claim.malformed", 0);
+        r->state = PROV_STATE_INVALID;
+        return 0;
+    }
+    vctx v = {ctx, opts ? opts->trust : NULL, r, &st, calloc(st.n, 1), 0, 0};
+    if (!v.visited) { store_free(&st); return PROV_ENOMEM; }
+    r->manifests = st.n;
+    c2pa_manifest *active = &st.m[st.n - 1];
+    const c2pa_assertion *binding = NULL;
+    int nbind = 0;
+    check_manifest(&v, active, 0, 1, &binding, &nbind, 0, &r->ingredients);
+    free(v.visited);
+    if (!active->problem && nbind == 0) vfail(&v, "claim.hardBindings.missing", 0);
+    if (opts && opts->registry && !active->problem && identity_check(ctx, opts->registry, active, r))
+        vfail(&v, "signingCredential.revoked", 0);
+    report_settle(r);
+    store_free(&st);
+    return r->oom ? PROV_ENOMEM : 0;
 }
 
 int prov_verify(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, prov_report **out)
