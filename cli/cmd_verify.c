@@ -224,10 +224,14 @@ int cmd_verify(int argc, char **argv)
             show_field(buf, "error", "error:");
             const char *d = strstr(buf, "\"detector\":{");
             if (d) {
-                const char *pr = strstr(d, "\"probability\":");
-                char v[64] = "", e[600] = "";
+                const char *pr = strstr(d, "\"probability\":"), *lg = strstr(d, "\"logit\":");
+                const char *th = strstr(d, "\"threshold\":");
+                char v[64] = "", e[600] = "", m[128] = "";
                 vo_json_field(d, "verdict", v, sizeof v);
-                if (pr) printf("  detector: AI-made probability %.3f (%s the threshold)\n", atof(pr + 14), v);
+                vo_json_field(d, "model", m, sizeof m);
+                if (pr)
+                    printf("  detector: probability AI-made %.3f (logit %.3f, model %s): %s the threshold %g\n",
+                           atof(pr + 14), lg ? atof(lg + 8) : 0.0, m, v, th ? atof(th + 12) : 0.5);
                 else if (vo_json_field(d, "error", e, sizeof e)) printf("  detector: not run: %s\n", e);
             }
             const char *a = strstr(buf, "\"actions\":[");
