@@ -77,4 +77,20 @@ set -e
 run "$prov" registry lookup "$d/registry" "Ana Reporter"
 run "$prov" registry verify "$d/registry"
 
+say "11. A platform strips the credentials: the fingerprint finds the signed original"
+run "$prov" keygen -o "$d/ben.key" --subject "Ben Photographer"
+run "$prov" register --registry "$d/registry" --key "$d/ben.key" --name "Ben Photographer" --org "Demo Newsroom"
+run "$prov" sign samples/kodim01.png -o "$d/ben.png" --key "$d/ben.key" --title "Lighthouse" --publish "$d/registry"
+# what an upload pipeline does: re-encode at quality ~70, half size, metadata gone
+ffmpeg -loglevel error -y -i "$d/ben.png" -vf "scale=iw/2:ih/2" -q:v 8 -map_metadata -1 "$d/ben-uploaded.jpg"
+set +e
+run "$prov" verify "$d/ben-uploaded.jpg" --trust "$d/registry/root.pem" --registry "$d/registry" --no-detect
+set -e
+echo "   (unsigned: the match says where it likely came from, never that it is signed)"
+
+say "12. Many files at once, as a platform does (JSON Lines, then a summary)"
+set +e
+run "$prov" verify -r "$d" --trust "$d/ca/root.pem" --trust "$d/registry/root.pem" --registry "$d/registry" --no-detect --jobs 2 --summary-json | tail -1
+set -e
+
 say "Done.  Files are in $build/demo/; try: $build/prov inspect $build/demo/teapot-cropped.jpg"
