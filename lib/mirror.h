@@ -45,6 +45,9 @@ PROV_HIDDEN int mfetch_read(void *user, const char *path, uint8_t *buf, size_t c
 /* POST body to url (a witness); *status the HTTP status, out the body. */
 PROV_HIDDEN int mfetch_post(const char *url, const void *body, size_t len, long *status,
                             pbuf *out, size_t max, prov_ctx *ctx);
+/* The same, the whole exchange bounded by timeout_ms. */
+PROV_HIDDEN int mfetch_post_t(const char *url, const void *body, size_t len, long timeout_ms,
+                              long *status, pbuf *out, size_t max, prov_ctx *ctx);
 
 /* ---- the mirror (mirror.c, mirror_db.c) -------------------------------- */
 
@@ -124,5 +127,10 @@ PROV_HIDDEN int witness_handle(witness *w, const uint8_t *body, size_t len, unsi
  * *note (the signed checkpoint, rewritten). */
 PROV_HIDDEN int witness_request(const char *dir, const char *url, const tlog_verifier *wkey,
                                 pbuf *note, prov_ctx *ctx);
+/* The same, starting from *old (the size this witness was last seen to
+ * have; 0 when unknown: a 409 says it), set to the checkpoint's size on
+ * success; each HTTP exchange bounded by timeout_ms. */
+PROV_HIDDEN int witness_request_from(const char *dir, const char *url, const tlog_verifier *wkey,
+                                     pbuf *note, uint64_t *old, long timeout_ms, prov_ctx *ctx);
 
 #endif
