@@ -15,7 +15,8 @@
  *    checkpoint to the new one;
  *  - every new level-0 tile equals its bundle's leaf hashes and every new
  *    tile above hashes from the full tiles below it;
- *  - every entry's signatures and the state rules (registry_entry.c).
+ *  - every entry's signatures (unless trust_log_signatures) and the
+ *    state rules (registry_entry.c).
  * All of it is written in one transaction, committed only when every check
  * passed.  A checkpoint that cannot be consistent with the stored one
  * (same size and another root, or a consistency proof that fails while the
@@ -65,6 +66,11 @@ typedef struct mirror_opts {
     size_t nwitnesses, quorum;
     void (*progress)(void *user, uint64_t done, uint64_t total);
     void *user;
+    /* Do not re-check each entry's Ed25519 signatures (the log's signed
+     * checkpoint commits to entries its sequencer checked); the signers'
+     * names, the state rules, bundles, tiles, root, consistency proof,
+     * checkpoint signature and quorum are all still checked. */
+    bool trust_log_signatures;
 } mirror_opts;
 
 typedef struct mirror_stats {

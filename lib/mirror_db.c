@@ -13,7 +13,7 @@
 static const char SCHEMA[] =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
-    "PRAGMA mmap_size=1073741824;" /* lookups read pages in place */
+    MDB_MMAP_PRAGMA ";" /* lookups read pages in place */
     "PRAGMA cache_size=-65536;"
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v BLOB) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL,"

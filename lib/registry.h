@@ -123,6 +123,11 @@ typedef struct reg_entry {
  * (a signature fails or a required one is missing), PROV_ELIMIT. */
 PROV_HIDDEN int reg_entry_parse(const uint8_t *msg, size_t len, bool verify, reg_entry *e,
                                 prov_ctx *ctx);
+/* As a verifying parse (the signers named, required and allowed, filled
+ * in), but the Ed25519 signatures themselves are not checked: for entries
+ * a log's signed checkpoint commits to (the sequencer checked them), read
+ * by a mirror told to trust that (`sync --trust-log-signatures`). */
+PROV_HIDDEN int reg_entry_parse_trusted(const uint8_t *msg, size_t len, reg_entry *e, prov_ctx *ctx);
 /* Was e signed by key pk?  (after a verifying parse) */
 PROV_HIDDEN bool reg_entry_signed_by(const reg_entry *e, const uint8_t pk[32]);
 /* Format e's text (the fields of its kind; text/signers ignored) and sign
