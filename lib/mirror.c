@@ -739,7 +739,9 @@ int mirror_sync(mirror *m, const char *source, const mirror_opts *o, mirror_stat
         rc = prov_seterr(ctx, TLOG_EVERIFY, "%s: the consistency proof from size %llu to %llu (from its hash tiles) does not verify",
                          source, (unsigned long long)s->size0, (unsigned long long)s->size1);
     if (!rc) rc = check_upper(s);
+    if (!rc && cold) rc = mdb_exec(m, "DROP INDEX IF EXISTS idents_kid; DROP INDEX IF EXISTS idents_name", ctx);
     if (!rc) rc = write_state(s);
+    if (!rc && cold) rc = mdb_exec(m, MDB_IDENT_INDEXES, ctx);
     if (!rc) rc = mdb_exec(m, "COMMIT", ctx);
     if (!rc) in_tx = false, m->size = s->size1;
 out:
