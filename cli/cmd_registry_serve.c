@@ -32,9 +32,10 @@ static const char SERVE_USAGE[] =
     "checkpoint is published, ask this tlog-witness to cosign it (KEY: its\n"
     "cosigner.pub, a file or the key's text) and publish DIR/checkpoint with\n"
     "the cosignatures received.  A witness that refuses or does not answer in\n"
-    "--witness-ms milliseconds (default 3000) is logged and left out of that\n"
-    "checkpoint; submissions go on (a mirror syncing with --quorum refuses\n"
-    "it until enough witnesses are back).\n"
+    "--witness-ms milliseconds (default 3000) is logged, left out of that\n"
+    "checkpoint and not asked again for 10 s; submissions go on (a mirror\n"
+    "syncing with --quorum refuses such a checkpoint until enough witnesses\n"
+    "are back).\n"
     "Keys: DIR/log.key and DIR/root.key (PROV_REGISTRY_PASSPHRASE, else\n"
     "PROV_PASSPHRASE, else a prompt).\n";
 

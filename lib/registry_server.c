@@ -70,6 +70,7 @@ struct reg_server {
     double last_publish;
     uint64_t npublish;
     uint64_t *wsize; /* per witness: the size it was last seen to have */
+    double *wretry;  /* per witness: not asked again before this (mono) */
     uint64_t ncosig_missing; /* cosignatures a publish went without */
 };
 
@@ -260,20 +261,28 @@ static void publish(reg_server *s)
 }
 
 /* reg_log's cosign hook (the sequencer, log_mu held): each witness in
- * turn, each bounded by witness_ms; a publish never waits longer than
- * that per witness, and goes without what it did not get. */
+ * turn, each exchange bounded by witness_ms (a 409 adds one retry); a
+ * publish goes without what it did not get, and a witness that failed is
+ * left alone for WITNESS_BACKOFF_S, so that a dead one does not slow
+ * every publish. */
+#define WITNESS_BACKOFF_S 10.0
 static void cosign(void *user, const char *dir, pbuf *note)
 {
     reg_server *s = user;
     for (size_t i = 0; i < s->o.nwitnesses; i++) {
+        if (mono() < s->wretry[i]) {
+            s->ncosig_missing++;
+            continue;
+        }
         prov_ctx ctx = {{0}};
         int rc = witness_request_from(dir, s->o.witness_urls[i], &s->o.witness_keys[i], note, &s->wsize[i],
                                       (long)s->o.witness_ms, &ctx);
         if (rc) {
             s->ncosig_missing++;
             s->wsize[i] = 0; /* ask it from scratch next time (a 409 says its size) */
-            fprintf(stderr, "prov registry serve: witness %s: %s; published without its cosignature\n",
-                    s->o.witness_urls[i], ctx.msg);
+            s->wretry[i] = mono() + WITNESS_BACKOFF_S;
+            fprintf(stderr, "prov registry serve: witness %s: %s; published without its cosignature "
+                    "(asked again in %.0f s)\n", s->o.witness_urls[i], ctx.msg, WITNESS_BACKOFF_S);
         }
     }
 }
@@ -717,7 +726,9 @@ int reg_server_start(reg_server **out, const reg_server_opts *o, prov_ctx *ctx)
     if (!rc) rc = reg_log_open(&s->log, o->dir, o->log, ctx);
     if (!rc && o->nwitnesses) {
         if (!s->o.witness_ms) s->o.witness_ms = 3000;
-        if (!(s->wsize = calloc(o->nwitnesses, sizeof *s->wsize))) rc = PROV_ENOMEM;
+        s->wsize = calloc(o->nwitnesses, sizeof *s->wsize);
+        s->wretry = calloc(o->nwitnesses, sizeof *s->wretry);
+        if (!s->wsize || !s->wretry) rc = PROV_ENOMEM;
         else reg_log_set_cosign(s->log, cosign, s);
     }
     if (!rc) {
@@ -765,7 +776,7 @@ int reg_server_start(reg_server **out, const reg_server_opts *o, prov_ctx *ctx)
         if (have_pol) reg_policy_free(&s->policy);
         if (have_ca) reg_ca_close(&s->ca);
         reg_log_close(s->log);
-        free(s->wsize);
+        free(s->wsize), free(s->wretry);
         free(s->dir);
         free(s);
         return rc;
@@ -810,7 +821,7 @@ int reg_server_stop(reg_server *s, reg_server_stats *st)
     reg_ca_close(&s->ca);
     pthread_mutex_destroy(&s->log_mu), pthread_mutex_destroy(&s->q_mu);
     pthread_cond_destroy(&s->q_cv), pthread_cond_destroy(&s->idle_cv);
-    free(s->wsize);
+    free(s->wsize), free(s->wretry);
     free(s->dir);
     free(s);
     return rc;

@@ -35,7 +35,8 @@ typedef struct reg_server_opts {
     /* Witnesses (c2sp.org/tlog-witness) asked to cosign each checkpoint
      * before it is published; DIR/checkpoint carries the cosignatures
      * they gave.  One that fails or does not answer in witness_ms
-     * (default 3000) is logged on stderr and left out of that checkpoint. */
+     * (default 3000; per exchange, a 409 adds one retry) is logged on
+     * stderr, left out of that checkpoint and not asked again for 10 s. */
     const char *const *witness_urls;
     const tlog_verifier *witness_keys; /* alg 0x04 or 0x01 (converted) */
     size_t nwitnesses;
