@@ -1,5 +1,6 @@
 /* cmd_registry_serve.c - prov registry serve: the registry's write server
  * (lib/registry_server.h) in the foreground until SIGTERM or SIGINT. */
+#include "mirror_cli.h"
 #include "registry_cli.h"
 #include "registry_server.h"
 
@@ -12,6 +13,7 @@ static const char SERVE_USAGE[] =
     "usage: prov registry serve DIR --listen 127.0.0.1:PORT [--batch-ms N]\n"
     "                           [--batch-max N] [--publish-ms N] [--threads N]\n"
     "                           [--timeout S] [--days N]\n"
+    "                           [--witness URL --witness-key KEY ...] [--witness-ms N]\n"
     "\n"
     "Run the write server of the registry in DIR (HTTP, for nginx to proxy\n"
     "/v1/ to; docs/registry.md, \"The write server\").  It holds the log's lock:\n"
@@ -26,6 +28,14 @@ static const char SERVE_USAGE[] =
     "SIGINT: stop taking submissions, finish the batch, publish, exit 0.\n"
     "--timeout: idle connections are closed after S seconds (default 30).\n"
     "--days: validity of the leaf certificates issued (default 730).\n"
+    "--witness URL --witness-key KEY (in pairs, repeatable): before each\n"
+    "checkpoint is published, ask this tlog-witness to cosign it (KEY: its\n"
+    "cosigner.pub, a file or the key's text) and publish DIR/checkpoint with\n"
+    "the cosignatures received.  A witness that refuses or does not answer in\n"
+    "--witness-ms milliseconds (default 3000) is logged, left out of that\n"
+    "checkpoint and not asked again for 10 s; submissions go on (a mirror\n"
+    "syncing with --quorum refuses such a checkpoint until enough witnesses\n"
+    "are back).\n"
     "Keys: DIR/log.key and DIR/root.key (PROV_REGISTRY_PASSPHRASE, else\n"
     "PROV_PASSPHRASE, else a prompt).\n";
 
@@ -47,14 +57,19 @@ int reg_cmd_serve(int argc, char **argv)
                                           {"threads", required_argument, 0, 't'},
                                           {"timeout", required_argument, 0, 'T'},
                                           {"days", required_argument, 0, 'd'},
+                                          {"witness", required_argument, 0, 'w'},
+                                          {"witness-key", required_argument, 0, 'k'},
+                                          {"witness-ms", required_argument, 0, 'W'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(SERVE_USAGE, stdout); return 0; }
     const char *listen = NULL;
-    long batch_ms = 2, batch_max = 4096, publish_ms = 200, threads = 0, timeout = 30, days = 730, v;
+    long batch_ms = 2, batch_max = 4096, publish_ms = 200, threads = 0, timeout = 30, days = 730, wms = 3000, v;
+    char *wurls[32], *wkeys[32];
+    size_t nwu = 0, nwk = 0;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "l:b:m:p:t:T:d:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:b:m:p:t:T:d:w:k:W:h", opts, NULL)) != -1) {
         if (c == 'l') listen = optarg;
         else if (c == 'b' && !num(optarg, 0, 10000, &v)) batch_ms = v;
         else if (c == 'm' && !num(optarg, 1, 1000000, &v)) batch_max = v;
@@ -62,9 +77,14 @@ int reg_cmd_serve(int argc, char **argv)
         else if (c == 't' && !num(optarg, 1, 64, &v)) threads = v;
         else if (c == 'T' && !num(optarg, 1, 3600, &v)) timeout = v;
         else if (c == 'd' && !num(optarg, 1, 36500, &v)) days = v;
+        else if (c == 'w' && nwu < 32) wurls[nwu++] = optarg;
+        else if (c == 'k' && nwk < 32) wkeys[nwk++] = optarg;
+        else if (c == 'W' && !num(optarg, 1, 600000, &v)) wms = v;
         else die_usage(SERVE_USAGE);
     }
-    if (argc - optind != 1 || !listen) die_usage(SERVE_USAGE);
+    if (argc - optind != 1 || !listen || nwu != nwk) die_usage(SERVE_USAGE);
+    tlog_verifier wk[32];
+    if (nwk && parse_witness_args(wkeys, nwk, wk)) return EXIT_ERROR;
     const char *dir = argv[optind];
     char host[64];
     const char *colon = strrchr(listen, ':');
@@ -92,7 +112,9 @@ int reg_cmd_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     reg_server_opts so = {.dir = dir, .host = host, .port = (unsigned)port, .batch_ms = (unsigned)batch_ms,
                           .batch_max = (size_t)batch_max, .publish_ms = (unsigned)publish_ms, .threads = (unsigned)threads,
-                          .timeout_s = (unsigned)timeout, .log = &L.signer, .ca_key = ck, .cert_days = (int)days};
+                          .timeout_s = (unsigned)timeout, .log = &L.signer, .ca_key = ck, .cert_days = (int)days,
+                          .witness_urls = (const char *const *)wurls, .witness_keys = wk, .nwitnesses = nwu,
+                          .witness_ms = (unsigned)wms};
     if (reg_server_start(&srv, &so, ctx)) {
         err("%s", prov_errmsg(ctx));
         goto out;
@@ -109,6 +131,8 @@ int reg_cmd_serve(int argc, char **argv)
             sig == SIGTERM ? "SIGTERM" : "SIGINT", (unsigned long long)ne, (unsigned long long)nb,
             nb ? (double)ne / (double)nb : 0.0, nb ? st.t_append * 1e3 / (double)nb : 0.0,
             (unsigned long long)np, np ? st.t_publish * 1e3 / (double)np : 0.0);
+    if (nwu)
+        fprintf(stderr, "prov registry serve: %llu witness cosignature(s) missed\n", (unsigned long long)st.cosigs_missing);
     rc = src ? err("%s: the log hit an I/O error (%s); restart to recover", dir, prov_strerror(src)) : 0;
 out:
     close_log(&L);

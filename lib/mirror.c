@@ -52,12 +52,18 @@ typedef struct vjob {
     reg_entry *es;
     int *rc;
     size_t from, to;
+    bool trust;
 } vjob;
+
+static int parse_one(bool trust, const uint8_t *p, size_t n, reg_entry *e, prov_ctx *ctx)
+{
+    return trust ? reg_entry_parse_trusted(p, n, e, ctx) : reg_entry_parse(p, n, true, e, ctx);
+}
 
 static void *vwork(void *arg)
 {
     vjob *j = arg;
-    for (size_t i = j->from; i < j->to; i++) j->rc[i] = reg_entry_parse(j->p[i], j->len[i], true, &j->es[i], NULL);
+    for (size_t i = j->from; i < j->to; i++) j->rc[i] = parse_one(j->trust, j->p[i], j->len[i], &j->es[i], NULL);
     return NULL;
 }
 
@@ -79,7 +85,7 @@ typedef struct batch {
     pthread_t th[16];
     bool started[16];
     size_t nt;
-    bool inflight;
+    bool inflight, trust;
 } batch;
 
 static void verify_start(batch *b)
@@ -88,7 +94,7 @@ static void verify_start(batch *b)
     size_t n = b->ne;
     b->nt = n < 64 || ncpu < 2 ? 1 : (size_t)(ncpu > 16 ? 16 : ncpu);
     for (size_t t = 0; t < b->nt; t++) {
-        b->jobs[t] = (vjob){b->ep, b->el, b->es, b->erc, n * t / b->nt, n * (t + 1) / b->nt};
+        b->jobs[t] = (vjob){b->ep, b->el, b->es, b->erc, n * t / b->nt, n * (t + 1) / b->nt, b->trust};
         b->started[t] = pthread_create(&b->th[t], NULL, vwork, &b->jobs[t]) == 0;
     }
     b->inflight = true;
@@ -304,7 +310,7 @@ static int batch_apply(syncer *s, batch *b)
         uint8_t leaf[32];
         reg_entry *e = &b->es[j];
         if (b->erc[j]) {
-            reg_entry_parse(b->ep[j], b->el[j], true, e, s->ctx); /* again, for the detail */
+            parse_one(b->trust, b->ep[j], b->el[j], e, s->ctx); /* again, for the detail */
             return prov_seterr(s->ctx, TLOG_EVERIFY, "entry %llu: %s", (unsigned long long)b->eidx[j], prov_errmsg(s->ctx));
         }
         if ((rc = preload(s, e->key)) || (e->kind == REG_ROTATE && (rc = preload(s, e->new_key)))) break;
@@ -330,6 +336,7 @@ static int sync_entries(syncer *s)
     int rc = batch_init(&bs[0]);
     int rc2 = batch_init(&bs[1]);
     if (!rc) rc = rc2;
+    bs[0].trust = bs[1].trust = s->o && s->o->trust_log_signatures;
     s->upbase = first;
     batch *cur = &bs[0], *nxt = &bs[1];
     if (!rc && first < end) {
@@ -703,6 +710,9 @@ int mirror_sync(mirror *m, const char *source, const mirror_opts *o, mirror_stat
      * would write it twice (the log, then the checkpoint into the file). */
     cold = !rc && s->size0 == 0;
     if (cold) rc = mdb_exec(m, "PRAGMA journal_mode=DELETE", ctx);
+    /* nor does it read the file: mapped pages would only swell its RSS
+     * (by about half the file), lookups get the map back below */
+    if (cold && !rc) rc = mdb_exec(m, "PRAGMA mmap_size=0", ctx);
     if (!rc) rc = mdb_exec(m, "BEGIN IMMEDIATE", ctx);
     if (!rc) in_tx = true;
     if (!rc) { /* another process may have synced since we read the size */
@@ -729,12 +739,14 @@ int mirror_sync(mirror *m, const char *source, const mirror_opts *o, mirror_stat
         rc = prov_seterr(ctx, TLOG_EVERIFY, "%s: the consistency proof from size %llu to %llu (from its hash tiles) does not verify",
                          source, (unsigned long long)s->size0, (unsigned long long)s->size1);
     if (!rc) rc = check_upper(s);
+    if (!rc && cold) rc = mdb_exec(m, "DROP INDEX IF EXISTS idents_kid; DROP INDEX IF EXISTS idents_name", ctx);
     if (!rc) rc = write_state(s);
+    if (!rc && cold) rc = mdb_exec(m, MDB_IDENT_INDEXES, ctx);
     if (!rc) rc = mdb_exec(m, "COMMIT", ctx);
     if (!rc) in_tx = false, m->size = s->size1;
 out:
     if (in_tx) mdb_exec(m, "ROLLBACK", NULL);
-    if (cold) mdb_exec(m, "PRAGMA journal_mode=WAL", NULL);
+    if (cold) mdb_exec(m, "PRAGMA journal_mode=WAL", NULL), mdb_exec(m, MDB_MMAP_PRAGMA, NULL);
     sqlite3_stmt *sts[] = {s->ins_entry, s->ins_rev, s->ins_flag, s->put_ident};
     for (size_t i = 0; i < 4; i++)
         if (sts[i]) m->S->sqlite3_finalize(sts[i]);

@@ -15,7 +15,8 @@
  *    checkpoint to the new one;
  *  - every new level-0 tile equals its bundle's leaf hashes and every new
  *    tile above hashes from the full tiles below it;
- *  - every entry's signatures and the state rules (registry_entry.c).
+ *  - every entry's signatures (unless trust_log_signatures) and the
+ *    state rules (registry_entry.c).
  * All of it is written in one transaction, committed only when every check
  * passed.  A checkpoint that cannot be consistent with the stored one
  * (same size and another root, or a consistency proof that fails while the
@@ -45,6 +46,9 @@ PROV_HIDDEN int mfetch_read(void *user, const char *path, uint8_t *buf, size_t c
 /* POST body to url (a witness); *status the HTTP status, out the body. */
 PROV_HIDDEN int mfetch_post(const char *url, const void *body, size_t len, long *status,
                             pbuf *out, size_t max, prov_ctx *ctx);
+/* The same, the whole exchange bounded by timeout_ms. */
+PROV_HIDDEN int mfetch_post_t(const char *url, const void *body, size_t len, long timeout_ms,
+                              long *status, pbuf *out, size_t max, prov_ctx *ctx);
 
 /* ---- the mirror (mirror.c, mirror_db.c) -------------------------------- */
 
@@ -62,6 +66,11 @@ typedef struct mirror_opts {
     size_t nwitnesses, quorum;
     void (*progress)(void *user, uint64_t done, uint64_t total);
     void *user;
+    /* Do not re-check each entry's Ed25519 signatures (the log's signed
+     * checkpoint commits to entries its sequencer checked); the signers'
+     * names, the state rules, bundles, tiles, root, consistency proof,
+     * checkpoint signature and quorum are all still checked. */
+    bool trust_log_signatures;
 } mirror_opts;
 
 typedef struct mirror_stats {
@@ -124,5 +133,10 @@ PROV_HIDDEN int witness_handle(witness *w, const uint8_t *body, size_t len, unsi
  * *note (the signed checkpoint, rewritten). */
 PROV_HIDDEN int witness_request(const char *dir, const char *url, const tlog_verifier *wkey,
                                 pbuf *note, prov_ctx *ctx);
+/* The same, starting from *old (the size this witness was last seen to
+ * have; 0 when unknown: a 409 says it), set to the checkpoint's size on
+ * success; each HTTP exchange bounded by timeout_ms. */
+PROV_HIDDEN int witness_request_from(const char *dir, const char *url, const tlog_verifier *wkey,
+                                     pbuf *note, uint64_t *old, long timeout_ms, prov_ctx *ctx);
 
 #endif

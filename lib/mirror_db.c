@@ -13,7 +13,7 @@
 static const char SCHEMA[] =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
-    "PRAGMA mmap_size=1073741824;" /* lookups read pages in place */
+    MDB_MMAP_PRAGMA ";" /* lookups read pages in place */
     "PRAGMA cache_size=-65536;"
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v BLOB) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL,"
@@ -24,8 +24,7 @@ static const char SCHEMA[] =
     " time INTEGER, status INTEGER, rotated_to BLOB, rotated_from BLOB, rotated_time INTEGER,"
     " revoked_idx INTEGER, revoked_time INTEGER, revoked_effective INTEGER, revoked_reason TEXT,"
     " nflags INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS idents_kid ON idents(kid);"
-    "CREATE INDEX IF NOT EXISTS idents_name ON idents(name_lc);"
+    MDB_IDENT_INDEXES ";"
     "CREATE TABLE IF NOT EXISTS revocations(idx INTEGER PRIMARY KEY, key BLOB NOT NULL,"
     " time INTEGER, effective INTEGER, reason TEXT);"
     "CREATE TABLE IF NOT EXISTS flags(idx INTEGER PRIMARY KEY, key BLOB NOT NULL, time INTEGER,"

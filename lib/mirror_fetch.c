@@ -182,6 +182,12 @@ int mfetch_read(void *user, const char *path, uint8_t *buf, size_t cap, size_t *
 int mfetch_post(const char *url, const void *body, size_t len, long *status, pbuf *out, size_t max,
                 prov_ctx *ctx)
 {
+    return mfetch_post_t(url, body, len, 30000, status, out, max, ctx);
+}
+
+int mfetch_post_t(const char *url, const void *body, size_t len, long timeout_ms, long *status, pbuf *out,
+                  size_t max, prov_ctx *ctx)
+{
     char why[200];
     const struct prov_curl_api *c = prov_curl(why, sizeof why);
     if (!c) return prov_seterr(ctx, PROV_EUNSUPPORTED, "%s", why);
@@ -194,7 +200,8 @@ int mfetch_post(const char *url, const void *body, size_t len, long *status, pbu
     c->curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
     c->curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
     c->curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)len);
-    c->curl_easy_setopt(e, CURLOPT_TIMEOUT, 30L);
+    c->curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+    c->curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
     CURLcode r = c->curl_easy_perform(e);
     int rc = 0;
     if (x.over) rc = prov_seterr(ctx, PROV_ELIMIT, "%s: reply too long", url);

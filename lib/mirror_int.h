@@ -15,6 +15,13 @@ struct mirror {
 
 PROV_HIDDEN int mdb_err(mirror *m, int code, prov_ctx *ctx, const char *what);
 PROV_HIDDEN int mdb_exec(mirror *m, const char *sql, prov_ctx *ctx);
+/* The mirror's memory map (lookups read pages in place). */
+#define MDB_MMAP_PRAGMA "PRAGMA mmap_size=1073741824"
+/* The idents table's indexes (a cold sync makes them after the rows:
+ * sorting once beats a million random inserts). */
+#define MDB_IDENT_INDEXES                                                                      \
+    "CREATE INDEX IF NOT EXISTS idents_kid ON idents(kid);"                                    \
+    "CREATE INDEX IF NOT EXISTS idents_name ON idents(name_lc)"
 /* Prepare *st once (later: reset and clear its bindings). */
 PROV_HIDDEN int mdb_prep(mirror *m, sqlite3_stmt **st, const char *sql, prov_ctx *ctx);
 /* out gets the value, NUL-terminated (not counted in len). */

@@ -123,6 +123,11 @@ typedef struct reg_entry {
  * (a signature fails or a required one is missing), PROV_ELIMIT. */
 PROV_HIDDEN int reg_entry_parse(const uint8_t *msg, size_t len, bool verify, reg_entry *e,
                                 prov_ctx *ctx);
+/* As a verifying parse (the signers named, required and allowed, filled
+ * in), but the Ed25519 signatures themselves are not checked: for entries
+ * a log's signed checkpoint commits to (the sequencer checked them), read
+ * by a mirror told to trust that (`sync --trust-log-signatures`). */
+PROV_HIDDEN int reg_entry_parse_trusted(const uint8_t *msg, size_t len, reg_entry *e, prov_ctx *ctx);
 /* Was e signed by key pk?  (after a verifying parse) */
 PROV_HIDDEN bool reg_entry_signed_by(const reg_entry *e, const uint8_t pk[32]);
 /* Format e's text (the fields of its kind; text/signers ignored) and sign
@@ -260,6 +265,13 @@ PROV_HIDDEN int reg_log_append_verified(reg_log *l, const uint8_t *const *entrie
 /* Write the tiles, bundles and checkpoint of what is signed but not yet
  * published (after a deferred append). */
 PROV_HIDDEN int reg_log_publish(reg_log *l, prov_ctx *ctx);
+/* Called by each publish once the new tiles are on disk and before
+ * DIR/checkpoint is written: may append cosignature lines to note (a copy
+ * of the signed checkpoint; the file gets it, proofs keep the bare one).
+ * Its failures are its own to report: the checkpoint is published with
+ * what note holds.  (The write server asks its witnesses here.) */
+typedef void (*reg_cosign_fn)(void *user, const char *dir, pbuf *note);
+PROV_HIDDEN void reg_log_set_cosign(reg_log *l, reg_cosign_fn fn, void *user);
 PROV_HIDDEN uint64_t reg_log_size(const reg_log *l);
 PROV_HIDDEN const reg_state *reg_log_state(const reg_log *l);
 /* A c2sp.org/tlog-proof of entry index against the current checkpoint,

@@ -35,6 +35,8 @@ struct reg_log {
                              and about to be (reg_log_publish) */
     pbuf checkpoint;    /* the latest signed checkpoint's bytes */
     int broken;         /* an I/O error left memory and disk apart: reopen */
+    reg_cosign_fn cosign; /* witnesses' cosignatures for DIR/checkpoint */
+    void *cosign_user;
 };
 
 /* ---- files ------------------------------------------------------------ */
@@ -318,9 +320,29 @@ static int publish(reg_log *l, prov_ctx *ctx)
     rc = write_tiles(l, l->published, s1, ctx);
     if (!rc && syscall(SYS_syncfs, l->jfd))
         rc = prov_seterr(ctx, PROV_EIO, "%s: syncfs: %s", l->dir, strerror(errno));
-    if (!rc) rc = write_atomic(l->dir, "checkpoint", l->checkpoint.p, l->checkpoint.len, 1, ctx);
+    if (!rc && l->cosign) {
+        /* the witnesses see the new tiles (their consistency proofs are
+         * built from them); a crash from here on leaves the old checkpoint,
+         * and a witness that cosigned the new one is simply ahead */
+        pbuf note;
+        pbuf_init(&note);
+        pbuf_put(&note, l->checkpoint.p, l->checkpoint.len);
+        if (!note.err) l->cosign(l->cosign_user, l->dir, &note);
+        if (note.err || note.len > TLOG_NOTE_MAX) note.len = 0;
+        if (note.len) rc = write_atomic(l->dir, "checkpoint", note.p, note.len, 1, ctx);
+        else rc = write_atomic(l->dir, "checkpoint", l->checkpoint.p, l->checkpoint.len, 1, ctx);
+        pbuf_free(&note);
+    } else if (!rc) {
+        rc = write_atomic(l->dir, "checkpoint", l->checkpoint.p, l->checkpoint.len, 1, ctx);
+    }
     if (!rc) l->published = s1;
     return rc;
+}
+
+void reg_log_set_cosign(reg_log *l, reg_cosign_fn fn, void *user)
+{
+    l->cosign = fn;
+    l->cosign_user = user;
 }
 
 /* Read the journal into memory; cut a torn tail. */

@@ -3,6 +3,7 @@
  * registry_server.h; endpoints: docs/registry.md. */
 #include "registry_server.h"
 #include "dl.h"
+#include "mirror.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -68,6 +69,9 @@ struct reg_server {
     bool unpublished;           /* signed, not yet written (sequencer's) */
     double last_publish;
     uint64_t npublish;
+    uint64_t *wsize; /* per witness: the size it was last seen to have */
+    double *wretry;  /* per witness: not asked again before this (mono) */
+    uint64_t ncosig_missing; /* cosignatures a publish went without */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -254,6 +258,33 @@ static void publish(reg_server *s)
     s->t_publish += s->last_publish - t0;
     s->npublish++;
     pthread_mutex_unlock(&s->log_mu);
+}
+
+/* reg_log's cosign hook (the sequencer, log_mu held): each witness in
+ * turn, each exchange bounded by witness_ms (a 409 adds one retry); a
+ * publish goes without what it did not get, and a witness that failed is
+ * left alone for WITNESS_BACKOFF_S, so that a dead one does not slow
+ * every publish. */
+#define WITNESS_BACKOFF_S 10.0
+static void cosign(void *user, const char *dir, pbuf *note)
+{
+    reg_server *s = user;
+    for (size_t i = 0; i < s->o.nwitnesses; i++) {
+        if (mono() < s->wretry[i]) {
+            s->ncosig_missing++;
+            continue;
+        }
+        prov_ctx ctx = {{0}};
+        int rc = witness_request_from(dir, s->o.witness_urls[i], &s->o.witness_keys[i], note, &s->wsize[i],
+                                      (long)s->o.witness_ms, &ctx);
+        if (rc) {
+            s->ncosig_missing++;
+            s->wsize[i] = 0; /* ask it from scratch next time (a 409 says its size) */
+            s->wretry[i] = mono() + WITNESS_BACKOFF_S;
+            fprintf(stderr, "prov registry serve: witness %s: %s; published without its cosignature "
+                    "(asked again in %.0f s)\n", s->o.witness_urls[i], ctx.msg, WITNESS_BACKOFF_S);
+        }
+    }
 }
 
 static void *sequencer(void *arg)
@@ -693,6 +724,13 @@ int reg_server_start(reg_server **out, const reg_server_opts *o, prov_ctx *ctx)
     int rc = s->dir ? 0 : PROV_ENOMEM;
     bool have_pol = false, have_seq = false, have_ca = false;
     if (!rc) rc = reg_log_open(&s->log, o->dir, o->log, ctx);
+    if (!rc && o->nwitnesses) {
+        if (!s->o.witness_ms) s->o.witness_ms = 3000;
+        s->wsize = calloc(o->nwitnesses, sizeof *s->wsize);
+        s->wretry = calloc(o->nwitnesses, sizeof *s->wretry);
+        if (!s->wsize || !s->wretry) rc = PROV_ENOMEM;
+        else reg_log_set_cosign(s->log, cosign, s);
+    }
     if (!rc) {
         char pd[4200];
         snprintf(pd, sizeof pd, "%s/pending", o->dir);
@@ -738,6 +776,7 @@ int reg_server_start(reg_server **out, const reg_server_opts *o, prov_ctx *ctx)
         if (have_pol) reg_policy_free(&s->policy);
         if (have_ca) reg_ca_close(&s->ca);
         reg_log_close(s->log);
+        free(s->wsize), free(s->wretry);
         free(s->dir);
         free(s);
         return rc;
@@ -776,12 +815,13 @@ int reg_server_stop(reg_server *s, reg_server_stats *st)
     int rc = s->broken;
     if (st)
         st->entries = s->nentries, st->batches = s->nbatches, st->publishes = s->npublish,
-        st->t_append = s->t_append, st->t_publish = s->t_publish;
+        st->t_append = s->t_append, st->t_publish = s->t_publish, st->cosigs_missing = s->ncosig_missing;
     reg_log_close(s->log);
     reg_policy_free(&s->policy);
     reg_ca_close(&s->ca);
     pthread_mutex_destroy(&s->log_mu), pthread_mutex_destroy(&s->q_mu);
     pthread_cond_destroy(&s->q_cv), pthread_cond_destroy(&s->idle_cv);
+    free(s->wsize), free(s->wretry);
     free(s->dir);
     free(s);
     return rc;

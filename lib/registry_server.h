@@ -32,6 +32,15 @@ typedef struct reg_server_opts {
     const tlog_signer *log;  /* signs checkpoints (the log's key) */
     const prov_key *ca_key;  /* DIR/root.key: leaf certificates */
     int cert_days;
+    /* Witnesses (c2sp.org/tlog-witness) asked to cosign each checkpoint
+     * before it is published; DIR/checkpoint carries the cosignatures
+     * they gave.  One that fails or does not answer in witness_ms
+     * (default 3000; per exchange, a 409 adds one retry) is logged on
+     * stderr, left out of that checkpoint and not asked again for 10 s. */
+    const char *const *witness_urls;
+    const tlog_verifier *witness_keys; /* alg 0x04 or 0x01 (converted) */
+    size_t nwitnesses;
+    unsigned witness_ms;
 } reg_server_opts;
 
 typedef struct reg_server reg_server;
@@ -44,6 +53,7 @@ typedef struct reg_server_stats {
     double t_append, t_publish; /* seconds the sequencer spent appending
                                    (checks, journal, fdatasync, proofs) and
                                    publishing (tiles, checkpoint) */
+    uint64_t cosigs_missing; /* witness cosignatures publishes went without */
 } reg_server_stats;
 
 /* Stop taking submissions, sequence and publish what is queued, answer

@@ -289,6 +289,13 @@ void witness_stop(witness *w)
 
 int witness_request(const char *dir, const char *url, const tlog_verifier *wkey, pbuf *note, prov_ctx *ctx)
 {
+    uint64_t old = 0;
+    return witness_request_from(dir, url, wkey, note, &old, 30000, ctx);
+}
+
+int witness_request_from(const char *dir, const char *url, const tlog_verifier *wkey, pbuf *note, uint64_t *oldp,
+                         long timeout_ms, prov_ctx *ctx)
+{
     tlog_verifier lv, wk;
     if (wkey->alg == TLOG_ALG_ED25519) tlog_verifier_as_cosigner(wkey, &wk);
     else wk = *wkey;
@@ -299,7 +306,7 @@ int witness_request(const char *dir, const char *url, const tlog_verifier *wkey,
     if (!rc) rc = tlog_checkpoint_open(note->p, note->len, lv.name, &lv, NULL, 0, n, &cp, ctx);
     char full[4200];
     snprintf(full, sizeof full, "%s%sadd-checkpoint", url, url[0] && url[strlen(url) - 1] == '/' ? "" : "/");
-    uint64_t old = 0;
+    uint64_t old = *oldp;
     pbuf body, resp;
     pbuf_init(&body), pbuf_init(&resp);
     for (int attempt = 0; !rc && attempt < 2; attempt++) {
@@ -322,7 +329,7 @@ int witness_request(const char *dir, const char *url, const tlog_verifier *wkey,
         pbuf_put(&body, note->p, note->len);
         long status = 0;
         if (body.err) { rc = body.err; break; }
-        if ((rc = mfetch_post(full, body.p, body.len, &status, &resp, 65536, ctx))) break;
+        if ((rc = mfetch_post_t(full, body.p, body.len, timeout_ms, &status, &resp, 65536, ctx))) break;
         pbuf_putc(&resp, 0), resp.len--;
         if (status == 409 && attempt == 0) {
             if (tlog_parse_u64((char *)resp.p, resp.len && resp.p[resp.len - 1] == '\n' ? resp.len - 1 : resp.len, &old))
@@ -345,6 +352,7 @@ int witness_request(const char *dir, const char *url, const tlog_verifier *wkey,
         if (!rc) {
             pbuf_free(note);
             *note = nn;
+            *oldp = cp.size;
         } else {
             pbuf_free(&nn);
             if (rc != TLOG_EVERIFY) rc = prov_seterr(ctx, TLOG_EVERIFY, "%s: bad reply: %s", url, prov_errmsg(ctx));

@@ -381,7 +381,7 @@ static void test_hostile_rollback_and_pin(void **st)
     tlog_verifier_format(&k, &o.logv);
     pbuf_putc(&k, 0);
     mf_close(&o);
-    mirror_opts opt = {(char *)k.p, NULL, 0, 0, NULL, NULL};
+    mirror_opts opt = {(char *)k.p, NULL, 0, 0, NULL, NULL, false};
     assert_int_equal(sync_once(h.mirror, d2, &opt, &s), PROV_EINVAL);
     assert_non_null(strstr(prov_errmsg(ctx), "pinned to another log key"));
     pbuf_free(&k);
@@ -483,7 +483,7 @@ static void test_sync_nginx(void **st)
     pbuf_init(&k);
     tlog_verifier_format(&k, &g.logv);
     pbuf_putc(&k, 0);
-    mirror_opts o = {(char *)k.p, NULL, 0, 0, NULL, NULL};
+    mirror_opts o = {(char *)k.p, NULL, 0, 0, NULL, NULL, false};
     int rc = sync_once(mp, url, &o, &s);
     if (rc) fail_msg("sync %s: %s", url, prov_errmsg(ctx));
     assert_int_equal(s.size, 700);
@@ -512,6 +512,55 @@ static void test_sync_nginx(void **st)
     nginx_stop();
     pbuf_free(&k);
     mf_close(&g);
+}
+
+/* --trust-log-signatures: an entry whose signature is bad but which the
+ * signed checkpoint commits to fails a default sync and passes a trusting
+ * one; the signers an entry names and the state rules are still checked. */
+static void test_trust_log_signatures(void **st)
+{
+    (void)st;
+    mf_log g;
+    const char *dir = tu_path("trust");
+    assert_int_equal(mf_open(&g, dir, 7, true), 0);
+    mf_close(&g);
+    pbuf es[301];
+    for (uint64_t i = 0; i < 300; i++) assert_int_equal(mf_register_entry(&g, i, &es[i]), 0);
+    /* a byte of entry 150's last signature changed (its key ID left alone) */
+    char *t = (char *)es[150].p;
+    char *last = NULL;
+    for (char *q = t; (q = strstr(q, "\n\xe2\x80\x94 ")); q++) last = q;
+    assert_non_null(last);
+    char *b = strrchr(last, ' ') + 1 + 40;
+    *b = *b == 'A' ? 'B' : 'A';
+    assert_int_equal(mf_write_raw(&g, es, 300), 0);
+    mirror_stats s;
+    assert_int_equal(sync_once(tu_path("trust0.sqlite"), dir, NULL, &s), TLOG_EVERIFY);
+    assert_non_null(strstr(prov_errmsg(ctx), "entry 150"));
+    assert_non_null(strstr(prov_errmsg(ctx), "invalid signature"));
+    mirror_opts o = {NULL, NULL, 0, 0, NULL, NULL, true};
+    const char *mp = tu_path("trust1.sqlite");
+    assert_int_equal(sync_once(mp, dir, &o, &s), 0);
+    assert_int_equal(s.size, 300);
+    reg_ident d;
+    assert_int_equal(lookup_status(mp, 150, &d), 0);
+    assert_string_equal(d.name, "user 150");
+    mirror_ident_clear(&d);
+    /* entry 300 revokes user 9 signed by user 10: the state rules still refuse it */
+    reg_entry e;
+    memset(&e, 0, sizeof e);
+    e.kind = REG_REVOKE;
+    mf_user_pk(9, e.key);
+    e.reason = (reg_str){"spite", 5};
+    e.time = e.effective = 1750000000;
+    tlog_signer u10;
+    assert_int_equal(mf_user(10, &u10), 0);
+    pbuf_init(&es[300]);
+    assert_int_equal(reg_entry_build(&es[300], &e, &u10, 1, ctx), 0);
+    assert_int_equal(mf_write_raw(&g, es, 301), 0);
+    assert_int_equal(sync_once(mp, dir, &o, &s), TLOG_EVERIFY);
+    assert_non_null(strstr(prov_errmsg(ctx), "signed by neither"));
+    for (int i = 0; i < 301; i++) pbuf_free(&es[i]);
 }
 
 /* ---- witness ------------------------------------------------------------ */
@@ -550,7 +599,7 @@ static void test_witness(void **st)
     assert_int_equal(tlog_note_count_by(&tn, &wv, 1), 1);
     /* the trust policy: a quorum of 1 fails without the cosignature... */
     const char *mp = tu_path("w.sqlite");
-    mirror_opts o = {NULL, &wv, 1, 1, NULL, NULL};
+    mirror_opts o = {NULL, &wv, 1, 1, NULL, NULL, false};
     mirror_stats s;
     assert_int_equal(sync_once(mp, dir, &o, &s), TLOG_EVERIFY);
     assert_non_null(strstr(prov_errmsg(ctx), "0 valid witness cosignature(s), the trust policy needs 1"));
@@ -665,8 +714,11 @@ static void test_cli_verify_witness(void **st)
     /* and refuses when the quorum cannot be met (2 of 1 known) */
     int qrc = tu_sh("cd %s && %s registry sync %s --log-key reg/log.pub --mirror m3.sqlite --witness ws/cosigner.pub "
                     "--quorum 2 -Q 2>/dev/null", D, P, url);
+    int trc = tu_sh("cd %s && %s registry sync %s --log-key reg/log.pub --mirror m4.sqlite --trust-log-signatures "
+                    "| grep -q 'synced to size 3 '", D, P, url);
     tu_sh("kill $(cat %s/w.pid)", D);
     nginx_stop();
+    assert_int_equal(trc, 0);
     assert_int_equal(wrc, 0);
     assert_int_equal(tu_sh("grep -q 'published with 1 cosignature' %s/wr.out", D), 0);
     assert_int_equal(tu_sh("grep -q -- '— w.example ' %s/reg/checkpoint", D), 0);
@@ -688,6 +740,7 @@ int main(void)
         cmocka_unit_test(test_hostile_fork),
         cmocka_unit_test(test_hostile_rollback_and_pin),
         cmocka_unit_test(test_hostile_state_rules),
+        cmocka_unit_test(test_trust_log_signatures),
         cmocka_unit_test(test_sync_nginx),
         cmocka_unit_test(test_witness),
         cmocka_unit_test(test_cli_verify_witness),

@@ -4,6 +4,7 @@
  * Load and checks of "every acknowledged entry is in the log once" are
  * done by build/regload (tests/bench/regload.c). */
 #include "dl.h"
+#include "mirror.h"
 #include "registry.h"
 #include "testutil.h"
 
@@ -33,13 +34,13 @@ static void pause_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* A server on DIR/reg, on port (0: any); its port. */
-static unsigned start_server(const char *D, unsigned port)
+/* A server on DIR/reg, on port (0: any), with more options; its port. */
+static unsigned start_server_with(const char *D, unsigned port, const char *more)
 {
     /* a subshell waits for the server, to keep its exit status in serve.rc */
     assert_int_equal(tu_sh("cd %s && rm -f serve.out serve.rc && ( (%s registry serve reg --listen 127.0.0.1:%u "
-                           "--batch-ms 1 > serve.out 2>> serve.err & echo $! > serve.pid; wait $!; echo $? > serve.rc) & )",
-                           D, P, port), 0);
+                           "--batch-ms 1 %s > serve.out 2>> serve.err & echo $! > serve.pid; wait $!; echo $? > serve.rc) & )",
+                           D, P, port, more), 0);
     char path[600];
     snprintf(path, sizeof path, "%s/serve.out", D);
     for (int i = 0; i < 100; i++) {
@@ -56,6 +57,8 @@ static unsigned start_server(const char *D, unsigned port)
     fail_msg("the server did not start (see %s/serve.err)", D);
     return 0;
 }
+
+static unsigned start_server(const char *D, unsigned port) { return start_server_with(D, port, ""); }
 
 /* Signal the server; its exit status (waits for it). */
 static int stop_server(const char *D, const char *sig)
@@ -343,17 +346,90 @@ static void test_kill9_during_burst(void **st)
     assert_int_equal(tu_sh("cd %s && test $(wc -l < acc.txt) -le %llu", D, (unsigned long long)log_size(dir)), 0);
 }
 
+/* ---- witnesses ---------------------------------------------------------- */
+
+/* Wait until DIR/reg/checkpoint is past size `past` and stays the same
+ * for 300 ms (the server publishes when idle); its size. */
+static uint64_t wait_published(const char *D, uint64_t past)
+{
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/reg", D);
+    uint64_t n = 0, last = 0;
+    for (int i = 0, same = 0; i < 200 && same < 6; i++) {
+        pause_ms(50);
+        n = log_size(dir);
+        same = n > past && n == last ? same + 1 : 0;
+        last = n;
+    }
+    return n;
+}
+
+/* The server asks a witness to cosign each checkpoint: a quorum sync
+ * works against the live server; with the witness gone, entries are still
+ * accepted, the newer checkpoint has no cosignature, and a quorum sync
+ * refuses it and keeps the mirror as it was. */
+static void test_witnessed_serve(void **st)
+{
+    (void)st;
+    paths();
+    const char *D = tu_path("wit");
+    make_registry(D);
+    assert_int_equal(tu_sh("cd %s && %s keygen -o w.key --subject CN=W --no-encrypt >/dev/null && "
+                           "(%s registry witness --listen 127.0.0.1:0 --state ws --key w.key --name w.example "
+                           "--log reg/log.pub >w.out 2>&1 & echo $! >w.pid) && "
+                           "for i in $(seq 50); do [ -s ws/url ] && exit 0; sleep 0.1; done; exit 1", D, P, P), 0);
+    char more[800];
+    snprintf(more, sizeof more, "--witness $(cat ws/url) --witness-key ws/cosigner.pub --witness-ms 1000");
+    unsigned sp = start_server_with(D, 0, more), np = start_nginx(D, sp);
+    /* two rounds: the witness cosigns a first checkpoint, then a larger one (consistency proof) */
+    uint64_t s1 = 0;
+    for (int r = 0; r < 2; r++) {
+        assert_int_equal(tu_sh("cd %s && %s submit http://127.0.0.1:%u reg --clients 2 --seconds 0.5 --out acc%d.txt "
+                               ">/dev/null", D, LOAD, sp, r), 0);
+        s1 = wait_published(D, s1);
+        assert_true(s1 > 0);
+    }
+    assert_int_equal(tu_sh("grep -q -- '— w.example ' %s/reg/checkpoint", D), 0);
+    assert_int_equal(tu_sh("cd %s && %s registry sync http://127.0.0.1:%u --log-key reg/log.pub --mirror m.sqlite "
+                           "--witness ws/cosigner.pub --quorum 1 > sync1.out", D, P, np), 0);
+    assert_int_equal(tu_sh("grep -q 'synced to size %llu ' %s/sync1.out", (unsigned long long)s1, D), 0);
+    /* the witness dies: submissions are still accepted and published, without its cosignature */
+    assert_int_equal(tu_sh("cd %s && kill $(cat w.pid)", D), 0);
+    pause_ms(200);
+    assert_int_equal(tu_sh("cd %s && %s submit http://127.0.0.1:%u reg --clients 2 --seconds 0.5 --out acc2.txt "
+                           ">/dev/null && test -s acc2.txt", D, LOAD, sp), 0);
+    uint64_t s2 = wait_published(D, s1);
+    assert_true(s2 > s1);
+    assert_int_not_equal(tu_sh("grep -q -- '— w.example ' %s/reg/checkpoint", D), 0);
+    assert_int_equal(tu_sh("grep -q 'witness http://127.0.0.1:[0-9]*: .*published without its cosignature' %s/serve.err", D), 0);
+    /* a quorum sync refuses the newer checkpoint (a failed check: exit 1) and keeps the old state */
+    assert_int_equal(tu_sh("cd %s && %s registry sync http://127.0.0.1:%u --mirror m.sqlite > sync2.out 2> sync2.err", D, P, np), 1);
+    assert_int_equal(tu_sh("grep -q 'valid witness cosignature(s), the trust policy needs 1' %s/sync2.err", D), 0);
+    char mp[600];
+    snprintf(mp, sizeof mp, "%s/m.sqlite", D);
+    mirror *m = NULL;
+    assert_int_equal(mirror_open(&m, mp, false, NULL), 0);
+    assert_int_equal(mirror_size(m), s1);
+    mirror_close(m);
+    assert_int_equal(stop_server(D, "TERM"), 0);
+    stop_nginx(D);
+    assert_int_equal(tu_sh("grep -q 'witness cosignature(s) missed' %s/serve.err", D), 0);
+    assert_int_equal(tu_sh("cd %s && cat acc0.txt acc1.txt acc2.txt > acc.txt && %s check reg acc.txt", D, LOAD), 0);
+}
+
 /* A failed test leaves no server or nginx running. */
 static int teardown(void **st)
 {
     (void)st;
-    const char *dirs[] = {"flow", "conc", "kill"};
-    for (int i = 0; i < 3; i++) {
+    const char *dirs[] = {"flow", "conc", "kill", "wit"};
+    for (int i = 0; i < 4; i++) {
         const char *D = tu_path(dirs[i]);
         /* only our server: the pid may be stale */
         tu_sh("cd %s 2>/dev/null && p=$(cat serve.pid 2>/dev/null) && grep -q 'registry' /proc/$p/cmdline 2>/dev/null "
               "&& kill -9 $p; true", D);
         tu_sh("test -d %s/ngx && bash %s stop %s/ngx 2>/dev/null; true", D, NGX, D);
+        tu_sh("cd %s 2>/dev/null && p=$(cat w.pid 2>/dev/null) && grep -q 'witness' /proc/$p/cmdline 2>/dev/null "
+              "&& kill -9 $p; true", D);
     }
     return 0;
 }
@@ -364,6 +440,7 @@ int main(void)
         cmocka_unit_test_teardown(test_register_over_url, teardown),
         cmocka_unit_test_teardown(test_concurrent_clients, teardown),
         cmocka_unit_test_teardown(test_kill9_during_burst, teardown),
+        cmocka_unit_test_teardown(test_witnessed_serve, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
