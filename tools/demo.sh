@@ -93,4 +93,9 @@ set +e
 run "$prov" verify -r "$d" --trust "$d/ca/root.pem" --trust "$d/registry/root.pem" --registry "$d/registry" --no-detect --jobs 2 --summary-json | tail -1
 set -e
 
+say "13. Media nobody signed: how likely is it AI-made? (a hint for review, not proof)"
+set +e
+run "$prov" scan "$d/ben-uploaded.jpg" "$d/teapot-cropped-unsigned.jpg"
+set -e
+
 say "Done.  Files are in $build/demo/; try: $build/prov inspect $build/demo/teapot-cropped.jpg"
