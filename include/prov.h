@@ -496,6 +496,11 @@ PROV_API int prov_repo_search_many(const prov_repo *r, const uint8_t (*pdq)[PROV
 PROV_API int prov_repo_load(prov_ctx *ctx, const char *dir, const uint8_t digest[32], uint8_t **store,
                             size_t *len);
 PROV_API void prov_repo_free(prov_repo *r);
+/* Rebuild DIR/manifests/pdq.mih, the multi-index persisted beside the index
+ * (temporary file, fsync, rename), so that prov_repo_open's searches probe
+ * it instead of scanning.  Publishing does this by itself once records past
+ * the sidecar are over max(4096, a sixteenth of it); readers scan those. */
+PROV_API int prov_repo_reindex(prov_ctx *ctx, const char *dir);
 
 #ifdef __cplusplus
 }

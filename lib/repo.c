@@ -21,19 +21,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MIH_TABLES 16
-#define MIH_KEYS 65536
-#define MIH_MAX_RADIUS 2 /* 137 probes a table; past that a scan is as quick */
-
-struct prov_repo {
-    const uint8_t *recs; /* count records of REPO_RECORD bytes */
-    size_t count;
-    void *map;           /* the mapping, or NULL */
-    size_t map_len;
-    uint32_t *off[MIH_TABLES]; /* MIH_KEYS + 1 offsets into ids, per table */
-    uint32_t *ids[MIH_TABLES];
-};
-
 int repo_parse(prov_ctx *ctx, const uint8_t *p, size_t n, const uint8_t **recs, size_t *count)
 {
     *recs = NULL;
@@ -71,6 +58,34 @@ static void manifests_dir(char *out, size_t cap, const char *dir, const char *re
     snprintf(out, cap, "%s/manifests%s", dir, rest);
 }
 
+/* A scan reads every page: fault them in one batch rather than one by one. */
+static void populate(const prov_repo *r)
+{
+#ifdef MADV_POPULATE_READ
+    if (r->map && madvise(r->map, r->map_len, MADV_POPULATE_READ) == 0) return;
+#endif
+    if (r->map) madvise(r->map, r->map_len, MADV_WILLNEED);
+}
+
+/* Map DIR's pdq.mih when it fits the index (else leave r to be scanned). */
+static void attach_sidecar(prov_repo *r, const char *dir)
+{
+    char path[4096];
+    manifests_dir(path, sizeof path, dir, "/pdq.mih");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    struct stat st;
+    if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size >= MIH_HEADER &&
+        (uint64_t)st.st_size <= repo_mih_size(r->count)) {
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+        if (m != MAP_FAILED) {
+            if (repo_mih_attach(r, m, (size_t)st.st_size) == 0) r->mih_len = (size_t)st.st_size;
+            else munmap(m, (size_t)st.st_size);
+        }
+    }
+    close(fd);
+}
+
 int prov_repo_open(prov_ctx *ctx, const char *dir, prov_repo **out)
 {
     if (!dir || !out) return PROV_EINVAL;
@@ -91,8 +106,9 @@ int prov_repo_open(prov_ctx *ctx, const char *dir, prov_repo **out)
         rc = prov_seterr(ctx, PROV_EIO, "%s: not a regular file", path);
     } else if (st.st_size > 0) {
         r->map_len = (size_t)st.st_size;
-        /* populate: one batch of page-table work instead of a fault a page */
-        r->map = mmap(NULL, r->map_len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+        /* mapped lazily: with the sidecar a search reads a few thousand
+         * records; without it the scan populates the whole mapping */
+        r->map = mmap(NULL, r->map_len, PROT_READ, MAP_SHARED, fd, 0);
         if (r->map == MAP_FAILED) {
             r->map = NULL;
             rc = prov_seterr(ctx, PROV_EIO, "%s: cannot map: %s", path, strerror(errno));
@@ -102,6 +118,9 @@ int prov_repo_open(prov_ctx *ctx, const char *dir, prov_repo **out)
                 char m[sizeof ctx->msg];
                 snprintf(m, sizeof m, "%s", ctx ? ctx->msg : "");
                 prov_seterr(ctx, rc, "%s: %s", path, m);
+            } else if (r->count) {
+                attach_sidecar(r, dir);
+                if (!r->mih) populate(r);
             }
         }
     }
@@ -111,13 +130,25 @@ int prov_repo_open(prov_ctx *ctx, const char *dir, prov_repo **out)
     return 0;
 }
 
+static void drop_tables(prov_repo *r)
+{
+    for (int t = 0; t < MIH_TABLES; t++) {
+        if (!r->mih) {
+            free(r->off[t]);
+            free(r->ids[t]);
+        }
+        r->off[t] = r->ids[t] = NULL;
+    }
+    if (r->mih) munmap(r->mih, r->mih_len);
+    r->mih = NULL;
+    r->mih_len = 0;
+    r->tab_n = 0;
+}
+
 void prov_repo_free(prov_repo *r)
 {
     if (!r) return;
-    for (int t = 0; t < MIH_TABLES; t++) {
-        free(r->off[t]);
-        free(r->ids[t]);
-    }
+    drop_tables(r);
     if (r->map) munmap(r->map, r->map_len);
     free(r);
 }
@@ -129,18 +160,15 @@ static inline unsigned chunk(const uint8_t *h, int t) { return (unsigned)h[2 * t
 int prov_repo_index(prov_repo *r)
 {
     if (!r) return PROV_EINVAL;
-    if (r->off[0] || !r->count) return 0;
+    if ((r->off[0] && r->tab_n == r->count) || !r->count) return 0;
     if (r->count > UINT32_MAX) return PROV_ELIMIT;
+    drop_tables(r); /* a sidecar covering part of the index: all in memory instead */
     for (int t = 0; t < MIH_TABLES; t++) {
         uint32_t *off = calloc(MIH_KEYS + 1, sizeof *off), *ids = malloc(r->count * sizeof *ids);
         if (!off || !ids) {
             free(off);
             free(ids);
-            for (int u = 0; u < t; u++) {
-                free(r->off[u]);
-                free(r->ids[u]);
-                r->off[u] = r->ids[u] = NULL;
-            }
+            drop_tables(r);
             return PROV_ENOMEM;
         }
         /* counting sort of the record ids by this chunk */
@@ -152,6 +180,7 @@ int prov_repo_index(prov_repo *r)
         r->off[t] = off;
         r->ids[t] = ids;
     }
+    r->tab_n = r->count;
     return 0;
 }
 
@@ -173,6 +202,7 @@ typedef struct hits {
     hitrec *v;
     size_t n, cap;
     int oom;
+    int bad; /* a table contradicts the records: scan instead */
 } hits;
 
 static void hit(hits *h, size_t id, int d)
@@ -192,15 +222,24 @@ __attribute__((target_clones("popcnt", "default")))
 #endif
 static void probe(const prov_repo *r, int t, unsigned key, const uint8_t *q, int maxd, hits *h)
 {
-    for (uint32_t k = r->off[t][key]; k < r->off[t][key + 1]; k++) {
+    /* the tables may come from a file: every offset and id is checked, and
+     * each entry must carry the key it is filed under */
+    uint32_t lo = r->off[t][key], hi = r->off[t][key + 1];
+    if (lo > hi || hi > r->tab_n) { h->bad = 1; return; }
+    uint32_t prev = 0;
+    for (uint32_t k = lo; k < hi; k++) {
         uint32_t id = r->ids[t][k];
+        if (id >= r->tab_n || (k > lo && id <= prev)) { h->bad = 1; return; }
+        prev = id;
+        const uint8_t *rec = r->recs + (size_t)id * REPO_RECORD;
+        if (chunk(rec, t) != key) { h->bad = 1; return; }
         /* found through an earlier table already: the first table where
          * the record is within the radius owns it */
         int seen = 0;
-        int d = dist(q, r->recs + (size_t)id * REPO_RECORD);
+        int d = dist(q, rec);
         if (d > maxd) continue;
         for (int u = 0; u < t && !seen; u++) {
-            unsigned a = chunk(q, u), b = chunk(r->recs + (size_t)id * REPO_RECORD, u);
+            unsigned a = chunk(q, u), b = chunk(rec, u);
             seen = __builtin_popcount(a ^ b) <= maxd / MIH_TABLES;
         }
         if (!seen) hit(h, id, d);
@@ -213,11 +252,12 @@ static void probe(const prov_repo *r, int t, unsigned key, const uint8_t *q, int
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("popcnt", "default")))
 #endif
-static void scan(const prov_repo *r, const uint8_t (*pdq)[PROV_PDQ_BYTES], size_t nq, int max_distance, hits *h)
+static void scan(const prov_repo *r, size_t from, const uint8_t (*pdq)[PROV_PDQ_BYTES], size_t nq, int max_distance,
+                 hits *h)
 {
     uint64_t q[64][4];
     for (size_t k = 0; k < nq; k++) memcpy(q[k], pdq[k], 32);
-    for (size_t i = 0; i < r->count; i++) {
+    for (size_t i = from; i < r->count; i++) {
         uint64_t x[4];
         memcpy(x, r->recs + i * REPO_RECORD, 32);
         int best = 257;
@@ -256,7 +296,7 @@ int prov_repo_search_many(const prov_repo *r, const uint8_t (*pdq)[PROV_PDQ_BYTE
     hits h = {0};
     int radius = max_distance / MIH_TABLES;
     if (r->off[0] && radius <= MIH_MAX_RADIUS) {
-        for (size_t qi = 0; qi < nq; qi++) {
+        for (size_t qi = 0; qi < nq && !h.bad; qi++) {
             const uint8_t *q = pdq[qi];
             for (int t = 0; t < MIH_TABLES; t++) {
                 unsigned key = chunk(q, t);
@@ -268,8 +308,16 @@ int prov_repo_search_many(const prov_repo *r, const uint8_t (*pdq)[PROV_PDQ_BYTE
                 }
             }
         }
+        if (h.bad) { /* a damaged sidecar: never a wrong answer, a scan */
+            h.n = 0;
+            scan(r, 0, pdq, nq, max_distance, &h);
+        } else if (r->tab_n < r->count) {
+            /* records appended since the sidecar was built; an id keeps
+             * the nearest query's distance either way (deduplicated below) */
+            scan(r, r->tab_n, pdq, nq, max_distance, &h);
+        }
     } else {
-        scan(r, pdq, nq, max_distance, &h);
+        scan(r, 0, pdq, nq, max_distance, &h);
     }
     if (h.oom) { free(h.v); return PROV_ENOMEM; }
     /* nearest first; each manifest once (it may be published twice) */

@@ -16,6 +16,42 @@
 #define REPO_RECORD 64
 #define REPO_MAX_RECORDS (1u << 28) /* 16 GiB of index: far past any use */
 
+#define MIH_TABLES 16
+#define MIH_KEYS 65536
+#define MIH_MAX_RADIUS 2 /* 137 probes a table; past that a scan is as quick */
+
+/* pdq.mih, the persisted multi-index (docs/soft-binding.md): a header of
+ * MIH_HEADER bytes, then MIH_TABLES offset tables of MIH_KEYS + 1 u32, then
+ * MIH_TABLES id tables of N u32 (little-endian), N the records covered (the
+ * first N of pdq.idx; later ones are scanned). */
+#define MIH_MAGIC "PROVMIH1"
+#define MIH_VERSION 1
+#define MIH_HEADER 128
+
+struct prov_repo {
+    const uint8_t *recs; /* count records of REPO_RECORD bytes */
+    size_t count;
+    void *map;           /* the mapping, or NULL */
+    size_t map_len;
+    uint32_t *off[MIH_TABLES]; /* MIH_KEYS + 1 offsets into ids, per table */
+    uint32_t *ids[MIH_TABLES];
+    size_t tab_n;        /* records the tables cover: the first tab_n */
+    void *mih;           /* the tables are mapped from pdq.mih (not owned) */
+    size_t mih_len;
+};
+
+/* Size of a pdq.mih covering n records. */
+PROV_HIDDEN uint64_t repo_mih_size(uint64_t n);
+/* Use a pdq.mih image (kept alive by the caller) for r's first records:
+ * 0, or a negative code when it does not fit r (then r is unchanged and is
+ * scanned).  Only the header is checked here; the tables are checked as
+ * they are read, and a damaged one turns the search into a scan. */
+PROV_HIDDEN int repo_mih_attach(prov_repo *r, const uint8_t *p, size_t n);
+/* Write r's tables (prov_repo_index) as a pdq.mih image to fd. */
+PROV_HIDDEN int repo_mih_write(int fd, const prov_repo *r);
+/* Rebuild DIR's pdq.mih when records past it are many (force: any). */
+PROV_HIDDEN int repo_mih_refresh(prov_ctx *ctx, const char *dir, int force);
+
 /* Check an index held in memory; *recs points at the first record (inside
  * p), *count is the number of whole records.  An empty buffer is an empty
  * index. */

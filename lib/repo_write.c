@@ -158,7 +158,11 @@ int prov_repo_publish(prov_ctx *ctx, const char *dir, const uint8_t *store, size
         k++;
     }
     snprintf(path, sizeof path, "%s/manifests/pdq.idx", dir);
-    return index_append(ctx, path, rec, k);
+    if ((rc = index_append(ctx, path, rec, k))) return rc;
+    /* the sidecar is a cache: the records are published whatever becomes
+     * of it, and readers scan what it does not cover */
+    repo_mih_refresh(NULL, dir, 0);
+    return 0;
 }
 
 int prov_repo_load(prov_ctx *ctx, const char *dir, const uint8_t digest[32], uint8_t **store, size_t *len)

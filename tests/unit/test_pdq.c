@@ -368,6 +368,126 @@ static void test_index_search(void **state)
 
 /* Publishing: content-addressed stores, appended records, a torn tail cut
  * off by the next writer, a store that does not match its name refused. */
+/* Both repositories give the same matches for queries near planted
+ * records and for random ones, one at a time and nine at once. */
+static void same_answers(prov_repo *a, prov_repo *b, const uint8_t *recs, size_t count)
+{
+    uint8_t q[9][32];
+    for (size_t i = 0; i < 120; i++) {
+        if (i % 2) {
+            rnd(q[0], 32);
+        } else { /* near a record: 0..40 bits flipped */
+            memcpy(q[0], recs + (i * 7919 % count) * REPO_RECORD, 32);
+            for (size_t k = 0; k < i % 41; k++) q[0][(k * 13 + i) % 32] ^= (uint8_t)(1u << (k % 8));
+        }
+        for (int k = 1; k < 9; k++) {
+            memcpy(q[k], recs + ((i * 31 + (size_t)k * 104729) % count) * REPO_RECORD, 32);
+            q[k][k] ^= 0x5a;
+        }
+        int thr = i % 3 ? PROV_PDQ_MATCH_DISTANCE : (int)(i % 48);
+        prov_repo_match x[64], y[64];
+        size_t nx, ny;
+        assert_int_equal(prov_repo_search(a, q[0], thr, x, 64, &nx), 0);
+        assert_int_equal(prov_repo_search(b, q[0], thr, y, 64, &ny), 0);
+        assert_int_equal(nx, ny);
+        for (size_t j = 0; j < nx; j++) {
+            assert_int_equal(x[j].distance, y[j].distance);
+            assert_memory_equal(x[j].manifest, y[j].manifest, 32);
+        }
+        assert_int_equal(prov_repo_search_many(a, (const uint8_t(*)[32])q, 9, thr, x, 64, &nx), 0);
+        assert_int_equal(prov_repo_search_many(b, (const uint8_t(*)[32])q, 9, thr, y, 64, &ny), 0);
+        assert_int_equal(nx, ny);
+        assert_true(nx >= (thr >= 24 ? 8u : 0u)); /* the eight near crops are found */
+        for (size_t j = 0; j < nx; j++) {
+            assert_int_equal(x[j].distance, y[j].distance);
+            assert_memory_equal(x[j].manifest, y[j].manifest, 32);
+        }
+    }
+}
+
+/* pdq.mih: the same answers as the scan, with records appended past it,
+ * and a damaged sidecar is either ignored or read as a scan. */
+static void test_sidecar(void **state)
+{
+    (void)state;
+    const size_t N = 30000, TAIL = 700;
+    const char *dir = tu_path("mih");
+    char path[1024], idx[1100], mih[1100];
+    snprintf(path, sizeof path, "%s/manifests", dir);
+    assert_int_equal(tu_sh("mkdir -p %s", path), 0);
+    snprintf(idx, sizeof idx, "%s/pdq.idx", path);
+    snprintf(mih, sizeof mih, "%s/pdq.mih", path);
+    size_t len = REPO_HEADER + (N + TAIL) * REPO_RECORD;
+    uint8_t *p = malloc(len);
+    assert_non_null(p);
+    memcpy(p, REPO_MAGIC, 8);
+    wr32(p + 8, REPO_VERSION);
+    wr32(p + 12, REPO_RECORD);
+    rnd(p + REPO_HEADER, (N + TAIL) * REPO_RECORD);
+    /* near-duplicates: record i+1 is record i with i % 40 bits flipped, in
+     * the covered part and in the tail; each names its own manifest */
+    for (size_t i = 0; i + 1 < N + TAIL; i += 50) {
+        uint8_t *a = p + REPO_HEADER + i * REPO_RECORD;
+        memcpy(a + REPO_RECORD, a, 32);
+        for (size_t k = 0; k < i % 40; k++) a[REPO_RECORD + (k * 5 % 32)] ^= (uint8_t)(1u << (k % 8));
+    }
+    tu_write(idx, p, REPO_HEADER + N * REPO_RECORD);
+    assert_int_equal(prov_repo_reindex(ctx, dir), 0);
+    tu_write(idx, p, len); /* appended since */
+    prov_repo *scan, *r;
+    assert_int_equal(repo_from_mem(ctx, p, len, &scan), 0);
+    assert_int_equal(prov_repo_open(ctx, dir, &r), 0);
+    assert_non_null(r->mih);
+    assert_int_equal(r->tab_n, N);
+    assert_int_equal(prov_repo_count(r), N + TAIL);
+    same_answers(scan, r, p + REPO_HEADER, N + TAIL);
+    prov_repo_free(r);
+    /* damaged sidecars: never a crash, never another answer */
+    size_t mlen;
+    uint8_t *m = tu_read(mih, &mlen);
+    assert_int_equal(mlen, repo_mih_size(N));
+    size_t offs = MIH_HEADER, ids = MIH_HEADER + (size_t)MIH_TABLES * (MIH_KEYS + 1) * 4;
+    for (int c = 0; c < 7; c++) {
+        uint8_t *d = malloc(mlen);
+        assert_non_null(d);
+        memcpy(d, m, mlen);
+        size_t dl = mlen;
+        int attached = 1; /* the header still fits: read, and found damaged */
+        switch (c) {
+        case 0: dl = mlen / 2; attached = 0; break;                  /* truncated */
+        case 1: d[3] ^= 1; attached = 0; break;                      /* magic */
+        case 2: d[31] ^= 1; attached = 0; break;                     /* N */
+        case 3: d[40] ^= 1; attached = 0; break;                     /* not this index */
+        case 4: for (size_t k = 0; k < 4096; k++) d[offs + (k * 2654435761u) % (ids - offs)] ^= 0xff; break;
+        case 5: for (size_t k = 0; k < 4096; k++) d[ids + (k * 2654435761u) % (mlen - ids)] ^= 0x0f; break;
+        case 6: memset(d + ids, 0, mlen - ids); break;               /* ids all 0 */
+        }
+        tu_write(mih, d, dl);
+        free(d);
+        assert_int_equal(prov_repo_open(ctx, dir, &r), 0);
+        assert_int_equal(r->mih != NULL, attached);
+        same_answers(scan, r, p + REPO_HEADER, N + TAIL);
+        prov_repo_free(r);
+    }
+    free(m);
+    /* publishing rebuilds the sidecar once the tail is long enough */
+    unlink(mih);
+    const uint8_t store[] = "a store";
+    uint8_t h1[1][32];
+    rnd(h1[0], 32);
+    assert_int_equal(prov_repo_publish(ctx, dir, store, sizeof store, (const uint8_t(*)[32])h1, 1, NULL), 0);
+    assert_int_equal(prov_repo_open(ctx, dir, &r), 0);
+    assert_non_null(r->mih);
+    assert_int_equal(r->tab_n, N + TAIL + 1);
+    prov_repo_match x;
+    size_t n;
+    assert_int_equal(prov_repo_search(r, h1[0], 0, &x, 1, &n), 0);
+    assert_int_equal(n, 1);
+    prov_repo_free(r);
+    prov_repo_free(scan);
+    free(p);
+}
+
 static void test_publish(void **state)
 {
     (void)state;
@@ -546,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_robustness),
         cmocka_unit_test(test_index_search),
         cmocka_unit_test(test_publish),
+        cmocka_unit_test(test_sidecar),
         cmocka_unit_test(test_cli_story),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
