@@ -100,6 +100,9 @@ def main(argv=None):
     ap.add_argument("--max-files", type=int, default=0, help="smoke test: use only this many files per class")
     ap.add_argument("--ckpt-every", type=float, default=60.0)
     ap.add_argument("--init", default=None, help="start from this checkpoint instead of from scratch")
+    ap.add_argument("--end-at", default=None,
+                    help="UTC wall-clock end of the training loop (YYYY-mm-ddTHH:MM); shortens --minutes when "
+                         "the synthetic generators took longer than expected")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     a = ap.parse_args(argv)
 
@@ -185,6 +188,12 @@ def main(argv=None):
 
     t0 = time.time()
     budget = a.minutes * 60.0
+    if a.end_at:
+        import datetime
+        end = datetime.datetime.strptime(a.end_at, "%Y-%m-%dT%H:%M").replace(tzinfo=datetime.timezone.utc)
+        budget = min(budget, end.timestamp() - t0)
+        record["budget_s"] = round(budget, 1)
+        log("budget", seconds=round(budget, 1))
     phase = 0
     it = loader(a.crop, a.batch)
     step, last_ck, crops = 0, time.time(), 0
