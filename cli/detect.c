@@ -126,6 +126,7 @@ int detect_open(detect_cfg *c)
 
 typedef struct vstate {
     detect_cfg *c;
+    prov_ctx *ctx; /* this call's: several files may be scored at once */
     detect_result *r;
     detect_frame all[DETECT_MAX_FRAMES];
     uint32_t n;
@@ -137,8 +138,8 @@ static int on_frame(void *user, const uint8_t *rgb, uint32_t w, uint32_t h, size
     vstate *v = user;
     prov_detector_result one;
     if (v->n >= DETECT_MAX_FRAMES) return 0;
-    if (prov_detector_score_rgb(v->c->ctx, v->c->det, rgb, w, h, stride, &one)) {
-        snprintf(v->r->err, sizeof v->r->err, "frame %u: %s", index, prov_errmsg(v->c->ctx));
+    if (prov_detector_score_rgb(v->ctx, v->c->det, rgb, w, h, stride, &one)) {
+        snprintf(v->r->err, sizeof v->r->err, "frame %u: %s", index, prov_errmsg(v->ctx));
         return -1;
     }
     v->all[v->n++] = (detect_frame){index, time_s, one.logit};
@@ -178,10 +179,15 @@ int detect_file(detect_cfg *c, const char *path, detect_result *r)
     if (img < 0) return -1;
     if (img) {
         prov_detector_result one;
-        if (prov_detector_score_file(c->ctx, c->det, path, &one)) {
-            snprintf(r->err, sizeof r->err, "%s", prov_errmsg(c->ctx));
+        prov_ctx *ctx = NULL;
+        if (prov_ctx_new(&ctx)) {
+            snprintf(r->err, sizeof r->err, "out of memory");
             return -1;
         }
+        int rc = prov_detector_score_file(ctx, c->det, path, &one);
+        if (rc) snprintf(r->err, sizeof r->err, "%s", prov_errmsg(ctx));
+        prov_ctx_free(ctx);
+        if (rc) return -1;
         r->probability = one.probability;
         r->logit = one.logit;
         r->crops = one.crops;
@@ -194,8 +200,15 @@ int detect_file(detect_cfg *c, const char *path, detect_result *r)
     }
     v->c = c;
     v->r = r;
+    if (prov_ctx_new(&v->ctx)) {
+        snprintf(r->err, sizeof r->err, "out of memory");
+        free(v);
+        return -1;
+    }
     char e[sizeof r->err] = "";
-    if (video_frames(path, c->frames, on_frame, v, &r->duration_s, e, sizeof e)) {
+    int vrc = video_frames(path, c->frames, on_frame, v, &r->duration_s, e, sizeof e);
+    prov_ctx_free(v->ctx);
+    if (vrc) {
         if (!*r->err) snprintf(r->err, sizeof r->err, "%s", e);
         free(v);
         return -1;

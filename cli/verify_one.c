@@ -32,9 +32,18 @@ int vo_json_field(const char *from, const char *key, char *out, size_t cap)
     return 1;
 }
 
-/* The detector's model opens once and its scratch context is shared, so
- * one file is scored at a time; each score already uses every CPU. */
+/* The model opens once, under this lock.  On the CPU a detector is
+ * read-only once open, so pictures are scored side by side (one hostile
+ * upload does not hold up the others); the CUDA back end's scratch memory
+ * and FFmpeg's first load are not shared safely, so those go one at a
+ * time. */
 static pthread_mutex_t detect_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int is_picture(const unsigned char *p, size_t n)
+{
+    return (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) ||
+           (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8));
+}
 
 /* Append "detector":{...} to out->json.  Bytes in memory (prov serve) are
  * scored from a private temporary file: FFmpeg and the image loaders read
@@ -63,9 +72,24 @@ static void add_detector(const vo_config *c, const vo_input *in, vo_result *out)
         }
         path = tmp;
     }
+    unsigned char head[8] = {0};
+    size_t hn = 0;
+    if (in->path) {
+        FILE *f = fopen(in->path, "rb");
+        if (f) {
+            hn = fread(head, 1, sizeof head, f);
+            fclose(f);
+        }
+    } else {
+        hn = in->len < sizeof head ? in->len : sizeof head;
+        memcpy(head, in->buf, hn);
+    }
     pthread_mutex_lock(&detect_lock);
+    int serial = detect_open(c->detect) != 0 || !is_picture(head, hn) ||
+                 strcmp(prov_detector_device(c->detect->det), "cpu") != 0;
+    if (!serial) pthread_mutex_unlock(&detect_lock);
     detect_verify(c->detect, path, &out->json);
-    pthread_mutex_unlock(&detect_lock);
+    if (serial) pthread_mutex_unlock(&detect_lock);
     if (*tmp) unlink(tmp);
     out->json_len = strlen(out->json);
 }

@@ -123,6 +123,11 @@ step "idle connections are closed after --timeout ($(($(date +%s) - t0)) s)" [ "
 seq 16 | xargs -P 16 -I{} sh -c "curl -s --max-time 30 --data-binary @signed.jpg '$U/v1/verify?name=signed.jpg' >par.{}.json"
 n=0; for f in par.*.json; do cmp -s "$f" par.1.json && n=$((n + 1)); done
 step "16 concurrent requests: 16 identical answers" [ "$n" = 16 ] && grep -q '"state":"trusted"' par.1.json
+# unsigned pictures are scored by the detector side by side: same answers
+seq 6 | xargs -P 6 -I{} sh -c "curl -s --max-time 60 --data-binary @unsigned.jpg '$U/v1/verify?name=unsigned.jpg' >upar.{}.json"
+n=0; for f in upar.*.json; do cmp -s "$f" upar.1.json && n=$((n + 1)); done
+step "6 concurrent unsigned uploads: 6 identical answers with a detector score" \
+  [ "$n" = 6 ] && grep -q '"state":"unsigned".*"detector":{"kind":"image","probability":' upar.1.json
 
 # two instances sharing one registry folder answer the same, and both see a revocation
 start P2 s2.log "${R[@]}" --threads 1
