@@ -41,7 +41,7 @@ typedef struct bulk {
     size_t head, len;
     int done_producing;
     /* results, under mu */
-    size_t states[5], skipped, files;
+    size_t states[6], skipped, files;
     tally signers, verdicts;
     int worst;
     progress pg;
@@ -294,11 +294,11 @@ static int read_list(bulk *b, const char *list)
 /* ---------------------------------------------------------------- summary */
 static void summary(bulk *b, double secs, unsigned jobs)
 {
-    static const char *const names[5] = {"error", "unsigned", "invalid", "valid", "trusted"};
+    static const char *const names[6] = {"error", "unsigned", "invalid", "valid", "trusted", "remote"};
     if (b->o->summary_json) {
         printf("{\"summary\":{\"files\":%zu,\"skipped\":%zu,\"seconds\":%.3f,\"jobs\":%u,\"states\":{", b->files,
                b->skipped, secs, jobs);
-        for (int i = 4; i >= 0; i--) printf("\"%s\":%zu%s", names[i], b->states[i], i ? "," : "");
+        for (int i = 5; i >= 0; i--) printf("\"%s\":%zu%s", names[i], b->states[i], i ? "," : "");
         fputs("},\"signers\":", stdout);
         tally_json(stdout, &b->signers);
         fputs(",\"detector\":", stdout);
@@ -309,7 +309,9 @@ static void summary(bulk *b, double secs, unsigned jobs)
     }
     fprintf(stderr, "prov: %zu files in %.2f s (%.1f/s, %u jobs):", b->files, secs,
             secs > 0 ? (double)b->files / secs : 0.0, jobs);
-    for (int i = 4; i >= 0; i--) fprintf(stderr, " %zu %s%s", b->states[i], names[i], i ? "," : "");
+    for (int i = 5; i >= 0; i--)
+        if (i != PROV_STATE_REMOTE || b->states[i])
+            fprintf(stderr, " %zu %s%s", b->states[i], names[i], i ? "," : "");
     if (b->skipped) fprintf(stderr, "; %zu skipped (not media)", b->skipped);
     fputc('\n', stderr);
     tally_text(stderr, "by signer", &b->signers);

@@ -41,7 +41,7 @@ static const char USAGE[] =
     "                never on --fragment sets)\n"
     "  --model FILE  detector weights;  --device cpu|cuda|auto  where it runs\n"
     "States: trusted, valid (intact, signer not trusted), invalid, unsigned,\n"
-    "error.  Exit 0 when every file is valid or trusted, 1 when any is invalid\n"
+    "remote (no manifest inside, only the URL of one elsewhere), error.  Exit 0 when every file is valid or trusted, 1 when any is invalid\n"
     "or unsigned, 2 on a usage or I/O error (in bulk: any file that could not\n"
     "be read, or an unreadable folder or list).\n";
 
@@ -57,14 +57,19 @@ static void print_human(const prov_report *r, const char *file)
 {
     int st = prov_report_state(r);
     printf("%s: %s\n", file, prov_state_name(st));
+    if (st == PROV_STATE_REMOTE)
+        printf("  remote:   its manifest is at %s (not fetched)\n", prov_report_remote_url(r));
     for (int kind = PROV_CODE_FAILURE; kind <= PROV_CODE_INFO; kind++) {
-        size_t k = prov_report_code_count(r, kind);
-        for (size_t i = 0; i < k; i++) {
-            const char *c = prov_report_code(r, kind, i);
+        size_t n = prov_report_status_count(r);
+        for (size_t i = 0; i < n; i++) {
+            const char *c, *m, *why;
+            int k;
+            prov_report_status(r, i, &c, &k, &m, &why);
+            if (k != kind || !strcmp(c, "manifest.remote")) continue;
             if (!strcmp(c, "signingCredential.untrusted"))
                 printf("  trust:    the signer's issuer is not among your --trust roots (%s)\n", c);
             else
-                printf("  %s %s\n", kind == PROV_CODE_FAILURE ? "failure:" : "note:   ", c);
+                printf("  %s %s%s%s\n", kind == PROV_CODE_FAILURE ? "failure:" : "note:   ", c, why[0] ? ": " : "", why);
         }
     }
 }

@@ -144,7 +144,7 @@ int verify_one(prov_ctx *ctx, const vo_config *c, const vo_input *in, vo_result 
         return EXIT_ERROR;
     }
     out->json_len = n;
-    if (in->thumbnails && out->state >= PROV_STATE_INVALID) {
+    if (in->thumbnails && out->state >= PROV_STATE_INVALID && out->state <= PROV_STATE_TRUSTED) {
         prov_stream s;
         FILE *f = NULL;
         if (in->path) {
@@ -161,7 +161,8 @@ int verify_one(prov_ctx *ctx, const vo_config *c, const vo_input *in, vo_result 
         prov_free(th);
         if (f) fclose(f);
     }
-    if (c->detect && (out->state == PROV_STATE_UNSIGNED || out->state == PROV_STATE_INVALID))
+    if (c->detect && (out->state == PROV_STATE_UNSIGNED || out->state == PROV_STATE_INVALID ||
+                      out->state == PROV_STATE_REMOTE))
         add_detector(c, in, out);
     /* summary facts, from the JSON (what any later step added is in it) */
     const char *id = strstr(out->json, "\"identity\":{");

@@ -140,12 +140,35 @@ PROV_API size_t prov_chain_count(const prov_chain *c);
 PROV_API const uint8_t *prov_chain_der(const prov_chain *c, size_t i, size_t *len);
 PROV_API void prov_chain_free(prov_chain *c);
 
-/* Trust anchors a verifier accepts (PEM files with one or more roots). */
+/* What a verifier trusts (docs/trust.md):
+ * - anchors: roots (or intermediates) a signer's chain must reach;
+ * - allowed: end-entity certificates trusted as they are;
+ * - EKUs: the extended key usages a signer's certificate may carry
+ *   (default: emailProtection, documentSigning, C2PA and Microsoft C2PA
+ *   signing);
+ * - time-stamp authorities: anchors an RFC 3161 token's TSA must reach
+ *   before its time is believed: the TSA anchors, the signers' anchors,
+ *   and the system's CA bundle unless prov_trust_system_tsa(t, 0).
+ * A verifier without a prov_trust trusts no signer and believes only
+ * time-stamps from TSAs that chain to the system bundle. */
 typedef struct prov_trust prov_trust;
 PROV_API int prov_trust_new(prov_trust **out);
 PROV_API int prov_trust_add_pem_file(prov_ctx *ctx, prov_trust *t, const char *path);
 PROV_API int prov_trust_add_pem(prov_ctx *ctx, prov_trust *t, const char *pem, size_t len);
 PROV_API void prov_trust_free(prov_trust *t);
+PROV_API int prov_trust_add_tsa_pem_file(prov_ctx *ctx, prov_trust *t, const char *path);
+PROV_API int prov_trust_add_tsa_pem(prov_ctx *ctx, prov_trust *t, const char *pem, size_t len);
+/* 0: do not use the system CA bundle for time-stamp authorities. */
+PROV_API void prov_trust_system_tsa(prov_trust *t, int on);
+PROV_API int prov_trust_add_allowed_pem(prov_ctx *ctx, prov_trust *t, const char *pem, size_t len);
+/* Replace the allowed EKU list: OIDs in dotted form separated by spaces,
+ * commas or newlines. */
+PROV_API int prov_trust_set_ekus(prov_ctx *ctx, prov_trust *t, const char *oids);
+/* Read a trust configuration file (docs/trust.md): lines `key = value`,
+ * keys anchors, allowed, tsa_anchors (PEM files, relative to the file's
+ * folder, repeatable), ekus (OIDs), system_tsa (yes|no); '#' comments.
+ * All or nothing is not promised: on error t may hold part of the file. */
+PROV_API int prov_trust_load_config(prov_ctx *ctx, prov_trust *t, const char *path);
 
 PROV_API void prov_free(void *p);
 
@@ -253,7 +276,9 @@ enum {
     PROV_STATE_UNSIGNED = 1, /* no manifest store */
     PROV_STATE_INVALID = 2,  /* a failure code other than trust */
     PROV_STATE_VALID = 3,    /* intact, signer not trusted */
-    PROV_STATE_TRUSTED = 4   /* intact and signer chains to a trust anchor */
+    PROV_STATE_TRUSTED = 4,  /* intact and signer chains to a trust anchor */
+    PROV_STATE_REMOTE = 5    /* no manifest in the file, but a reference to a
+                              * remote one (prov_report_remote_url) */
 };
 PROV_API const char *prov_state_name(int state); /* "trusted", ... */
 
@@ -295,12 +320,21 @@ PROV_API int prov_verify_fragment(prov_ctx *ctx, const prov_verify_opts *opts, c
                                   const char *fragment_path, prov_report **out);
 
 PROV_API int prov_report_state(const prov_report *r);
+/* The URL of the remote manifest a file points to (state
+ * PROV_STATE_REMOTE), or NULL. */
+PROV_API const char *prov_report_remote_url(const prov_report *r);
 /* Status codes by kind: 0 success, 1 failure, 2 informational. */
 #define PROV_CODE_SUCCESS 0
 #define PROV_CODE_FAILURE 1
 #define PROV_CODE_INFO 2
 PROV_API size_t prov_report_code_count(const prov_report *r, int kind);
 PROV_API const char *prov_report_code(const prov_report *r, int kind, size_t i);
+/* Every failure and informational status, in the order found, with the
+ * manifest it is about ("" the file itself) and a short explanation (may
+ * be ""): the JSON's "status" list.  Strings live as long as r. */
+PROV_API size_t prov_report_status_count(const prov_report *r);
+PROV_API int prov_report_status(const prov_report *r, size_t i, const char **code, int *kind,
+                                const char **manifest, const char **explanation);
 /* Is this code present (any kind)?  1 or 0. */
 PROV_API int prov_report_has_code(const prov_report *r, const char *code);
 /* The report as one line of JSON (no newline): file, state, codes, signer,

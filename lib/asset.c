@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #define JPEG_SEG_MAX 64000 /* JUMBF bytes per APP11 segment */
+#define JPEG_MAX_JUNK 65536 /* stray bytes tolerated between two segments */
 
 const char *asset_format_mime(int format)
 {
@@ -64,15 +65,24 @@ static int jpeg_head(prov_ctx *ctx, rdr *r, asset *a, const char *what)
 {
     int rc;
     int store_en = -1;
-    uint32_t next_z = 1;
+    uint32_t nseg = 0;
     int after_app01 = 1;
     a->insert_at = 2;
     if ((rc = take(r, a, 2))) goto trunc;
     for (;;) {
         size_t at = a->head.len;
         if ((rc = take(r, a, 2))) goto trunc;
+        /* stray bytes between segments (some writers leave padding after
+         * Exif): skipped to the next 0xFF, as readers (libjpeg, c2pa-rs)
+         * do; bounded so a file of junk ends quickly */
+        size_t junk = 0;
+        while (a->head.p[at] != 0xFF) {
+            if (++junk > JPEG_MAX_JUNK)
+                return prov_seterr(ctx, PROV_EFORMAT, "%s: JPEG marker expected at offset %zu", what, at - junk + 1);
+            at++;
+            if ((rc = take(r, a, 1))) goto trunc;
+        }
         const uint8_t *m = a->head.p + at;
-        if (m[0] != 0xFF) return prov_seterr(ctx, PROV_EFORMAT, "%s: JPEG marker expected at offset %zu", what, at);
         uint8_t type = m[1];
         while (type == 0xFF) { /* fill bytes: the marker starts at the last 0xFF */
             at++;
@@ -104,21 +114,28 @@ static int jpeg_head(prov_ctx *ctx, rdr *r, asset *a, const char *what)
         uint32_t z = rd32(d + 4);
         const uint8_t *pl = d + 8;
         size_t pn = dn - 8;
-        if (z == 1 && is_c2pa_jumbf_start(pl, pn)) {
+        /* The first packet's sequence number is not checked (Bing and
+         * Microsoft Designer start at 0, the standard at 1); a
+         * continuation has the store's En and a larger number than the
+         * packets so far (as c2pa-rs reads them). */
+        if (store_en >= 0 && en == store_en && nseg > 0) {
+            if (z <= nseg) { /* not contiguous: the store ended before */
+                store_en = -2;
+                continue;
+            }
+            if (pn < 8) return prov_seterr(ctx, PROV_EFORMAT, "%s: APP11 continuation too short", what);
+            pl += 8; /* LBox/TBox repeated in each continuation */
+            pn -= 8;
+            nseg++;
+        } else if (is_c2pa_jumbf_start(pl, pn)) {
             if (a->has_store)
                 return prov_seterr(ctx, PROV_EFORMAT, "%s: two C2PA manifest stores", what);
             a->has_store = 1;
             store_en = en;
-        } else if (en != store_en || z == 1) {
-            continue; /* another JUMBF, not ours */
+            nseg = 1;
         } else {
-            if (pn < 8) return prov_seterr(ctx, PROV_EFORMAT, "%s: APP11 continuation too short", what);
-            pl += 8; /* LBox/TBox repeated in each continuation */
-            pn -= 8;
+            continue; /* another JUMBF, not ours */
         }
-        if (z != next_z)
-            return prov_seterr(ctx, PROV_EFORMAT, "%s: APP11 segment %u out of order (expected %u)", what, z, next_z);
-        next_z++;
         if (a->store.len + pn > PROV_MAX_STORE)
             return prov_seterr(ctx, PROV_ELIMIT, "%s: manifest store over %u bytes", what, PROV_MAX_STORE);
         pbuf_put(&a->store, pl, pn);
@@ -233,4 +250,39 @@ int asset_wrap_store(int format, const uint8_t *s, size_t n, pbuf *out)
         off += k;
     }
     return out->err;
+}
+
+int asset_remote_url(const asset *a, char *url, size_t cap)
+{
+    static const char key[] = "dcterms:provenance";
+    const uint8_t *p = a->head.p, *end = a->head.p + a->head.len;
+    if (!p || !cap) return 0;
+    while ((p = memmem(p, (size_t)(end - p), key, sizeof key - 1))) {
+        const uint8_t *q = p + sizeof key - 1;
+        p = q;
+        uint8_t close;
+        /* attribute form: dcterms:provenance="URL"; element form:
+         * <dcterms:provenance>URL</dcterms:provenance> */
+        while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q++;
+        if (q < end && *q == '=') {
+            q++;
+            while (q < end && (*q == ' ' || *q == '\t')) q++;
+            if (q >= end || (*q != '"' && *q != '\'')) continue;
+            close = *q++;
+        } else if (q < end && *q == '>') {
+            q++;
+            close = '<';
+        } else {
+            continue;
+        }
+        size_t n = 0;
+        while (q + n < end && q[n] != close && n < 2048 && q[n] >= 0x20) n++;
+        if (q + n >= end || q[n] != close || n < 8) continue;
+        if (memcmp(q, "http://", 7) && memcmp(q, "https://", 8)) continue;
+        if (n >= cap) n = cap - 1;
+        memcpy(url, q, n);
+        url[n] = 0;
+        return 1;
+    }
+    return 0;
 }

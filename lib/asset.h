@@ -33,5 +33,8 @@ PROV_HIDDEN uint64_t asset_wrapped_len(int format, size_t store_len);
 /* Append the wrapped store to out. */
 PROV_HIDDEN int asset_wrap_store(int format, const uint8_t *store, size_t len, pbuf *out);
 PROV_HIDDEN const char *asset_format_mime(int format);
+/* A remote manifest reference (C2PA: XMP dcterms:provenance) in the head:
+ * its URL into url (NUL-terminated, truncated to cap) and 1, else 0. */
+PROV_HIDDEN int asset_remote_url(const asset *a, char *url, size_t cap);
 
 #endif

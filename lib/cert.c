@@ -514,8 +514,19 @@ static int oid_is(const ASN1_OBJECT *o, const char *oid)
     return OBJ_obj2txt(buf, sizeof buf, o, 1) > 0 && !strcmp(buf, oid);
 }
 
+static int eku_allowed(const prov_trust *t, const ASN1_OBJECT *o)
+{
+    if (t && t->ekus_set) {
+        for (size_t i = 0; i < t->n_ekus; i++)
+            if (oid_is(o, t->ekus[i])) return 1;
+        return 0;
+    }
+    return OBJ_obj2nid(o) == NID_email_protect || oid_is(o, OID_DOCUMENT_SIGNING) ||
+           oid_is(o, OID_C2PA_SIGNING) || oid_is(o, OID_MS_C2PA_SIGNING);
+}
+
 /* NULL if the EKU list suits a C2PA claim signer, else why not. */
-static const char *check_eku(X509 *x)
+static const char *check_eku(const prov_trust *t, X509 *x)
 {
     EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
     if (!eku) return "no extendedKeyUsage";
@@ -526,11 +537,10 @@ static const char *check_eku(X509 *x)
         int nid = OBJ_obj2nid(o);
         if (nid == NID_anyExtendedKeyUsage)
             why = "extendedKeyUsage is anyExtendedKeyUsage";
-        else if (nid == NID_email_protect || oid_is(o, OID_DOCUMENT_SIGNING) ||
-                 oid_is(o, OID_C2PA_SIGNING) || oid_is(o, OID_MS_C2PA_SIGNING))
-            good = 1;
         else if (nid == NID_time_stamp || nid == NID_OCSP_sign)
             sole_only = 1; /* C2PA: these may only appear alone */
+        else if (eku_allowed(t, o))
+            good = 1;
     }
     if (!why && sole_only && n > 1) why = "timeStamping/OCSPSigning EKU mixed with others";
     if (!why && !good) why = "extendedKeyUsage lacks a C2PA signing purpose";
@@ -610,8 +620,8 @@ static void set_why(char *why, size_t cap, const char *msg)
     if (why && cap) snprintf(why, cap, "%s", msg);
 }
 
-int prov_x509_check_profile(const uint8_t *der, size_t len, int64_t at_time, char *why,
-                            size_t why_cap)
+int prov_x509_check_profile(const prov_trust *t, const uint8_t *der, size_t len, int64_t at_time,
+                            char *why, size_t why_cap)
 {
     set_why(why, why_cap, "");
     X509 *x = prov_x509_parse(der, len);
@@ -623,9 +633,9 @@ int prov_x509_check_profile(const uint8_t *der, size_t len, int64_t at_time, cha
      * malformed is reported the same way: version, validity, the rest. */
     int rc = 2;
     const char *bad = NULL;
-    time_t t = at_time ? (time_t)at_time : time(NULL);
-    int nb = X509_cmp_time(X509_get0_notBefore(x), &t);
-    int na = X509_cmp_time(X509_get0_notAfter(x), &t);
+    time_t when = at_time ? (time_t)at_time : time(NULL);
+    int nb = X509_cmp_time(X509_get0_notBefore(x), &when);
+    int na = X509_cmp_time(X509_get0_notAfter(x), &when);
     const ASN1_BIT_STRING *iuid, *suid;
     X509_get0_uids(x, &iuid, &suid);
     uint32_t flags = X509_get_extension_flags(x);
@@ -649,7 +659,7 @@ int prov_x509_check_profile(const uint8_t *der, size_t len, int64_t at_time, cha
         bad = "has issuer/subject unique identifiers";
     else if (flags & EXFLAG_CA)
         bad = "is a CA certificate (basicConstraints CA:TRUE)";
-    else if ((bad = check_eku(x))) {
+    else if ((bad = check_eku(t, x))) {
     } else if (!X509_get0_authority_key_id(x))
         bad = "no authorityKeyIdentifier";
     else if (!(flags & EXFLAG_KUSAGE))

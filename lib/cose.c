@@ -50,7 +50,7 @@ static int find_chain(cval hdr, cose_sign1 *c, const char **why)
     return PROV_ENOTFOUND;
 }
 
-int cose_parse(const uint8_t *p, size_t n, cose_sign1 *c, const char **why)
+static int parse_imp(const uint8_t *p, size_t n, cose_sign1 *c, const char **why, int nochain)
 {
     memset(c, 0, sizeof *c);
     cval top, v, prot, unprot, sig, e;
@@ -67,6 +67,10 @@ int cose_parse(const uint8_t *p, size_t n, cose_sign1 *c, const char **why)
     cbor_iter_next(&it, &prot);
     cbor_iter_next(&it, &unprot);
     cbor_iter_next(&it, &e); /* payload: nil when detached */
+    if (cbor_type(e) == CBOR_BYTES) {
+        if (cbor_get_bytes(e, &c->payload, &c->payload_len)) return PROV_EFORMAT;
+        c->has_payload = 1;
+    }
     cbor_iter_next(&it, &sig);
     if (cbor_get_bytes(prot, &c->prot, &c->prot_len)) return PROV_EFORMAT;
     if (cbor_type(unprot) != CBOR_MAP) return PROV_EFORMAT;
@@ -78,19 +82,58 @@ int cose_parse(const uint8_t *p, size_t n, cose_sign1 *c, const char **why)
     }
     if (cbor_map_get_int(ph, 1, &v) || cbor_get_int(v, &c->alg)) {
         *why = "COSE protected header has no algorithm";
-        return PROV_EFORMAT;
+        if (!nochain) return PROV_EFORMAT;
+        c->alg = 0; /* the caller reports the missing algorithm */
     }
-    int rc = find_chain(ph, c, why);
-    if (rc == PROV_ENOTFOUND) rc = find_chain(unprot, c, why);
-    if (rc == PROV_ENOTFOUND) { *why = "COSE header has no x5chain"; return PROV_EFORMAT; }
-    if (rc) return rc;
-    c->has_timestamp = cbor_map_get(unprot, "sigTst2", &v) == 0 || cbor_map_get(unprot, "sigTst", &v) == 0;
+    if (cbor_map_get_int(ph, 3, &v) == 0) { /* content type: text or a CoAP number */
+        c->has_cty = 1;
+        if (cbor_type(v) == CBOR_TEXT) cbor_get_text(v, &c->cty, &c->cty_len);
+    }
+    if (!nochain) {
+        int rc = find_chain(ph, c, why);
+        if (rc == PROV_ENOTFOUND) rc = find_chain(unprot, c, why);
+        if (rc == PROV_ENOTFOUND) { *why = "COSE header has no x5chain"; return PROV_EFORMAT; }
+        if (rc) return rc;
+    }
+    if (cbor_map_get(unprot, "sigTst2", &v) == 0) c->tst_version = 2;
+    else if (cbor_map_get(unprot, "sigTst", &v) == 0) c->tst_version = 1;
+    c->has_timestamp = c->tst_version != 0;
     cval toks, t0, val;
     cbor_iter ti;
-    if (c->has_timestamp && cbor_map_get(v, "tstTokens", &toks) == 0 && cbor_iter_init(toks, &ti) == 0 &&
-        cbor_iter_next(&ti, &t0) && cbor_map_get(t0, "val", &val) == 0)
-        cbor_get_bytes(val, &c->tst, &c->tst_len);
+    if (c->has_timestamp && cbor_map_get(v, "tstTokens", &toks) == 0 && cbor_type(toks) == CBOR_ARRAY) {
+        c->tst_count = cbor_count(toks);
+        if (cbor_iter_init(toks, &ti) == 0 && cbor_iter_next(&ti, &t0) && cbor_map_get(t0, "val", &val) == 0)
+            cbor_get_bytes(val, &c->tst, &c->tst_len);
+    }
     return 0;
+}
+
+int cose_parse(const uint8_t *p, size_t n, cose_sign1 *c, const char **why)
+{
+    return parse_imp(p, n, c, why, 0);
+}
+
+int cose_parse_nochain(const uint8_t *p, size_t n, cose_sign1 *c, const char **why)
+{
+    return parse_imp(p, n, c, why, 1);
+}
+
+void cose_tst_message(const cose_sign1 *c, int version, const uint8_t *payload, size_t payload_len, pbuf *out)
+{
+    pbuf sig;
+    pbuf_init(&sig);
+    if (version == 2) { /* sigTst2 covers the signature, as a CBOR bstr */
+        cbor_put_bytes(&sig, c->sig, c->sig_len);
+        if (sig.err) out->err = sig.err;
+        payload = sig.p;
+        payload_len = sig.len;
+    }
+    cbor_put_array(out, 4);
+    cbor_put_text(out, "CounterSignature");
+    cbor_put_bytes(out, c->prot, c->prot_len);
+    cbor_put_bytes(out, "", 0);
+    cbor_put_bytes(out, payload, payload_len);
+    pbuf_free(&sig);
 }
 
 void cose_tbs(const uint8_t *prot, size_t prot_len, const uint8_t *payload, size_t payload_len,

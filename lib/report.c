@@ -2,6 +2,7 @@
 #include "report.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 prov_report *report_new(void)
@@ -26,26 +27,43 @@ void prov_report_free(prov_report *r)
     free(r);
 }
 
-void report_add(prov_report *r, int kind, const char *code, int ingredient)
+void report_addw(prov_report *r, int kind, const char *code, int ingredient, const char *manifest,
+                 const char *why)
 {
-    for (size_t i = 0; i < r->ncodes; i++) /* each code once per kind and origin */
+    if (!manifest) manifest = "";
+    for (size_t i = 0; i < r->ncodes; i++) /* each code once per kind, origin and manifest */
         if (r->codes[i].kind == kind && r->codes[i].ingredient == ingredient &&
-            strcmp(r->codes[i].code, code) == 0)
+            strcmp(r->codes[i].code, code) == 0 && strncmp(r->codes[i].manifest, manifest, sizeof r->codes[i].manifest - 1) == 0)
             return;
     if (r->ncodes == r->cap) {
+        if (r->cap >= 100000) return; /* bounded: a hostile store cannot grow it forever */
         size_t cap = r->cap ? r->cap * 2 : 16;
         rcode *n = realloc(r->codes, cap * sizeof *n);
         if (!n) { r->oom = 1; return; }
         r->codes = n;
         r->cap = cap;
     }
-    r->codes[r->ncodes++] = (rcode){code, kind, ingredient};
+    rcode *c = &r->codes[r->ncodes++];
+    c->code = code;
+    c->kind = kind;
+    c->ingredient = ingredient;
+    snprintf(c->manifest, sizeof c->manifest, "%s", manifest);
+    snprintf(c->why, sizeof c->why, "%s", why ? why : "");
+}
+
+void report_add(prov_report *r, int kind, const char *code, int ingredient)
+{
+    report_addw(r, kind, code, ingredient, NULL, NULL);
 }
 
 static int is_trust_code(const char *c)
 {
-    /* untrusted credentials leave a file valid, never trusted */
-    return strcmp(c, "signingCredential.untrusted") == 0 || strcmp(c, "cawg.x509.credential.untrusted") == 0;
+    /* untrusted credentials leave a file valid, never trusted; so do the
+     * failures of a CAWG identity assertion itself or of its X.509
+     * credential (supplementary, as readers treat them); an identity
+     * claims aggregation credential that fails (cawg.ica.*) does not */
+    return strcmp(c, "signingCredential.untrusted") == 0 || strncmp(c, "cawg.x509.", 10) == 0 ||
+           strncmp(c, "cawg.identity.", 14) == 0;
 }
 
 int report_count_failures(const prov_report *r, int ignore_trust)
@@ -71,11 +89,14 @@ const char *prov_state_name(int state)
     case PROV_STATE_INVALID: return "invalid";
     case PROV_STATE_VALID: return "valid";
     case PROV_STATE_TRUSTED: return "trusted";
+    case PROV_STATE_REMOTE: return "remote";
     default: return "error";
     }
 }
 
 int prov_report_state(const prov_report *r) { return r ? r->state : PROV_STATE_ERROR; }
+
+const char *prov_report_remote_url(const prov_report *r) { return r && r->remote[0] ? r->remote : NULL; }
 
 /* Codes of one kind, each once whatever its origin. */
 static const rcode *nth(const prov_report *r, int kind, size_t want)
@@ -103,6 +124,34 @@ const char *prov_report_code(const prov_report *r, int kind, size_t i)
 {
     const rcode *c = r ? nth(r, kind, i) : NULL;
     return c ? c->code : NULL;
+}
+
+static const rcode *nth_status(const prov_report *r, size_t i)
+{
+    size_t k = 0;
+    for (size_t j = 0; r && j < r->ncodes; j++)
+        if (r->codes[j].kind != PROV_CODE_SUCCESS && k++ == i) return &r->codes[j];
+    return NULL;
+}
+
+size_t prov_report_status_count(const prov_report *r)
+{
+    size_t n = 0;
+    for (size_t j = 0; r && j < r->ncodes; j++)
+        if (r->codes[j].kind != PROV_CODE_SUCCESS) n++;
+    return n;
+}
+
+int prov_report_status(const prov_report *r, size_t i, const char **code, int *kind, const char **manifest,
+                       const char **explanation)
+{
+    const rcode *c = nth_status(r, i);
+    if (!c) return PROV_ENOTFOUND;
+    if (code) *code = c->code;
+    if (kind) *kind = c->kind;
+    if (manifest) *manifest = c->manifest;
+    if (explanation) *explanation = c->why;
+    return 0;
 }
 
 int prov_report_has_code(const prov_report *r, const char *code)
@@ -150,6 +199,23 @@ size_t prov_report_json(const prov_report *r, const char *file, char *buf, size_
     pbuf_puts(&b, ",\"informational\":");
     json_codes(&b, r, PROV_CODE_INFO);
     pbuf_putc(&b, '}');
+    /* every failure and informational status with where and why */
+    pbuf_puts(&b, ",\"status\":[");
+    int first = 1;
+    for (size_t i = 0; i < r->ncodes; i++) {
+        const rcode *c = &r->codes[i];
+        if (c->kind == PROV_CODE_SUCCESS) continue;
+        if (!first) pbuf_putc(&b, ',');
+        first = 0;
+        pbuf_putc(&b, '{');
+        json_kv(&b, "code", c->code, 0);
+        json_kv(&b, "kind", c->kind == PROV_CODE_FAILURE ? "failure" : "informational", 1);
+        if (c->manifest[0]) json_kv(&b, "manifest", c->manifest, 1);
+        if (c->ingredient) pbuf_puts(&b, ",\"ingredient\":true");
+        if (c->why[0]) json_kv(&b, "explanation", c->why, 1);
+        pbuf_putc(&b, '}');
+    }
+    pbuf_putc(&b, ']');
     if (r->manifest[0]) {
         json_kv(&b, "manifest", r->manifest, 1);
         pbuf_printf(&b, ",\"manifests\":%zu,\"claim_version\":%d", r->manifests, r->claim_version);
@@ -163,10 +229,11 @@ size_t prov_report_json(const prov_report *r, const char *file, char *buf, size_
         json_kv(&b, "issuer", r->issuer, 1);
         json_kv(&b, "alg", r->alg, 1);
         pbuf_putc(&b, '}');
-    } else if (r->state >= PROV_STATE_INVALID) {
+    } else if (r->state >= PROV_STATE_INVALID && r->state <= PROV_STATE_TRUSTED) {
         pbuf_puts(&b, ",\"signer\":null");
     }
-    if (r->state >= PROV_STATE_INVALID) {
+    if (r->remote[0]) json_kv(&b, "remote_manifest", r->remote, 1);
+    if (r->state >= PROV_STATE_INVALID && r->state <= PROV_STATE_TRUSTED) {
         pbuf_puts(&b, ",\"actions\":");
         if (r->actions.len) pbuf_put(&b, r->actions.p, r->actions.len);
         else pbuf_puts(&b, "[]");

@@ -8,6 +8,8 @@ typedef struct rcode {
     const char *code; /* a static string */
     int kind;         /* PROV_CODE_* */
     int ingredient;   /* 1: from an ingredient's manifest */
+    char manifest[128]; /* the manifest it is about ("" the file) */
+    char why[192];      /* a short explanation, or "" */
 } rcode;
 
 struct prov_report {
@@ -18,6 +20,7 @@ struct prov_report {
     int oom;
     const char *format;
     char manifest[256];
+    char remote[2048]; /* remote manifest URL (state remote) */
     char title[256];
     char generator[256];
     char signer_cn[256], signer_org[256], issuer[256];
@@ -35,6 +38,9 @@ struct prov_report {
 
 PROV_HIDDEN prov_report *report_new(void);
 PROV_HIDDEN void report_add(prov_report *r, int kind, const char *code, int ingredient);
+/* The same, saying which manifest (may be NULL) and why (may be NULL). */
+PROV_HIDDEN void report_addw(prov_report *r, int kind, const char *code, int ingredient, const char *manifest,
+                             const char *why);
 PROV_HIDDEN int report_count_failures(const prov_report *r, int ignore_trust);
 /* Set state from the codes (never called for unsigned or error). */
 PROV_HIDDEN void report_settle(prov_report *r);

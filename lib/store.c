@@ -45,7 +45,12 @@ static void parse_manifest(c2pa_manifest *m)
         } else if (t == C2PA_CLAIM) {
             jbox c;
             if (m->claim_version) { m->problem = "two claims"; return; }
-            if (jsuper_first(&s, &c) || c.type != BOX_CBOR) { m->problem = "claim is not CBOR"; return; }
+            if (jsuper_first(&s, &c) || c.type != BOX_CBOR) {
+                m->problem = "claim is not CBOR";
+                /* a JSON claim: written before C2PA 1.0 */
+                if (jsuper_first(&s, &c) == 0 && c.type == BOX_JSON) m->prerelease = 1;
+                return;
+            }
             m->claim_sb = s;
             m->claim_version = strcmp(s.label, "c2pa.claim.v2") == 0 ? 2 : 1;
             m->claim_bytes = c.data;
@@ -149,18 +154,25 @@ int store_resolve(c2pa_store *s, c2pa_manifest *cur, const char *uri, size_t n,
         n -= sizeof pfx - 1;
     }
     c2pa_manifest *m = cur;
-    /* absolute: /c2pa/<manifest>[/...] */
+    /* absolute: /c2pa/<manifest>[/...]; early writers (Microsoft, 1.x)
+     * left out the first slash */
+    int abs = 0;
     if (n > 0 && uri[0] == '/') {
-        if (n < 6 || memcmp(uri, "/c2pa/", 6)) {
-            if (n == 5 && memcmp(uri, "/c2pa", 5) == 0) {
-                *out = &s->sb;
-                *in_manifest = NULL; /* the store itself: in no manifest */
-                return 0;
-            }
-            return PROV_ENOTFOUND;
+        uri++;
+        n--;
+        abs = 1;
+    } else if ((n >= 5 && memcmp(uri, "c2pa/", 5) == 0) || (n == 4 && memcmp(uri, "c2pa", 4) == 0)) {
+        abs = 1;
+    }
+    if (abs) {
+        if (n < 4 || memcmp(uri, "c2pa", 4) || (n > 4 && uri[4] != '/')) return PROV_ENOTFOUND;
+        if (n <= 5) {
+            *out = &s->sb;
+            *in_manifest = NULL; /* the store itself: in no manifest */
+            return 0;
         }
-        uri += 6;
-        n -= 6;
+        uri += 5;
+        n -= 5;
         const char *sl = memchr(uri, '/', n);
         size_t ml = sl ? (size_t)(sl - uri) : n;
         m = NULL;

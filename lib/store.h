@@ -26,6 +26,7 @@ typedef struct c2pa_manifest {
     const uint8_t *sig_bytes; /* COSE_Sign1 */
     size_t sig_len;
     const char *problem;      /* why the manifest is malformed, or NULL */
+    int prerelease;           /* a pre-1.0 draft (JSON claim) */
 } c2pa_manifest;
 
 typedef struct c2pa_store {

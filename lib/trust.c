@@ -6,6 +6,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
+#include <openssl/sha.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,21 +15,22 @@
 
 /* The anchors are kept twice: as a list (to enumerate them) and in an
  * X509_STORE built as they are added, so that verifying many files does
- * not rebuild it; OpenSSL locks the store for concurrent lookups. */
-struct prov_trust {
-    STACK_OF(X509) *anchors;
-    X509_STORE *store;
-};
-
+ * not rebuild it; OpenSSL locks the store for concurrent lookups.
+ * Time-stamp authorities are checked against their own store, which holds
+ * the TSA anchors and the signing anchors (a root the user trusts for
+ * signers is trusted for its TSAs too), and, unless turned off, the
+ * system's CA bundle (trust_tsa.c). */
 int prov_trust_new(prov_trust **out)
 {
     if (!out) return PROV_EINVAL;
     prov_trust *t = calloc(1, sizeof *t);
-    if (!t || !(t->anchors = sk_X509_new_null()) || !(t->store = X509_STORE_new())) {
+    if (!t || !(t->anchors = sk_X509_new_null()) || !(t->store = X509_STORE_new()) ||
+        !(t->tsa_anchors = sk_X509_new_null()) || !(t->tsa_store = X509_STORE_new())) {
         prov_trust_free(t);
         *out = NULL;
         return PROV_ENOMEM;
     }
+    t->system_tsa = 1;
     *out = t;
     return 0;
 }
@@ -38,6 +40,11 @@ void prov_trust_free(prov_trust *t)
     if (!t) return;
     sk_X509_pop_free(t->anchors, X509_free);
     X509_STORE_free(t->store);
+    sk_X509_pop_free(t->tsa_anchors, X509_free);
+    X509_STORE_free(t->tsa_store);
+    for (size_t i = 0; i < t->n_ekus; i++) free(t->ekus[i]);
+    free(t->ekus);
+    free(t->allowed);
     free(t);
 }
 
@@ -51,17 +58,28 @@ static int collect(void *user, const uint8_t *der, size_t len, X509 *x)
     return 0;
 }
 
+/* X509_STORE_add_cert refuses a duplicate only in old OpenSSL; either way
+ * a certificate already there is not an error. */
+static int store_add(X509_STORE *st, X509 *x)
+{
+    if (X509_STORE_add_cert(st, x)) return 1;
+    unsigned long e = ERR_peek_last_error();
+    ERR_clear_error();
+    return ERR_GET_REASON(e) == X509_R_CERT_ALREADY_IN_HASH_TABLE;
+}
+
 /* All or nothing: the certificates are collected first and added only
- * when the whole PEM parsed. */
-static int add_pem(prov_ctx *ctx, prov_trust *t, const char *what, const char *pem, size_t len)
+ * when the whole PEM parsed.  tsa: to the time-stamp authorities only. */
+static int add_pem(prov_ctx *ctx, prov_trust *t, const char *what, const char *pem, size_t len, int tsa)
 {
     STACK_OF(X509) *tmp = sk_X509_new_null();
     if (!tmp) return prov_seterr(ctx, PROV_ENOMEM, "out of memory");
-    size_t room = PROV_MAX_ANCHORS - (size_t)sk_X509_num(t->anchors);
+    STACK_OF(X509) *list = tsa ? t->tsa_anchors : t->anchors;
+    size_t room = PROV_MAX_ANCHORS - (size_t)sk_X509_num(list);
     int rc = prov_pem_certs(ctx, what, pem, len, room, collect, tmp);
     for (int i = 0; rc >= 0 && i < sk_X509_num(tmp); i++) {
         X509 *x = sk_X509_value(tmp, i);
-        if (!X509_STORE_add_cert(t->store, x) || !sk_X509_push(t->anchors, x))
+        if ((!tsa && !store_add(t->store, x)) || !store_add(t->tsa_store, x) || !sk_X509_push(list, x))
             rc = prov_seterr(ctx, PROV_ENOMEM, "out of memory");
         else
             X509_up_ref(x);
@@ -74,7 +92,13 @@ static int add_pem(prov_ctx *ctx, prov_trust *t, const char *what, const char *p
 int prov_trust_add_pem(prov_ctx *ctx, prov_trust *t, const char *pem, size_t len)
 {
     if (!t || !pem) return prov_seterr(ctx, PROV_EINVAL, "prov_trust_add_pem: NULL argument");
-    return add_pem(ctx, t, "trust anchors", pem, len);
+    return add_pem(ctx, t, "trust anchors", pem, len, 0);
+}
+
+int prov_trust_add_tsa_pem(prov_ctx *ctx, prov_trust *t, const char *pem, size_t len)
+{
+    if (!t || !pem) return prov_seterr(ctx, PROV_EINVAL, "prov_trust_add_tsa_pem: NULL argument");
+    return add_pem(ctx, t, "time-stamp authority anchors", pem, len, 1);
 }
 
 int prov_trust_add_pem_file(prov_ctx *ctx, prov_trust *t, const char *path)
@@ -85,9 +109,111 @@ int prov_trust_add_pem_file(prov_ctx *ctx, prov_trust *t, const char *path)
     size_t len;
     int rc = prov_read_file(ctx, path, PROV_MAX_TRUST_FILE, &txt, &len);
     if (rc) return rc;
-    rc = add_pem(ctx, t, path, (const char *)txt, len);
+    rc = add_pem(ctx, t, path, (const char *)txt, len, 0);
     free(txt);
     return rc;
+}
+
+int prov_trust_add_tsa_pem_file(prov_ctx *ctx, prov_trust *t, const char *path)
+{
+    if (!t || !path)
+        return prov_seterr(ctx, PROV_EINVAL, "prov_trust_add_tsa_pem_file: NULL argument");
+    uint8_t *txt;
+    size_t len;
+    int rc = prov_read_file(ctx, path, PROV_MAX_TRUST_FILE, &txt, &len);
+    if (rc) return rc;
+    rc = add_pem(ctx, t, path, (const char *)txt, len, 1);
+    free(txt);
+    return rc;
+}
+
+void prov_trust_system_tsa(prov_trust *t, int on)
+{
+    if (t) t->system_tsa = on != 0;
+}
+
+/* ---- end-entity certificates trusted as they are ------------------- */
+
+static int cmp32(const void *a, const void *b) { return memcmp(a, b, 32); }
+
+static int collect_allowed(void *user, const uint8_t *der, size_t len, X509 *x)
+{
+    (void)x;
+    prov_trust *t = user;
+    if (t->n_allowed == PROV_MAX_ANCHORS) return PROV_ELIMIT;
+    uint8_t(*p)[32] = realloc(t->allowed, (t->n_allowed + 1) * sizeof *p);
+    if (!p) return PROV_ENOMEM;
+    t->allowed = p;
+    SHA256(der, len, t->allowed[t->n_allowed++]);
+    return 0;
+}
+
+int prov_trust_add_allowed_pem(prov_ctx *ctx, prov_trust *t, const char *pem, size_t len)
+{
+    if (!t || !pem) return prov_seterr(ctx, PROV_EINVAL, "prov_trust_add_allowed_pem: NULL argument");
+    size_t n0 = t->n_allowed;
+    int rc = prov_pem_certs(ctx, "allowed certificates", pem, len, PROV_MAX_ANCHORS, collect_allowed, t);
+    if (rc < 0) {
+        t->n_allowed = n0;
+        return rc == PROV_ELIMIT ? prov_seterr(ctx, rc, "more than %d allowed certificates", PROV_MAX_ANCHORS)
+                                 : rc;
+    }
+    qsort(t->allowed, t->n_allowed, 32, cmp32);
+    return 0;
+}
+
+int prov_trust_is_allowed(const prov_trust *t, const uint8_t *der, size_t len)
+{
+    if (!t || !t->n_allowed) return 0;
+    uint8_t h[32];
+    SHA256(der, len, h);
+    return bsearch(h, t->allowed, t->n_allowed, 32, cmp32) != NULL;
+}
+
+/* ---- extended key usages a signer may carry ------------------------ */
+
+int prov_trust_set_ekus(prov_ctx *ctx, prov_trust *t, const char *oids)
+{
+    if (!t || !oids) return prov_seterr(ctx, PROV_EINVAL, "prov_trust_set_ekus: NULL argument");
+    char **list = NULL;
+    size_t n = 0;
+    const char *p = oids;
+    int rc = 0;
+    while (*p && !rc) {
+        while (*p == ' ' || *p == '\t' || *p == ',' || *p == '\n' || *p == '\r') p++;
+        const char *e = p;
+        while (*e && *e != ' ' && *e != '\t' && *e != ',' && *e != '\n' && *e != '\r') e++;
+        if (e == p) break;
+        size_t k = (size_t)(e - p);
+        char oid[128];
+        if (k >= sizeof oid || n == 64) { rc = prov_seterr(ctx, PROV_ELIMIT, "EKU list too long"); break; }
+        memcpy(oid, p, k);
+        oid[k] = 0;
+        ASN1_OBJECT *o = OBJ_txt2obj(oid, 1);
+        ASN1_OBJECT_free(o);
+        ERR_clear_error();
+        if (!o) { rc = prov_seterr(ctx, PROV_EFORMAT, "not an OID in dotted form: %s", oid); break; }
+        char **nl = realloc(list, (n + 1) * sizeof *nl);
+        if (!nl || !(nl[n] = strdup(oid))) {
+            if (nl) list = nl;
+            rc = prov_seterr(ctx, PROV_ENOMEM, "out of memory");
+            break;
+        }
+        list = nl;
+        n++;
+        p = e;
+    }
+    if (rc) {
+        for (size_t i = 0; i < n; i++) free(list[i]);
+        free(list);
+        return rc;
+    }
+    for (size_t i = 0; i < t->n_ekus; i++) free(t->ekus[i]);
+    free(t->ekus);
+    t->ekus = list;
+    t->n_ekus = n;
+    t->ekus_set = 1;
+    return 0;
 }
 
 int prov_x509_chain_trusted(const prov_trust *t, const uint8_t *const *der, const size_t *len,
@@ -95,6 +221,7 @@ int prov_x509_chain_trusted(const prov_trust *t, const uint8_t *const *der, cons
 {
     if (why && why_cap) why[0] = 0;
     if (!der || !len || n == 0 || n > PROV_MAX_CHAIN) return PROV_EINVAL;
+    if (t && prov_trust_is_allowed(t, der[0], len[0])) return 0;
     if (!t || sk_X509_num(t->anchors) == 0) {
         if (why && why_cap) snprintf(why, why_cap, "no trust anchors");
         return 1;

@@ -4,10 +4,14 @@
 #include "asset.h"
 #include "bmff.h"
 #include "cawg.h"
+#include "hash.h"
 #include "identity.h"
 #include "cose.h"
 #include "pump.h"
 #include "report.h"
+#include "verify_delta.h"
+#include "boxhash.h"
+#include "verify_actions.h"
 #include "store.h"
 #include "x509.h"
 
@@ -26,13 +30,35 @@ typedef struct vctx {
     c2pa_store *st;
     char *visited; /* per manifest: validated already (stops cycles) */
     unsigned fails, trust_fails; /* failure codes raised so far */
+    delta_set delta; /* what ingredients recorded about their manifests */
+    long cur;        /* the manifest being validated (index), -1 none */
+    /* A proven signing time (Unix seconds, 0 none): while a manifest's
+     * ingredients are validated, its own.  A manifest time-stamped at T
+     * signed the hashes of its ingredients, so they existed at T: an
+     * ingredient without a time-stamp of its own is judged then. */
+    int64_t when;
 } vctx;
 
-static void vfail(vctx *v, const char *code, int ing)
+static const char *cur_label(const vctx *v)
 {
+    return v->cur >= 0 ? v->st->m[v->cur].label : NULL;
+}
+
+/* A failure with why (may be NULL), about the manifest being validated. */
+static void vfailw(vctx *v, const char *code, int ing, const char *why)
+{
+    /* an ingredient's failure its signer already recorded is no news */
+    if (ing && v->cur >= 0 && delta_has(&v->delta, code, (size_t)v->cur)) return;
     if (strcmp(code, "signingCredential.untrusted")) v->fails++;
     else v->trust_fails++;
-    report_add(v->r, PROV_CODE_FAILURE, code, ing);
+    report_addw(v->r, PROV_CODE_FAILURE, code, ing, cur_label(v), why);
+}
+
+static void vfail(vctx *v, const char *code, int ing) { vfailw(v, code, ing, NULL); }
+
+static void vinfo(vctx *v, const char *code, int ing, const char *why)
+{
+    report_addw(v->r, PROV_CODE_INFO, code, ing, cur_label(v), why);
 }
 
 /* Label without an instance suffix ("c2pa.ingredient.v3__2"). */
@@ -93,29 +119,56 @@ static void check_signature(vctx *v, c2pa_manifest *m, int ing, int describe)
         prov_x509_subject_summary(c.certs[0], c.cert_len[0], r->signer_cn, sizeof r->signer_cn,
                                   r->signer_org, sizeof r->signer_org, r->issuer, sizeof r->issuer);
     }
-    char reason[128];
+    char reason[128], why2[192], tsa[96] = "";
     /* the certificate must be valid when it signed: at the time-stamp's
      * time when a verifiable token says when, else now */
     int64_t at = 0;
-    if (c.tst) {
-        int t = prov_tst_time(c.tst, c.tst_len, &at);
-        if (t == 0) report_add(r, PROV_CODE_SUCCESS, "timeStamp.validated", ing);
-        else { at = 0; report_add(r, PROV_CODE_INFO, "timeStamp.mismatch", ing); }
+    if (c.has_timestamp) {
+        int t = PROV_TST_MALFORMED;
+        char twhy[128] = "time-stamp header malformed or with more than one token";
+        if (c.tst && c.tst_count == 1) {
+            pbuf msg;
+            pbuf_init(&msg);
+            cose_tst_message(&c, c.tst_version, m->claim_bytes, m->claim_len, &msg);
+            if (!msg.err)
+                t = prov_tst_check(v->trust, c.tst, c.tst_len, msg.p, msg.len, &at, tsa, sizeof tsa, twhy,
+                                   sizeof twhy);
+            else
+                r->oom = 1;
+            pbuf_free(&msg);
+        }
+        if (t == PROV_TST_TRUSTED) {
+            time_t tt = (time_t)at;
+            struct tm tm;
+            char when[32] = "";
+            if (gmtime_r(&tt, &tm)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            snprintf(why2, sizeof why2, "signed at %s by %s", when, tsa[0] ? tsa : "a trusted TSA");
+            report_addw(r, PROV_CODE_SUCCESS, "timeStamp.validated", ing, cur_label(v), why2);
+            report_addw(r, PROV_CODE_SUCCESS, "timeStamp.trusted", ing, cur_label(v), why2);
+        } else {
+            at = 0; /* judged now: an unproven time is no time */
+            snprintf(why2, sizeof why2, "%s%s%s; the certificate is judged at %s", twhy, tsa[0] ? ": " : "", tsa,
+                     ing && v->when && m->claim_version >= 2 ? "its parent's time-stamp" : "the current time");
+            vinfo(v, prov_tst_code(t), ing, why2);
+        }
     }
-    int prof = prov_x509_check_profile(c.certs[0], c.cert_len[0], at, reason, sizeof reason);
-    if (prof < 0 || prof == 1) vfail(v, "signingCredential.invalid", ing);
-    else if (prof == 2) vfail(v, "signingCredential.expired", ing);
+    /* (1.x ingredients are judged on their own, as readers do) */
+    if (!at && ing && m->claim_version >= 2) at = v->when;
+    v->when = at;
+    int prof = prov_x509_check_profile(v->trust, c.certs[0], c.cert_len[0], at, reason, sizeof reason);
+    if (prof < 0 || prof == 1) vfailw(v, "signingCredential.invalid", ing, reason);
+    else if (prof == 2) vfailw(v, "signingCredential.expired", ing, reason);
     else report_add(r, PROV_CODE_SUCCESS, "claimSignature.insideValidity", ing);
 
     int ok = cose_verify(&c, m->claim_bytes, m->claim_len);
     if (ok == 0) report_add(r, PROV_CODE_SUCCESS, "claimSignature.validated", ing);
-    else if (ok == 1) vfail(v, "claimSignature.mismatch", ing);
-    else if (ok == PROV_EUNSUPPORTED) vfail(v, "algorithm.unsupported", ing);
-    else vfail(v, "signingCredential.invalid", ing);
+    else if (ok == 1) vfailw(v, "claimSignature.mismatch", ing, "the claim's signature does not verify");
+    else if (ok == PROV_EUNSUPPORTED) vfailw(v, "algorithm.unsupported", ing, cose_alg_name(c.alg));
+    else vfailw(v, "signingCredential.invalid", ing, "the signing certificate's key cannot be used");
 
     int t = prov_x509_chain_trusted(v->trust, c.certs, c.cert_len, c.ncerts, at, reason, sizeof reason);
     if (t == 0) report_add(r, PROV_CODE_SUCCESS, "signingCredential.trusted", ing);
-    else vfail(v, "signingCredential.untrusted", ing);
+    else vfailw(v, "signingCredential.untrusted", ing, reason);
 }
 
 /* The claim's assertion references: v2 created + gathered, v1 assertions. */
@@ -157,13 +210,15 @@ static void check_assertions(vctx *v, c2pa_manifest *m, int ing, const c2pa_asse
             }
             uint8_t d[32];
             jsuper_hash(box, d);
+            size_t idx = 0;
+            while (idx < m->n_assertions && &m->assertions[idx].sb != box) idx++;
             if (h.hash_len != 32 || memcmp(d, h.hash, 32)) {
+                /* reported once: a referenced assertion is not also undeclared */
+                if (idx < m->n_assertions) seen[idx] = 1;
                 vfail(v, "assertion.hashedURI.mismatch", ing);
                 continue;
             }
             report_add(r, PROV_CODE_SUCCESS, "assertion.hashedURI.match", ing);
-            size_t idx = 0;
-            while (idx < m->n_assertions && &m->assertions[idx].sb != box) idx++;
             if (idx < m->n_assertions) {
                 if (seen[idx]) continue;
                 seen[idx] = 1;
@@ -221,11 +276,15 @@ static void check_ingredients(vctx *v, c2pa_manifest *m, pbuf *out, int depth,
                 vfail(v, "ingredient.manifest.missing", 1);
                 result = "missing";
             } else {
-                uint8_t d[32], dm[32];
+                uint8_t d[32], dm[32], dc[32];
                 jsuper_hash(box, d);
                 jsuper_hash(&im->sb, dm); /* some writers point at the claim but hash the manifest */
+                /* C2PA 1.0-1.2 hashed the ingredient's claim CBOR (readers
+                 * accept it: c2pa-rs's "legacy hash") */
+                sha256(im->claim_bytes, im->claim_len, dc);
                 snprintf(mlabel, sizeof mlabel, "%s", im->label);
-                if (h.hash_len != 32 || (memcmp(d, h.hash, 32) && memcmp(dm, h.hash, 32))) {
+                if (h.hash_len != 32 || (memcmp(d, h.hash, 32) && memcmp(dm, h.hash, 32) &&
+                                         memcmp(dc, h.hash, 32))) {
                     vfail(v, "ingredient.manifest.mismatch", 1);
                     result = "mismatch";
                 } else {
@@ -341,16 +400,32 @@ static void describe_signer(c2pa_manifest *m, pbuf *b)
     pbuf_putc(b, '}');
 }
 
+struct afail {
+    vctx *v;
+    int ing;
+};
+
+static void actions_fail(void *u, const char *code, const char *why)
+{
+    struct afail *a = u;
+    vfailw(a->v, code, a->ing, why);
+}
+
 static void check_manifest(vctx *v, c2pa_manifest *m, int ing, int describe, const c2pa_assertion **binding,
                            int *nbind, int depth, pbuf *ingredients)
 {
     size_t idx = (size_t)(m - v->st->m);
     if (depth > MAX_INGREDIENT_DEPTH || v->visited[idx]) return;
     v->visited[idx] = 1;
+    long saved_cur = v->cur;
+    int64_t saved_when = v->when;
+    v->cur = (long)idx;
     if (m->problem) {
         vfail(v, "claim.malformed", ing);
+        v->cur = saved_cur;
         return;
     }
+    v->when = ing ? saved_when : 0;
     if (describe) {
         cval f, n;
         prov_report *r = v->r;
@@ -368,8 +443,12 @@ static void check_manifest(vctx *v, c2pa_manifest *m, int ing, int describe, con
         }
         describe_actions(m, &r->actions);
     }
+    if (m->claim_version >= 2 && !manifest_label_ok(m->label))
+        vfailw(v, "claim.malformed", ing, "manifest label does not follow urn:c2pa:<uuid>[:<generator>[:<version>]]");
     check_signature(v, m, ing, describe);
     check_assertions(v, m, ing, binding, nbind);
+    struct afail af = {v, ing};
+    actions_check(m, actions_fail, &af);
     for (size_t i = 0; i < m->n_assertions; i++)
         if (label_is(m->assertions[i].label, "cawg.identity"))
             cawg_check_identity(&m->assertions[i], v->st, m, v->r, ing);
@@ -379,6 +458,8 @@ static void check_manifest(vctx *v, c2pa_manifest *m, int ing, int describe, con
         *binding = parent_binding; /* an update manifest is bound through its parent */
         *nbind = 1;
     }
+    v->cur = saved_cur;
+    v->when = saved_when;
 }
 
 /* Parse a c2pa.hash.data assertion. */
@@ -462,6 +543,34 @@ static int hash_pass(vctx *v, asset *a, rdr *rd, const c2pa_assertion *binding, 
     return !match;
 }
 
+static void boxhash_feed_cb(void *b, const uint8_t *p, size_t n) { boxhash_feed(b, p, n); }
+
+/* c2pa.hash.boxes over a JPEG: every segment run hashed as the assertion
+ * lists it, in one pass.  Negative only on a read error. */
+static int box_pass(vctx *v, asset *a, rdr *rd, const c2pa_assertion *binding)
+{
+    jbox cb;
+    cval m;
+    boxhash *b;
+    const char *why = "assertion does not parse";
+    if (jsuper_first(&binding->sb, &cb) || cb.type != BOX_CBOR || cbor_parse(cb.data, cb.data_len, 0, &m) ||
+        cbor_type(m) != CBOR_MAP || boxhash_new(m, &b, &why)) {
+        vfailw(v, "assertion.boxesHash.malformed", 0, why);
+        return 0;
+    }
+    boxhash_feed(b, a->head.p, a->head.len);
+    uint64_t pumped;
+    int where;
+    int rc = pump(rd, UINT64_MAX, boxhash_feed_cb, b, NULL, &pumped, &where);
+    char reason[160];
+    int mism = boxhash_final(b, reason, sizeof reason);
+    boxhash_free(b);
+    if (rc) return rc;
+    if (mism) vfailw(v, "assertion.boxesHash.mismatch", 0, reason);
+    else report_add(v->r, PROV_CODE_SUCCESS, "assertion.boxesHash.match", 0);
+    return 0;
+}
+
 /* 1, 2 or 3 for a c2pa.hash.bmff label, else 0. */
 static int bmff_version(const char *label)
 {
@@ -534,9 +643,11 @@ static int bmff_merkle_pass(vctx *v, const bmff_file *bf, rdr *rd, cval m, int v
     }
     if (extra) report_add(r, PROV_CODE_INFO, "assertion.bmffHash.additionalExclusionsPresent", 0);
     if (!fragment) {
-        /* the init segment is intact; its media are in the fragments */
-        report_add(r, PROV_CODE_SUCCESS, "assertion.bmffHash.match", 0);
-        report_add(r, PROV_CODE_INFO, "prov.fragments.unchecked", 0);
+        /* An init hash is for fragmented media: the init segment alone
+         * holds none of the media it vouches for, so it does not verify
+         * alone (as c2pa-rs reads it); with --fragment each fragment does. */
+        vfailw(v, "assertion.bmffHash.mismatch", 0,
+               "the manifest is for fragmented media: verify the init segment with its fragments (--fragment)");
         goto out;
     }
     rc = bmff_hash(v->ctx, &frd, &ff, m, version, got, &got_len, &extra);
@@ -599,6 +710,57 @@ static int bmff_pass(vctx *v, const bmff_file *bf, rdr *rd, const c2pa_assertion
     return 0;
 }
 
+/* A store no reader can validate at all (c2pa-rs refuses to load it):
+ * a pre-1.0 draft (JSON claim, or assertions hashed without their box
+ * header), or a claim without a hash algorithm.  1 with why set, else 0. */
+static int store_unreadable(c2pa_store *st, char *why, size_t cap)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        c2pa_manifest *m = &st->m[i];
+        cval f;
+        if (m->prerelease) {
+            snprintf(why, cap, "%s: a pre-release (before C2PA 1.0) manifest", m->label);
+            return 1;
+        }
+        if (m->problem) continue;
+        if (cbor_map_get(m->claim, "alg", &f)) {
+            snprintf(why, cap, "%s: the claim names no hash algorithm (alg)", m->label);
+            return 1;
+        }
+        /* draft hashing: the first assertion's reference covers its data
+         * alone, not the box */
+        if (m->n_assertions && m->claim_version == 1) {
+            static const char *const lists[] = {"assertions", "created_assertions"};
+            c2pa_assertion *a = &m->assertions[0];
+            for (int li = 0; li < 2; li++) {
+                cval list, e;
+                cbor_iter it;
+                if (cbor_map_get(m->claim, lists[li], &list) || cbor_iter_init(list, &it)) continue;
+                while (cbor_iter_next(&it, &e)) {
+                    huri h;
+                    const jsuper *box;
+                    c2pa_manifest *owner;
+                    if (get_huri(e, &h) || store_resolve(st, m, h.url, h.url_len, &box, &owner) || box != &a->sb)
+                        continue;
+                    /* the data of any content box (a thumbnail's is its
+                     * second, after the file description) */
+                    const uint8_t *q = a->sb.content, *qe = q + a->sb.content_len;
+                    jbox cb;
+                    for (int k = 0; k < 4 && q < qe && jbox_next(&q, qe, &cb) == 0; k++) {
+                        uint8_t d[32];
+                        sha256(cb.data, cb.data_len, d);
+                        if (h.hash_len == 32 && memcmp(d, h.hash, 32) == 0) {
+                            snprintf(why, cap, "%s: a pre-release (before C2PA 1.0) manifest", m->label);
+                            return 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return 0;
+}
+
 static void fail_error(prov_report *r, prov_ctx *ctx, int rc)
 {
     r->state = PROV_STATE_ERROR;
@@ -643,6 +805,12 @@ int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, 
     r->format = a.mime;
     if (!a.has_store) {
         r->state = PROV_STATE_UNSIGNED;
+        /* no store, but the file says where its manifest is (C2PA
+         * remote manifests): not plainly unsigned */
+        if (a.format != FMT_BMFF && asset_remote_url(&a, r->remote, sizeof r->remote)) {
+            r->state = PROV_STATE_REMOTE;
+            report_addw(r, PROV_CODE_INFO, "manifest.remote", 0, NULL, r->remote);
+        }
         if (opts && opts->registry && opts->match_distance >= 0 && !keep && !fragment &&
             (a.format == FMT_JPEG || a.format == FMT_PNG))
             soft_lookup(ctx, opts, in, r);
@@ -657,8 +825,17 @@ int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, 
         rc = 0;
         goto done;
     }
-    vctx v = {ctx, trust, r, &st, calloc(st.n, 1), 0, 0};
-    if (!v.visited) { rc = PROV_ENOMEM; fail_error(r, ctx, rc); goto done; }
+    if (store_unreadable(&st, r->error, sizeof r->error)) {
+        r->state = PROV_STATE_ERROR;
+        goto done;
+    }
+    vctx v = {ctx, trust, r, &st, calloc(st.n, 1), 0, 0, {0}, -1, 0};
+    if (!v.visited || delta_build(&st, &v.delta)) {
+        free(v.visited);
+        rc = PROV_ENOMEM;
+        fail_error(r, ctx, rc);
+        goto done;
+    }
     r->manifests = st.n;
     c2pa_manifest *active = &st.m[st.n - 1];
     const c2pa_assertion *binding = NULL;
@@ -666,6 +843,7 @@ int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, 
     check_manifest(&v, active, 0, 1, &binding, &nbind, 0, &r->ingredients);
     int binding_via_parent = active->is_update;
     free(v.visited);
+    delta_free(&v.delta);
     if (!active->problem) {
         if (nbind == 0) {
             vfail(&v, "claim.hardBindings.missing", 0);
@@ -673,6 +851,13 @@ int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, 
             vfail(&v, "assertion.multipleHardBindings", 0);
         } else if (label_is(binding->label, "c2pa.hash.data") && a.format != FMT_BMFF) {
             rc = hash_pass(&v, &a, &rd, binding, binding_via_parent);
+            if (rc < 0) {
+                fail_error(r, ctx, rc);
+                goto done;
+            }
+            rc = 0;
+        } else if (label_is(binding->label, "c2pa.hash.boxes") && a.format == FMT_JPEG) {
+            rc = box_pass(&v, &a, &rd, binding);
             if (rc < 0) {
                 fail_error(r, ctx, rc);
                 goto done;
@@ -714,14 +899,19 @@ int verify_store(prov_ctx *ctx, const prov_verify_opts *opts, const uint8_t *p, 
         r->state = PROV_STATE_INVALID;
         return 0;
     }
-    vctx v = {ctx, opts ? opts->trust : NULL, r, &st, calloc(st.n, 1), 0, 0};
-    if (!v.visited) { store_free(&st); return PROV_ENOMEM; }
+    vctx v = {ctx, opts ? opts->trust : NULL, r, &st, calloc(st.n, 1), 0, 0, {0}, -1, 0};
+    if (!v.visited || delta_build(&st, &v.delta)) {
+        free(v.visited);
+        store_free(&st);
+        return PROV_ENOMEM;
+    }
     r->manifests = st.n;
     c2pa_manifest *active = &st.m[st.n - 1];
     const c2pa_assertion *binding = NULL;
     int nbind = 0;
     check_manifest(&v, active, 0, 1, &binding, &nbind, 0, &r->ingredients);
     free(v.visited);
+    delta_free(&v.delta);
     if (!active->problem && nbind == 0) vfail(&v, "claim.hardBindings.missing", 0);
     if (opts && opts->registry && !active->problem && identity_check(ctx, opts->registry, active, r))
         vfail(&v, "signingCredential.revoked", 0);

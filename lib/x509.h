@@ -14,6 +14,23 @@
 #define PROV_MAX_TRUST_FILE (8u << 20) /* trust bundle */
 #define PROV_MAX_ANCHORS 4096 /* certificates in one prov_trust */
 
+/* Trust anchors and policy (trust.c). */
+struct prov_trust {
+    STACK_OF(X509) *anchors;     /* signers' anchors */
+    X509_STORE *store;
+    STACK_OF(X509) *tsa_anchors; /* time-stamp authorities' own anchors */
+    X509_STORE *tsa_store;       /* tsa_anchors and anchors */
+    int system_tsa;              /* also the system CA bundle for TSAs */
+    char **ekus;                 /* a signer's allowed EKUs when ekus_set */
+    size_t n_ekus;
+    int ekus_set;
+    uint8_t (*allowed)[32];      /* SHA-256 of end-entity certs trusted as is, sorted */
+    size_t n_allowed;
+};
+
+/* 1 when the certificate is on t's allowed list (trusted as it is). */
+PROV_HIDDEN int prov_trust_is_allowed(const prov_trust *t, const uint8_t *der, size_t len);
+
 /* sodium_init() once; safe from any thread.  0 or PROV_ECRYPTO. */
 PROV_HIDDEN int prov_crypto_init(void);
 
@@ -63,9 +80,12 @@ PROV_HIDDEN int prov_x509_pubkey_verify(const uint8_t *der, size_t len, int cose
  * "Certificate Profile"; as c2pa-rs checks it).  at_time: Unix seconds, 0
  * means now.  Returns 0 ok, 1 fails the profile, 2 outside its validity at
  * at_time (why says expired or not yet valid), PROV_ECERT if unparseable.
+ * The EKUs allowed are t's when it sets them (prov_trust_set_ekus), else
+ * emailProtection, documentSigning and the C2PA and Microsoft C2PA signing
+ * purposes.
  * why (may be NULL) gets a short English reason. */
-PROV_HIDDEN int prov_x509_check_profile(const uint8_t *der, size_t len, int64_t at_time,
-                                        char *why, size_t why_cap);
+PROV_HIDDEN int prov_x509_check_profile(const prov_trust *t, const uint8_t *der, size_t len,
+                                        int64_t at_time, char *why, size_t why_cap);
 
 /* Does the chain (leaf first, the rest untrusted intermediates) lead to one
  * of t's anchors at at_time (0: now)?  An anchor may be an intermediate.
@@ -83,9 +103,32 @@ PROV_HIDDEN int prov_x509_ed25519_key(const uint8_t *der, size_t len, uint8_t pk
 /* The anchors held by t (borrowed; never NULL for a valid t). */
 PROV_HIDDEN STACK_OF(X509) *prov_trust_anchors(const prov_trust *t);
 
-/* The genTime of an RFC 3161 time-stamp token whose CMS signature verifies
- * with its own certificate (the TSA is not checked against any anchor, nor
- * the message imprint).  0 ok, 1 signature bad, PROV_EFORMAT unparseable. */
-PROV_HIDDEN int prov_tst_time(const uint8_t *tok, size_t len, int64_t *when);
+/* An RFC 3161 time-stamp token checked as C2PA 2.x (15.8) asks: it must
+ * parse, its CMS signature must verify with the TSA's certificate, its
+ * time must fall inside that certificate's validity, its message imprint
+ * must be the hash of msg (the countersignature structure over this very
+ * signature: cose_tst_message), and the TSA's chain must reach one of t's
+ * TSA anchors (t NULL: the system bundle alone) at that time with the
+ * timeStamping purpose (RFC 3161: the only EKU, critical).  Only then is
+ * *when (Unix seconds) set and PROV_TST_TRUSTED returned; the other results
+ * name what failed, and the time must not be used.  tsa (may be NULL) gets
+ * the TSA's common name. */
+enum {
+    PROV_TST_TRUSTED = 0,
+    PROV_TST_MALFORMED = 1, /* timeStamp.malformed */
+    PROV_TST_UNTRUSTED = 2, /* timeStamp.untrusted: bad signature or chain */
+    PROV_TST_MISMATCH = 3,  /* timeStamp.mismatch: covers other bytes */
+    PROV_TST_OUTSIDE = 4    /* timeStamp.outsideValidity */
+};
+PROV_HIDDEN int prov_tst_check(const prov_trust *t, const uint8_t *tok, size_t len, const uint8_t *msg,
+                               size_t msg_len, int64_t *when, char *tsa, size_t tsa_cap, char *why,
+                               size_t why_cap);
+/* The same without the TSA's chain: for a time that can only make a check
+ * stricter (a credential's validity window), never to believe a signing
+ * time. */
+PROV_HIDDEN int prov_tst_check_nochain(const uint8_t *tok, size_t len, const uint8_t *msg, size_t msg_len,
+                                       int64_t *when);
+/* The status code of a prov_tst_check result. */
+PROV_HIDDEN const char *prov_tst_code(int result);
 
 #endif

@@ -29,6 +29,21 @@ export function contextFor(trustPem) {
   return JSON.stringify({ trust: { trust_anchors: readFileSync(trustPem, 'utf8') } });
 }
 
+// The EKUs c2pa-rs itself accepts by default (its sdk/src/crypto/cose/valid_eku_oids.cfg:
+// emailProtection, documentSigning, timeStamping, OCSPSigning, MS C2PA signing, C2PA
+// signing).  The wasm reader given no settings loads no EKU list, so it refuses
+// documentSigning-only certificates that c2pa-rs and c2patool accept; the world
+// measure passes this list so that c2pa-rs is judged with its own defaults.
+export const C2PA_RS_DEFAULT_EKUS = ['1.3.6.1.5.5.7.3.4', '1.3.6.1.5.5.7.3.36', '1.3.6.1.5.5.7.3.8',
+  '1.3.6.1.5.5.7.3.9', '1.3.6.1.4.1.311.76.59.1.9', '1.3.6.1.4.1.62558.2.1'].join('\n');
+
+// Settings with c2pa-rs's default EKU list and, when given, trust anchors.
+export function contextWithDefaults(trustPem) {
+  const trust = { trust_config: C2PA_RS_DEFAULT_EKUS };
+  if (trustPem) trust.trust_anchors = readFileSync(trustPem, 'utf8');
+  return JSON.stringify({ trust });
+}
+
 // One fromBytes + json() call; returns the raw JSON text. Throws what the wasm throws
 // (a plain string such as "C2pa(JumbfNotFound)", not an Error).
 export async function readerJson(mime, bytes, context) {

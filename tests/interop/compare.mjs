@@ -30,9 +30,9 @@ const tsv = join(here, 'known_differences.tsv');
 for (const [n, line] of readFileSync(tsv, 'utf8').split('\n').entries()) {
   if (!line.trim() || line.startsWith('#')) continue;
   const [name, cfg, ...reason] = line.split('\t');
-  if (!['anchors', 'noanchors'].includes(cfg) || reason.join('').trim() === '')
-    usage(`${tsv}:${n + 1}: expected "basename<TAB>anchors|noanchors<TAB>reason"`);
-  known.set(`${name}\t${cfg}`, reason.join('\t').trim());
+  if (!['anchors', 'noanchors', 'both'].includes(cfg) || reason.join('').trim() === '')
+    usage(`${tsv}:${n + 1}: expected "basename<TAB>anchors|noanchors|both<TAB>reason"`);
+  for (const c of cfg === 'both' ? ['anchors', 'noanchors'] : [cfg]) known.set(`${name}\t${c}`, reason.join('\t').trim());
 }
 
 const trustArgs = trust ? ['--trust', trust] : [];

@@ -230,30 +230,30 @@ static void test_profile(void **state)
 {
     (void)state;
     char why[128];
-    assert_int_equal(prov_x509_check_profile(leaf_der, leaf_len, 0, why, sizeof why), 0);
+    assert_int_equal(prov_x509_check_profile(NULL, leaf_der, leaf_len, 0, why, sizeof why), 0);
     assert_string_equal(why, "");
     /* The root as a signer: self-signed (and a CA). */
-    assert_int_equal(prov_x509_check_profile(root_der, root_len, 0, why, sizeof why), 1);
+    assert_int_equal(prov_x509_check_profile(NULL, root_der, root_len, 0, why, sizeof why), 1);
     assert_non_null(strstr(why, "self-signed"));
     int64_t now = (int64_t)time(NULL);
     assert_int_equal(
-        prov_x509_check_profile(leaf_der, leaf_len, now + 31 * 86400, why, sizeof why), 2);
+        prov_x509_check_profile(NULL, leaf_der, leaf_len, now + 31 * 86400, why, sizeof why), 2);
     assert_non_null(strstr(why, "expired"));
     assert_int_equal(
-        prov_x509_check_profile(leaf_der, leaf_len, now - 2 * 86400, why, sizeof why), 2);
+        prov_x509_check_profile(NULL, leaf_der, leaf_len, now - 2 * 86400, why, sizeof why), 2);
     assert_non_null(strstr(why, "not yet valid"));
     uint8_t junk[4] = {1, 2, 3, 4};
-    assert_true(prov_x509_check_profile(junk, sizeof junk, 0, why, sizeof why) < 0);
+    assert_true(prov_x509_check_profile(NULL, junk, sizeof junk, 0, why, sizeof why) < 0);
     /* The fixture signer (EKU emailProtection, critical) passes too. */
     prov_chain *c;
     assert_int_equal(prov_chain_load_pem(ctx, tu_fixture("c2pa/certs/ed25519.pub"), &c), 0);
     size_t l;
     const uint8_t *d = prov_chain_der(c, 0, &l);
-    assert_int_equal(prov_x509_check_profile(d, l, T_2025, why, sizeof why), 0);
-    assert_int_equal(prov_x509_check_profile(d, l, T_2031, why, sizeof why), 2);
+    assert_int_equal(prov_x509_check_profile(NULL, d, l, T_2025, why, sizeof why), 0);
+    assert_int_equal(prov_x509_check_profile(NULL, d, l, T_2031, why, sizeof why), 2);
     /* The intermediate is a CA. */
     d = prov_chain_der(c, 1, &l);
-    assert_int_equal(prov_x509_check_profile(d, l, T_2025, why, sizeof why), 1);
+    assert_int_equal(prov_x509_check_profile(NULL, d, l, T_2025, why, sizeof why), 1);
     prov_chain_free(c);
 }
 
@@ -323,7 +323,7 @@ static void expect_profile(EVP_PKEY *k, const EVP_MD *md, int pss, int v1,
     size_t len;
     char why[128];
     uint8_t *der = custom_cert(k, md, pss, v1, exts, &len);
-    int rc = prov_x509_check_profile(der, len, 0, why, sizeof why);
+    int rc = prov_x509_check_profile(NULL, der, len, 0, why, sizeof why);
     if (rc != want || (why_part && !strstr(why, why_part)))
         fail_msg("profile: got %d (%s), want %d (%s); first ext %s", rc, why, want,
                  why_part ? why_part : "", exts && exts[0] ? exts[0] : "-");
@@ -468,7 +468,7 @@ static void test_fixture_chain(void **state)
         X509 *a = sk_X509_value(prov_trust_anchors(t), i);
         uint8_t *d = NULL;
         int dl = i2d_X509(a, &d);
-        assert_int_equal(prov_x509_check_profile(d, (size_t)dl, T_2025, why, sizeof why), 1);
+        assert_int_equal(prov_x509_check_profile(NULL, d, (size_t)dl, T_2025, why, sizeof why), 1);
         assert_non_null(strstr(why, "self-signed"));
         OPENSSL_free(d);
     }
@@ -659,7 +659,7 @@ static void test_rsa_pss(void **state)
                      1);
     /* A self-signed RSA certificate fails the profile. */
     char why[100];
-    assert_int_equal(prov_x509_check_profile(der, len, 0, why, sizeof why), 1);
+    assert_int_equal(prov_x509_check_profile(NULL, der, len, 0, why, sizeof why), 1);
     free(der);
     EVP_PKEY_free(k);
 }
