@@ -10,6 +10,7 @@
  * the memory all bodies may take together (503), an idle timeout and a
  * whole-request deadline per connection, a cap on connections. */
 #include "cli.h"
+#include "trust_opts.h"
 #include "detect.h"
 #include "dl.h"
 #include "mirror.h"
@@ -50,7 +51,7 @@ static const char USAGE[] =
     "                    background thread syncs every --sync-every S (30);\n"
     "                    the first sync must succeed (pin the log key once\n"
     "                    with prov registry sync URL --log-key LOG.pub)\n"
-    "  --trust PEM       trust anchors (repeatable)\n"
+ TRUST_USAGE
     "  --max-body BYTES  largest body accepted (default 200 MiB; 413 beyond)\n"
     "  --max-memory BYTES  all bodies held at once (default 1 GiB; 503 beyond)\n"
     "  --threads N       verification workers (default: the CPUs online)\n"
@@ -413,7 +414,7 @@ int cmd_serve(int argc, char **argv)
 {
     static const struct option opts[] = {{"listen", required_argument, 0, 'l'},
                                           {"registry", required_argument, 0, 'g'},
-                                          {"trust", required_argument, 0, 't'},
+                                          TRUST_LONG_OPTIONS,
                                           {"max-body", required_argument, 0, 'b'},
                                           {"max-memory", required_argument, 0, 'M'},
                                           {"threads", required_argument, 0, 'n'},
@@ -453,11 +454,8 @@ int cmd_serve(int argc, char **argv)
             if (detect_parse_device(&dc, optarg)) goto out;
         }
         else if (c == 'g') s->cfg.registry = optarg;
-        else if (c == 't') {
-            if (prov_trust_add_pem_file(ctx, trust, optarg)) {
-                err("%s", prov_errmsg(ctx));
-                goto out;
-            }
+        else if (c == 't' || c == OPT_TRUST_CONFIG || c == OPT_TSA_TRUST || c == OPT_NO_SYSTEM_TSA) {
+            if (trust_opt(ctx, trust, c, optarg) < 0) goto out;
             ntrust++;
         } else if (c == 'b' && parse_size(optarg, &s->max_body) == 0) {
         } else if (c == 'M' && parse_size(optarg, &s->max_memory) == 0) {
@@ -499,7 +497,9 @@ int cmd_serve(int argc, char **argv)
         ms.running = 1;
     }
     if (s->max_body > s->max_memory) s->max_memory = s->max_body;
-    s->cfg.trust = ntrust ? trust : NULL;
+    int tf = trust_finish(ctx, trust, s->cfg.registry);
+    if (tf < 0) goto out;
+    s->cfg.trust = tf ? trust : NULL;
     s->cfg.detect = detect ? &dc : NULL;
     s->timeout = (unsigned)timeout;
     char why[200];

@@ -36,6 +36,9 @@ static const char USAGE[] =
     "                        segment, F a media fragment (repeat, in order);\n"
     "                        each is written with its proof to --fragments-dir\n"
     "  --fragments-dir DIR   where signed fragments go (default: OUT's folder)\n"
+    "  --tsa URL             time-stamp the signature at this RFC 3161 authority\n"
+    "                        (C2PA sigTst2), so it verifies after the certificate\n"
+    "                        expires; e.g. http://timestamp.digicert.com\n"
     "The key's passphrase comes from PROV_PASSPHRASE or a prompt.\n";
 
 static const char *base_name(const char *p)
@@ -104,6 +107,7 @@ int cmd_sign(int argc, char **argv)
                                           {"fragments-dir", required_argument, 0, 'F'},
                                           {"no-soft-binding", no_argument, 0, 'N'},
                                           {"publish", required_argument, 0, 'B'},
+                                          {"tsa", required_argument, 0, 'A'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(USAGE, stdout); return 0; }
@@ -131,6 +135,12 @@ int cmd_sign(int argc, char **argv)
         case 'F': fragdir = optarg; break;
         case 'N': so.no_soft_binding = 1; break;
         case 'B': so.publish = optarg; break;
+        case 'A':
+            if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+                return free(frags), err("--tsa %s: an http:// or https:// URL of an RFC 3161 time-stamp authority", optarg);
+            so.timestamp = prov_tsa_http;
+            so.timestamp_user = optarg;
+            break;
         default: die_usage(USAGE);
         }
     }
@@ -201,6 +211,10 @@ int cmd_sign(int argc, char **argv)
     so.progress = progress_cb;
     so.progress_user = &pg;
     int r = prov_sign_file(ctx, &so, &signer, chain, in, out);
+    if (r == PROV_ELIMIT && so.timestamp) { /* a token larger than the usual room: once more with more */
+        so.timestamp_reserve = 65536;
+        r = prov_sign_file(ctx, &so, &signer, chain, in, out);
+    }
     progress_end(&pg);
     if (r) {
         err("%s: %s", in, *prov_errmsg(ctx) ? prov_errmsg(ctx) : prov_strerror(r));

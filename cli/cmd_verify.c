@@ -1,6 +1,7 @@
 /* cmd_verify.c - prov verify, prov inspect. */
 #include "bulk.h"
 #include "cli.h"
+#include "trust_opts.h"
 #include "detect.h"
 
 #include <getopt.h>
@@ -13,9 +14,10 @@ static const char USAGE[] =
     "\n"
     "Check each file's C2PA manifest: is it intact, who signed it, does the\n"
     "signer chain to a trusted root, what was done to the file.\n"
-    "  --trust PEM   trust anchors (repeatable): issuers' root.pem files\n"
+ TRUST_USAGE
     "  --registry DIR  an identity registry (local folder): adds who the signer\n"
     "                is, the key's status and flags; a revoked key is invalid;\n"
+    "                its CA root (DIR/root.pem) is trusted;\n"
     "                an unsigned JPEG/PNG is looked up by fingerprint in its\n"
     "                manifest repository (derived from, never signed)\n"
     "  --registry URL  the same through a SQLite mirror, synced first (pin the\n"
@@ -89,7 +91,7 @@ static void show_field(const char *json, const char *key, const char *label)
 
 int cmd_verify(int argc, char **argv)
 {
-    static const struct option opts[] = {{"trust", required_argument, 0, 't'},
+    static const struct option opts[] = {TRUST_LONG_OPTIONS,
                                           {"fragment", required_argument, 0, 'f'},
                                           {"registry", required_argument, 0, 'g'},
                                           {"json", no_argument, 0, 'J'},
@@ -120,15 +122,15 @@ int cmd_verify(int argc, char **argv)
     if (!frags || !dirs) return err("out of memory");
     optind = 1;
     while ((c = getopt_long(argc, argv, "t:r:j:h", opts, NULL)) != -1) {
-        if (c == 't') {
-            if (prov_trust_add_pem_file(ctx, trust, optarg)) {
-                err("%s", prov_errmsg(ctx));
-                prov_trust_free(trust);
-                prov_ctx_free(ctx);
-                free(frags);
-                free(dirs);
-                return EXIT_ERROR;
-            }
+        int t = trust_opt(ctx, trust, c, optarg);
+        if (t < 0) {
+            prov_trust_free(trust);
+            prov_ctx_free(ctx);
+            free(frags);
+            free(dirs);
+            return EXIT_ERROR;
+        }
+        if (t) {
             ntrust++;
         } else if (c == 'J') {
             json = 1;
@@ -157,7 +159,15 @@ int cmd_verify(int argc, char **argv)
             die_usage(USAGE);
         }
     }
-    vo_config cfg = {ntrust ? trust : NULL, registry, detect ? &dc : NULL};
+    int tf = trust_finish(ctx, trust, registry);
+    if (tf < 0) {
+        prov_trust_free(trust);
+        prov_ctx_free(ctx);
+        free(frags);
+        free(dirs);
+        return EXIT_ERROR;
+    }
+    vo_config cfg = {tf ? trust : NULL, registry, detect ? &dc : NULL};
     if (ndirs || files_from) {
         if (nfrags) die_usage(USAGE);
         bulk_opts bo = {&cfg, (unsigned)jobs, summary_json, argv + optind, (size_t)(argc - optind),

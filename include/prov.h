@@ -49,7 +49,8 @@ enum {
     PROV_EPASSPHRASE = -9,  /* wrong passphrase or corrupt key file */
     PROV_ESIGNER = -10,     /* the signer callback failed */
     PROV_EEXIST = -11,      /* output exists and may not be replaced */
-    PROV_ECERT = -12        /* certificate could not be made or parsed */
+    PROV_ECERT = -12,       /* certificate could not be made or parsed */
+    PROV_ETIMESTAMP = -13   /* the time-stamp authority gave no usable token */
 };
 
 /* A static English name for a code; never NULL. */
@@ -169,6 +170,10 @@ PROV_API int prov_trust_set_ekus(prov_ctx *ctx, prov_trust *t, const char *oids)
  * folder, repeatable), ekus (OIDs), system_tsa (yes|no); '#' comments.
  * All or nothing is not promised: on error t may hold part of the file. */
 PROV_API int prov_trust_load_config(prov_ctx *ctx, prov_trust *t, const char *path);
+/* Trust an identity registry's CA root: DIR/root.pem for a folder; for a
+ * URL (or a .sqlite mirror file), the root its mirror pinned on the first
+ * sync (the URL's mirror is synced first). */
+PROV_API int prov_trust_add_registry(prov_ctx *ctx, prov_trust *t, const char *registry);
 
 PROV_API void prov_free(void *p);
 
@@ -206,6 +211,19 @@ PROV_API void prov_signer_from_key(prov_signer *s, const prov_key *key);
 #define PROV_SOURCE_COMPOSITE \
     "http://cv.iptc.org/newscodes/digitalsourcetype/composite"
 
+/* A time-stamp authority (RFC 3161): given the bytes to time-stamp, put a
+ * DER TimeStampToken (the response's timeStampToken, a CMS ContentInfo)
+ * whose message imprint is a hash of exactly those bytes in *token
+ * (malloc'd; the library frees it with free()).  Return 0, or non-zero on
+ * failure.  prov_tsa_http is one for an HTTP TSA. */
+typedef int (*prov_timestamp_fn)(void *user, const uint8_t *msg, size_t msg_len, uint8_t **token,
+                                 size_t *token_len);
+/* An RFC 3161 TSA over HTTP(S) (user: the URL, a const char *): sends a
+ * TimeStampReq (SHA-256 imprint, a nonce, certReq), checks the response's
+ * status, nonce and imprint, and returns the token.  libcurl is loaded on
+ * first use; 10 s timeout, responses up to 1 MiB. */
+PROV_API int prov_tsa_http(void *url, const uint8_t *msg, size_t msg_len, uint8_t **token, size_t *token_len);
+
 /* Progress of long work: bytes done of total (total 0 when unknown). */
 typedef void (*prov_progress_fn)(void *user, uint64_t done, uint64_t total);
 
@@ -242,6 +260,15 @@ typedef struct prov_sign_opts {
      * fingerprint added to DIR/manifests/pdq.idx (prov_repo_publish).
      * NULL: not published. */
     const char *publish;
+    /* A trusted signing time: the signature is time-stamped (C2PA sigTst2:
+     * the token covers the signature) by this callback, so it stays
+     * verifiable after the certificate expires.  NULL: none. */
+    prov_timestamp_fn timestamp;
+    void *timestamp_user;
+    /* Bytes reserved in the store for the token (it is fetched after the
+     * store is laid out); 0: 16384.  A larger token fails the signing with
+     * PROV_ELIMIT and leaves no output. */
+    size_t timestamp_reserve;
 } prov_sign_opts;
 
 /* Sign `in` and write the signed file to `out` (which must be seekable:

@@ -3,6 +3,7 @@
 #include "x509.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *cose_alg_name(int64_t alg)
@@ -228,5 +229,107 @@ int cose_sign(const prov_signer *signer, const prov_chain *chain, const uint8_t 
     }
     pbuf_free(&prot);
     pbuf_free(&tbs);
+    return rc;
+}
+
+/* ---- signing with a time-stamp (sigTst2) ----------------------------- */
+
+/* The unprotected header {"sigTst2": {"tstTokens": [{"val": token}]},
+ * "pad": h'00..'[, "pad2": h'']} sized so the whole envelope is exactly
+ * target bytes (the store was laid out before the token existed). */
+static int put_envelope_ts(const pbuf *prot, const uint8_t *sig, size_t sig_len, const uint8_t *tok,
+                           size_t tok_len, size_t target, pbuf *out)
+{
+    for (int pad2 = 0; pad2 < 2; pad2++) {
+        pbuf t;
+        pbuf_init(&t);
+        cbor_put_tag(&t, 18);
+        cbor_put_array(&t, 4);
+        cbor_put_bytes(&t, prot->p, prot->len);
+        cbor_put_map(&t, pad2 ? 3 : 2);
+        cbor_put_text(&t, "sigTst2");
+        cbor_put_map(&t, 1);
+        cbor_put_text(&t, "tstTokens");
+        cbor_put_array(&t, 1);
+        cbor_put_map(&t, 1);
+        cbor_put_text(&t, "val");
+        cbor_put_bytes(&t, tok, tok_len);
+        if (pad2) {
+            cbor_put_text(&t, "pad2");
+            cbor_put_bytes(&t, NULL, 0);
+        }
+        cbor_put_text(&t, "pad");
+        size_t fixed = t.len, tail;
+        { /* nil payload and the signature follow the pad */
+            pbuf x;
+            pbuf_init(&x);
+            cbor_put_null(&x);
+            cbor_put_bytes(&x, sig, sig_len);
+            tail = x.len;
+            pbuf_free(&x);
+        }
+        if (t.err) { int e = t.err; pbuf_free(&t); return e; }
+        for (size_t h = 1; h <= 5; h++) {
+            if (target < fixed + tail + h) break;
+            size_t n = target - fixed - tail - h;
+            size_t need = n < 24 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5;
+            if (need != h) continue;
+            uint8_t *z = calloc(1, n ? n : 1);
+            if (!z) { pbuf_free(&t); return PROV_ENOMEM; }
+            cbor_put_bytes(&t, z, n);
+            free(z);
+            cbor_put_null(&t);
+            cbor_put_bytes(&t, sig, sig_len);
+            int rc = t.err;
+            if (!rc && t.len == target) pbuf_put(out, t.p, t.len);
+            pbuf_free(&t);
+            return rc ? rc : out->err;
+        }
+        pbuf_free(&t);
+    }
+    return PROV_ELIMIT; /* the token is larger than the room reserved for it */
+}
+
+size_t cose_sign_ts_len(const prov_signer *signer, const prov_chain *chain, size_t reserve)
+{
+    return cose_sign_len(signer, chain) + reserve;
+}
+
+int cose_sign_ts(const prov_signer *signer, const prov_chain *chain, const uint8_t *payload, size_t payload_len,
+                 prov_timestamp_fn ts, void *ts_user, size_t reserve, pbuf *out, size_t *token_len)
+{
+    if (!signer || !signer->sign || !signer->sig_len || signer->sig_len > 1024 || !chain ||
+        !prov_chain_count(chain) || !ts)
+        return PROV_EINVAL;
+    pbuf prot, tbs, msg;
+    pbuf_init(&prot);
+    pbuf_init(&tbs);
+    pbuf_init(&msg);
+    put_protected(signer, chain, &prot);
+    cose_tbs(prot.p, prot.len, payload, payload_len, &tbs);
+    uint8_t sig[1024];
+    uint8_t *tok = NULL;
+    size_t tok_len = 0;
+    int rc = prot.err ? prot.err : tbs.err;
+    if (!rc && signer->sign(signer->user, tbs.p, tbs.len, sig, signer->sig_len)) rc = PROV_ESIGNER;
+    if (!rc) {
+        /* the token covers this signature: C2PA 2.x sigTst2 */
+        cose_sign1 c;
+        memset(&c, 0, sizeof c);
+        c.prot = prot.p;
+        c.prot_len = prot.len;
+        c.sig = sig;
+        c.sig_len = signer->sig_len;
+        cose_tst_message(&c, 2, NULL, 0, &msg);
+        rc = msg.err;
+    }
+    if (!rc && (ts(ts_user, msg.p, msg.len, &tok, &tok_len) || !tok || !tok_len || tok_len > (1u << 20)))
+        rc = PROV_ETIMESTAMP;
+    if (token_len) *token_len = tok_len;
+    if (!rc) rc = put_envelope_ts(&prot, sig, signer->sig_len, tok, tok_len, cose_sign_ts_len(signer, chain, reserve), out);
+    free(tok);
+    pbuf_free(&prot);
+    pbuf_free(&tbs);
+    pbuf_free(&msg);
     return rc;
 }

@@ -46,6 +46,14 @@ PROV_HIDDEN void cose_tst_message(const cose_sign1 *c, int version, const uint8_
 /* Write a COSE_Sign1 for payload, signed through signer. */
 PROV_HIDDEN int cose_sign(const prov_signer *signer, const prov_chain *chain, const uint8_t *payload,
                           size_t payload_len, pbuf *out);
+/* A COSE_Sign1 whose unprotected header carries an RFC 3161 token over the
+ * signature (sigTst2) from ts, padded to exactly cose_sign_ts_len bytes.
+ * PROV_ETIMESTAMP when ts fails, PROV_ELIMIT when the token does not fit
+ * the reserve (*token_len then says how large it was). */
+PROV_HIDDEN int cose_sign_ts(const prov_signer *signer, const prov_chain *chain, const uint8_t *payload,
+                             size_t payload_len, prov_timestamp_fn ts, void *ts_user, size_t reserve, pbuf *out,
+                             size_t *token_len);
+PROV_HIDDEN size_t cose_sign_ts_len(const prov_signer *signer, const prov_chain *chain, size_t reserve);
 /* Exact size cose_sign will produce (the store is laid out before signing). */
 PROV_HIDDEN size_t cose_sign_len(const prov_signer *signer, const prov_chain *chain);
 PROV_HIDDEN const char *cose_alg_name(int64_t alg);

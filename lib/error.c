@@ -23,6 +23,7 @@ const char *prov_strerror(int code)
     case PROV_ESIGNER: return "signer failed";
     case PROV_EEXIST: return "file exists";
     case PROV_ECERT: return "certificate error";
+    case PROV_ETIMESTAMP: return "time-stamp authority failed";
     default: return "unknown error";
     }
 }

@@ -662,16 +662,30 @@ int mirror_sync(mirror *m, const char *source, const mirror_opts *o, mirror_stat
     if (!rc) rc = load_stored(s);
     /* the checkpoint and the policy */
     if (!rc) {
-        const char *paths[2] = {"checkpoint", "policy"};
-        pbuf outs[2];
-        int rcs[2];
-        pbuf_init(&outs[0]), pbuf_init(&outs[1]);
-        rc = mfetch_many(s->f, 2, paths, outs, rcs, TLOG_NOTE_MAX, ctx);
+        const char *paths[3] = {"checkpoint", "policy", "root.pem"};
+        pbuf outs[3];
+        int rcs[3];
+        pbuf_init(&outs[0]), pbuf_init(&outs[1]), pbuf_init(&outs[2]);
+        rc = mfetch_many(s->f, 3, paths, outs, rcs, TLOG_NOTE_MAX, ctx);
         if (!rc && rcs[0] == PROV_EIO) rc = PROV_EIO; /* ctx has the detail */
         else if (!rc && rcs[0]) rc = prov_seterr(ctx, rcs[0], "%s/checkpoint: %s", source,
                                                  rcs[0] == PROV_ENOTFOUND ? "not found (not a registry?)" : prov_strerror(rcs[0]));
         if (!rc && rcs[1]) rc = prov_seterr(ctx, rcs[1], "%s/policy: %s", source, prov_strerror(rcs[1]));
         s->note1 = outs[0], s->policy = outs[1];
+        /* the registry's CA root, pinned like the log key on the first
+         * sync (a verifier that chose this registry trusts its CA) */
+        if (!rc && rcs[2] == 0 && outs[2].len) {
+            pbuf old;
+            bool found;
+            pbuf_init(&old);
+            rc = mdb_meta_get(s->m, "ca_root", &old, &found, ctx);
+            if (!rc && !found) rc = mdb_meta_set(s->m, "ca_root", outs[2].p, outs[2].len, ctx);
+            else if (!rc && (old.len != outs[2].len || memcmp(old.p, outs[2].p, old.len)))
+                rc = prov_seterr(ctx, TLOG_EVERIFY, "%s/root.pem: not the CA root pinned in %s (a registry's root does not change; use another mirror file)",
+                                 source, s->m->path);
+            pbuf_free(&old);
+        }
+        pbuf_free(&outs[2]);
     }
     tlog_checkpoint cp;
     if (!rc) {
@@ -774,4 +788,12 @@ int mirror_open_sync(mirror **out, const char *source, const char *path, const m
     }
     *out = m;
     return 0;
+}
+
+int mirror_ca_root(mirror *m, pbuf *out, prov_ctx *ctx)
+{
+    bool found;
+    int rc = mdb_meta_get(m, "ca_root", out, &found, ctx);
+    if (!rc && !found) rc = prov_seterr(ctx, PROV_ENOTFOUND, "%s: no CA root pinned (sync it from a registry that serves root.pem)", m->path);
+    return rc;
 }

@@ -87,6 +87,8 @@ PROV_HIDDEN int mirror_sync(mirror *m, const char *source, const mirror_opts *o,
  * need be, and sync it from source. */
 PROV_HIDDEN int mirror_open_sync(mirror **out, const char *source, const char *path,
                                  const mirror_opts *o, mirror_stats *st, prov_ctx *ctx);
+/* The registry's CA root (PEM) pinned at the first sync. */
+PROV_HIDDEN int mirror_ca_root(mirror *m, pbuf *out, prov_ctx *ctx);
 /* Stored size (0 before the first sync) and the pinned log key. */
 PROV_HIDDEN uint64_t mirror_size(const mirror *m);
 PROV_HIDDEN int mirror_log_verifier(mirror *m, tlog_verifier *v, prov_ctx *ctx);

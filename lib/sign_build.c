@@ -301,14 +301,28 @@ int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, i
     if ((rc = hd.err ? hd.err : asrt.err ? asrt.err : claim.err)) goto out;
 
     /* signature */
-    if (sign) {
+    size_t reserve = s->o && s->o->timestamp ? (s->o->timestamp_reserve ? s->o->timestamp_reserve : 16384) : 0;
+    if (sign && reserve) {
+        size_t tl = 0;
+        rc = cose_sign_ts(s->signer, s->chain, claim.p, claim.len, s->o->timestamp, s->o->timestamp_user, reserve,
+                          &sig, &tl);
+        if (rc == PROV_ELIMIT) {
+            prov_seterr(s->ctx, rc, "time-stamp token of %zu bytes does not fit the %zu bytes reserved (timestamp_reserve)",
+                        tl, reserve);
+            goto out;
+        }
+        if (rc) {
+            prov_seterr(s->ctx, rc, "signing failed: %s", prov_strerror(rc));
+            goto out;
+        }
+    } else if (sign) {
         rc = cose_sign(s->signer, s->chain, claim.p, claim.len, &sig);
         if (rc) {
             prov_seterr(s->ctx, rc, "signing failed: %s", prov_strerror(rc));
             goto out;
         }
     } else {
-        size_t k = cose_sign_len(s->signer, s->chain);
+        size_t k = reserve ? cose_sign_ts_len(s->signer, s->chain, reserve) : cose_sign_len(s->signer, s->chain);
         if (pbuf_reserve(&sig, k)) { rc = PROV_ENOMEM; goto out; }
         memset(sig.p, 0, k);
         sig.len = k;

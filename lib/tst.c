@@ -142,12 +142,8 @@ static int check(const prov_trust *t, int chain, const uint8_t *tok, size_t len,
         WHY("time-stamp has no readable time");
         goto done;
     }
-    /* a signingTime attribute is signed too; readers (c2pa-rs) prefer it */
-    ASN1_TYPE *st = PKCS7_get_signed_attribute(sk_PKCS7_SIGNER_INFO_value(sis, 0), NID_pkcs9_signingTime);
-    if (st && (st->type == V_ASN1_UTCTIME || st->type == V_ASN1_GENERALIZEDTIME)) {
-        int64_t s;
-        if (asn1_time((const ASN1_TIME *)st->value.asn1_string, &s) == 0) at = s;
-    }
+    /* genTime is the token's time (RFC 3161 2.4.2); a CMS signingTime
+     * attribute, when a TSA adds one, is not what it vouches for */
     int64_t margin = 0;
     const TS_ACCURACY *acc = TS_TST_INFO_get_accuracy(info);
     if (acc) {
