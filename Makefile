@@ -125,6 +125,14 @@ cuda-host-check: $(STATIC)
 interop: $(PROV)
 	@bash tests/interop/run.sh $(BUILD)
 
+# prov sign --tsa against `openssl ts` on loopback; verify; c2pa-rs reads it
+.PHONY: tsa-test
+$(BUILD)/tsa_http: tests/tsa/tsa_http.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+tsa-test: $(PROV) $(BUILD)/tsa_http
+	@bash tests/tsa/run.sh $(BUILD)
+
 # prov verify -r/--files-from and prov serve over loopback (tests/serve);
 # the serve page in headless chromium (tests/web: npm ci of playwright-core)
 .PHONY: serve-test web
@@ -142,6 +150,7 @@ check:
 	$(MAKE) fuzz-replay
 	$(MAKE) asan
 	$(MAKE) interop
+	$(MAKE) tsa-test
 	$(MAKE) serve-test
 	$(MAKE) web
 
