@@ -125,6 +125,15 @@ cuda-host-check: $(STATIC)
 interop: $(PROV)
 	@bash tests/interop/run.sh $(BUILD)
 
+# The world interop measure on a corpus folder (tests/interop/world/README.md):
+# make interop-world CORPUS=DIR
+CORPUS ?= ../shared/fixtures/world
+.PHONY: interop-world
+interop-world: $(PROV)
+	@cd tests/interop && { [ -d node_modules/@contentauth/c2pa-wasm ] || npm ci --no-audit --no-fund --loglevel=error; }
+	node tests/interop/world/run.mjs $(BUILD)/prov $(CORPUS)
+	node tests/interop/world/run.mjs --trust ../shared/fixtures/c2pa/certs/trust/test_cert_root_bundle.pem $(BUILD)/prov $(CORPUS)
+
 # prov sign --tsa against `openssl ts` on loopback; verify; c2pa-rs reads it
 .PHONY: tsa-test
 $(BUILD)/tsa_http: tests/tsa/tsa_http.c

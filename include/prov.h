@@ -333,7 +333,8 @@ typedef struct prov_report prov_report;
 
 /* Verify the manifest store of a file.  A file that is unsigned or invalid
  * is not an error: the report says so; the return value is negative only
- * when the stream cannot be read.  The report is returned even then (state
+ * when the stream cannot be read, or its store cannot be validated at all
+ * (PROV_EFORMAT: a pre-release draft, a claim naming no hash algorithm).  The report is returned even then (state
  * PROV_STATE_ERROR) when *out is set. */
 PROV_API int prov_verify(prov_ctx *ctx, const prov_verify_opts *opts,
                          prov_stream *in, prov_report **out);

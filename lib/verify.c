@@ -826,6 +826,8 @@ int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, 
         goto done;
     }
     if (store_unreadable(&st, r->error, sizeof r->error)) {
+        /* no reader can validate it: an error, as a file that cannot be read */
+        rc = prov_seterr(ctx, PROV_EFORMAT, "%s", r->error);
         r->state = PROV_STATE_ERROR;
         goto done;
     }

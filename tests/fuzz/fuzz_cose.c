@@ -96,13 +96,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc == 0) CHECK(bounded_str(cn, sizeof cn) && bounded_str(org, sizeof org) && bounded_str(iss, sizeof iss));
     }
     int64_t at = 0;
-    if (c.tst) {
-        rc = prov_tst_time(c.tst, c.tst_len, &at);
-        CHECK(rc == 0 || rc == 1 || rc < 0);
-        if (rc) at = 0;
+    if (c.tst) { /* the token against the bytes it must cover, both versions */
+        for (int v = 1; v <= 2; v++) {
+            pbuf msg;
+            pbuf_init(&msg);
+            cose_tst_message(&c, v, (const uint8_t *)PAYLOAD, sizeof PAYLOAD - 1, &msg);
+            char tsa[64];
+            int64_t t = 0;
+            rc = msg.err ? PROV_TST_MALFORMED
+                         : prov_tst_check(trust(), c.tst, c.tst_len, msg.p, msg.len, &t, tsa, sizeof tsa, why2, sizeof why2);
+            CHECK(rc >= PROV_TST_TRUSTED && rc <= PROV_TST_OUTSIDE);
+            CHECK(bounded_str(why2, sizeof why2) && bounded_str(tsa, sizeof tsa));
+            CHECK(strncmp(prov_tst_code(rc), "timeStamp.", 10) == 0);
+            if (rc == PROV_TST_TRUSTED) at = t;
+            pbuf_free(&msg);
+        }
     }
     why2[0] = 0;
-    rc = prov_x509_check_profile(c.certs[0], c.cert_len[0], at, why2, sizeof why2);
+    rc = prov_x509_check_profile(trust(), c.certs[0], c.cert_len[0], at, why2, sizeof why2);
     CHECK(rc == 0 || rc == 1 || rc == 2 || rc == PROV_ECERT);
     CHECK(bounded_str(why2, sizeof why2));
     rc = prov_x509_chain_trusted(NULL, c.certs, c.cert_len, c.ncerts, at, why2, sizeof why2);

@@ -8,7 +8,7 @@ import { initSync, WasmReader } from '@contentauth/c2pa-wasm';
 const MIME = {
   '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png',
   '.mp4': 'video/mp4', '.mov': 'video/quicktime',
-  '.heic': 'image/heic', '.avif': 'image/avif',
+  '.heic': 'image/heic', '.avif': 'image/avif', '.heif': 'image/heif', '.m4a': 'audio/mp4',
 };
 
 export function mimeFor(file) {

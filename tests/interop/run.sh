@@ -31,6 +31,25 @@ step "prov agrees with c2pa-rs on every fixture (no anchors)" \
 step "prov agrees with c2pa-rs on every fixture (test anchors)" \
   bash "$here/compare.sh" --trust "$fixtures/certs/trust/test_cert_root_bundle.pem" "$prov" "${images[@]}"
 
+# The world measure (world/run.mjs: agreement by format, c2pa-rs with its
+# own default EKU list) on the shared fixtures, and on the wide corpus of
+# public C2PA files when it is present (world/corpus.tsv lists it; gather it
+# with world/gather.py, or set PROV_WORLD_CORPUS): every difference must be
+# listed in known_differences.tsv with its reason.
+step "world measure: shared fixtures (no anchors)" node "$here/world/run.mjs" "$prov" "$fixtures"
+step "world measure: shared fixtures (test anchors)" \
+  node "$here/world/run.mjs" --trust "$fixtures/certs/trust/test_cert_root_bundle.pem" "$prov" "$fixtures"
+world=${PROV_WORLD_CORPUS:-${PROV_SHARED:-$root/../shared}/fixtures/world}
+if [ -d "$world" ]; then
+  if [ -f "$world/corpus.tsv" ] || python3 "$here/world/gather.py" --check "$world" "$here/world/corpus.tsv" >/dev/null 2>&1; then
+    step "world measure: $world (no anchors)" node "$here/world/run.mjs" "$prov" "$world"
+    step "world measure: $world (test anchors)" \
+      node "$here/world/run.mjs" --trust "$fixtures/certs/trust/test_cert_root_bundle.pem" "$prov" "$world"
+  fi
+else
+  echo "interop: note the wide corpus ($world) is not here; world/corpus.tsv lists its $(grep -vc '^#' "$here/world/corpus.tsv") files"
+fi
+
 # Files prov signs: fresh issuer and key, created, edited with a parent,
 # re-signed in place, and a PNG.
 t=$(mktemp -d)

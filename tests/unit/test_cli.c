@@ -180,6 +180,13 @@ static void test_registry_identity(void **state)
     assert_output_has("\"proof\":\"verified\"");
     assert_output_has("\"name\":\"Jane Doe\",\"org\":\"Daily News\"");
     assert_output_has("\"status\":\"active\"");
+    /* choosing the registry is trusting its CA: trusted without --trust */
+    assert_int_equal(prov("verify --json r.jpg --registry reg"), 0);
+    assert_output_has("\"state\":\"trusted\"");
+    assert_output_has("\"name\":\"Jane Doe\",\"org\":\"Daily News\"");
+    /* ... and without it, the signer chains to nothing the user chose */
+    assert_int_equal(prov("verify --json r.jpg"), 0);
+    assert_output_has("\"state\":\"valid\"");
     /* a key the registry does not know */
     assert_int_equal(prov("verify --json s.jpg --registry reg"), 0);
     assert_output_has("\"status\":\"unregistered\"");

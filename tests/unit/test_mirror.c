@@ -699,6 +699,13 @@ static void test_cli_verify_witness(void **st)
     assert_int_equal(tu_sh("cd %s && %s registry sync %s --log-key reg/log.pub --mirror m.sqlite -Q", D, P, url), 0);
     assert_int_equal(tu_sh("cd %s && PROV_REGISTRY_MIRROR=m.sqlite %s verify --trust reg/root.pem --registry %s --json alice.jpg "
                            "| grep -q '\"name\":\"alice\",.*\"status\":\"active\"'", D, P, url), 0);
+    /* the registry's CA root, pinned by the mirror, is trusted without --trust */
+    assert_int_equal(tu_sh("cd %s && PROV_REGISTRY_MIRROR=m.sqlite %s verify --registry %s --json alice.jpg "
+                           "| grep -q '\"state\":\"trusted\"'", D, P, url), 0);
+    /* a registry (or a man in the middle) that swaps its CA root: refused */
+    assert_int_equal(tu_sh("cd %s && cp reg/root.pem root.keep && %s ca init other --subject CN=Other --no-encrypt >/dev/null && "
+                           "cp other/root.pem reg/root.pem && %s registry sync %s --mirror m.sqlite -Q 2>err.txt; rc=$?; "
+                           "cp root.keep reg/root.pem; [ $rc -ne 0 ] && grep -q 'not the CA root pinned' err.txt", D, P, P, url), 0);
     assert_int_equal(tu_sh("cd %s && PROV_REGISTRY_MIRROR=m.sqlite %s verify --trust reg/root.pem --registry %s --json bob.jpg "
                            ">bob.json", D, P, url), 1);
     assert_int_equal(tu_sh("grep -q '\"status\":\"revoked\",\"revoked_at\":[0-9]*,\"reason\":\"key-compromise\"' %s/bob.json", D), 0);

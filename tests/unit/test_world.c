@@ -143,8 +143,13 @@ static void test_claim_without_alg(void **state)
     for (uint8_t *q = p; (q = find(q, n - (size_t)(q - p), "\x63" "alg" "\x66" "sha256", 11)); q++) a = q;
     assert_non_null(a);
     memcpy(a + 1, "alx", 3);
-    prov_report *r = verify_mem(p, n);
+    prov_verify_opts vo = {.trust = id.trust};
+    prov_stream st;
+    prov_stream_mem(&st, p, n);
+    prov_report *r;
+    assert_int_equal(prov_verify(ctx, &vo, &st, &r), PROV_EFORMAT);
     assert_int_equal(prov_report_state(r), PROV_STATE_ERROR);
+    assert_non_null(strstr(prov_errmsg(ctx), "no hash algorithm"));
     prov_report_free(r);
     free(p);
 }
