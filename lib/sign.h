@@ -57,4 +57,7 @@ PROV_HIDDEN int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const pro
                             const prov_chain *chain, prov_stream *in, prov_stream *out, const uint8_t (*leaves)[32],
                             size_t nleaves);
 
+/* Tests only: see sign_build.c. */
+PROV_HIDDEN extern int prov_test_legacy_ingredient;
+
 #endif

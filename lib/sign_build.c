@@ -74,16 +74,39 @@ static void put_thumbnail(pbuf *b, const char *label, const pbuf *jpeg)
     jumbf_close(b, sb);
 }
 
-static void put_codes(pbuf *b, const prov_report *r, int kind)
+/* The parent's validation results as its reader saw them, each status
+ * with the URL of what it is about when known (the parent's signature for
+ * signature and credential codes), so that later readers report only what
+ * changed since (C2PA 2.x 15.11: deltas). */
+static void put_codes(pbuf *b, const prov_report *r, int kind, const char *active)
 {
-    size_t n = prov_report_code_count(r, kind);
+    size_t n = 0;
+    for (size_t i = 0; i < r->ncodes; i++) n += r->codes[i].kind == kind;
+    if (n > 4096) n = 4096; /* bounded: a hostile parent's report */
     cbor_put_array(b, n);
-    for (size_t i = 0; i < n; i++) {
-        cbor_put_map(b, 1);
+    size_t k = 0;
+    for (size_t i = 0; i < r->ncodes && k < n; i++) {
+        const rcode *c = &r->codes[i];
+        if (c->kind != kind) continue;
+        k++;
+        const char *m = c->manifest[0] ? c->manifest : active;
+        int sig = !strncmp(c->code, "signingCredential.", 18) || !strncmp(c->code, "claimSignature.", 15) ||
+                  !strncmp(c->code, "timeStamp.", 10);
+        cbor_put_map(b, sig && m ? 2 : 1);
         cbor_put_text(b, "code");
-        cbor_put_text(b, prov_report_code(r, kind, i));
+        cbor_put_text(b, c->code);
+        if (sig && m) {
+            char url[512];
+            snprintf(url, sizeof url, "self#jumbf=/c2pa/%s/c2pa.signature", m);
+            cbor_put_text(b, "url");
+            cbor_put_text(b, url);
+        }
     }
 }
+
+/* Tests only (tests/unit/test_world.c): write the parent's ingredient as
+ * C2PA 1.0-1.2 writers did, to check that verification accepts it. */
+int prov_test_legacy_ingredient;
 
 /* c2pa.ingredient.v3 for the parent, and c2pa.actions.v2. */
 int build_fixed(sctx *s)
@@ -106,7 +129,12 @@ int build_fixed(sctx *s)
             uint8_t h[32];
             snprintf(url, sizeof url, "self#jumbf=/c2pa/%s", pm->label);
             jsuper_hash(&pm->sb, h);
-            cbor_put_text(g, "activeManifest");
+            if (prov_test_legacy_ingredient) { /* a 1.x writer: c2pa_manifest hashed over the claim */
+                sha256(pm->claim_bytes, pm->claim_len, h);
+                cbor_put_text(g, "c2pa_manifest");
+            } else {
+                cbor_put_text(g, "activeManifest");
+            }
             put_huri(g, url, h, 1);
             if (pm->sig_bytes) {
                 snprintf(url, sizeof url, "self#jumbf=/c2pa/%s/c2pa.signature", pm->label);
@@ -120,11 +148,11 @@ int build_fixed(sctx *s)
         cbor_put_text(g, "activeManifest");
         cbor_put_map(g, 3);
         cbor_put_text(g, "success");
-        put_codes(g, s->preport, PROV_CODE_SUCCESS);
+        put_codes(g, s->preport, PROV_CODE_SUCCESS, pm ? pm->label : NULL);
         cbor_put_text(g, "informational");
-        put_codes(g, s->preport, PROV_CODE_INFO);
+        put_codes(g, s->preport, PROV_CODE_INFO, pm ? pm->label : NULL);
         cbor_put_text(g, "failure");
-        put_codes(g, s->preport, PROV_CODE_FAILURE);
+        put_codes(g, s->preport, PROV_CODE_FAILURE, pm ? pm->label : NULL);
         if (g->err) return g->err;
     }
     int opened = s->has_parent;

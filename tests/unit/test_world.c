@@ -19,6 +19,7 @@
 #include "cose.h"
 #include "hash.h"
 #include "report.h"
+#include "sign.h"
 #include "verify_actions.h"
 
 static prov_ctx *ctx;
@@ -209,6 +210,88 @@ static void test_remote_manifest(void **state)
     assert_int_equal(prov_report_state(r), PROV_STATE_UNSIGNED);
     prov_report_free(r);
     free(j);
+}
+
+/* ---- ingredients --------------------------------------------------------- */
+
+static uint8_t *sign_as(tu_identity *who, const uint8_t *in, size_t len, size_t *out_len)
+{
+    prov_sign_opts o = {0};
+    o.no_soft_binding = 1;
+    prov_stream si, so;
+    prov_outbuf ob = {0};
+    prov_signer s;
+    prov_signer_from_key(&s, who->key);
+    prov_stream_mem(&si, in, len);
+    prov_stream_outbuf(&so, &ob);
+    int rc = prov_sign(ctx, &o, &s, who->chain, &si, &so);
+    if (rc) fail_msg("sign: %s: %s", prov_strerror(rc), prov_errmsg(ctx));
+    *out_len = ob.len;
+    return ob.data;
+}
+
+static prov_report *verify_with(const uint8_t *p, size_t n, const prov_trust *t)
+{
+    prov_verify_opts vo = {.trust = t};
+    prov_stream s;
+    prov_stream_mem(&s, p, n);
+    prov_report *r;
+    assert_int_equal(prov_verify(ctx, &vo, &s, &r), 0);
+    return r;
+}
+
+/* A parent signed by someone the verifier does not trust, edited and
+ * re-signed by someone it does: the parent's untrusted signer was already
+ * recorded in the ingredient when it was taken in, so it is no news (a
+ * delta, C2PA 15.11); what changed since still is. */
+static void test_ingredient_deltas(void **state)
+{
+    (void)state;
+    tu_identity a;
+    assert_int_equal(tu_identity_make(ctx, &a, "CN=Other Root,O=prov tests", "CN=Other Signer,O=prov tests"), 0);
+    size_t pn, cn;
+    uint8_t *parent = sign_as(&a, jpeg, jpeg_len, &pn);
+    uint8_t *child = sign_as(&id, parent, pn, &cn);
+    prov_report *r = verify_with(child, cn, id.trust);
+    assert_int_equal(prov_report_state(r), PROV_STATE_TRUSTED);
+    assert_true(prov_report_has_code(r, "ingredient.manifest.validated"));
+    prov_report_free(r);
+    r = verify_with(child, cn, NULL);
+    assert_int_equal(prov_report_state(r), PROV_STATE_VALID);
+    prov_report_free(r);
+    /* the parent's manifest changed inside the child: news */
+    uint8_t *t = malloc(cn);
+    memcpy(t, child, cn);
+    uint8_t *q = find(t, cn, "Other Signer", 12);
+    assert_non_null(q);
+    q[0] = 'o';
+    r = verify_with(t, cn, id.trust);
+    assert_int_equal(prov_report_state(r), PROV_STATE_INVALID);
+    assert_true(prov_report_has_code(r, "ingredient.manifest.mismatch"));
+    prov_report_free(r);
+    free(t);
+    free(parent);
+    free(child);
+    tu_identity_free(&a);
+}
+
+/* C2PA 1.0-1.2 writers hashed the ingredient's claim, not its manifest
+ * box (all of Adobe's 2022 test files): accepted, as c2pa-rs does. */
+static void test_legacy_ingredient_hash(void **state)
+{
+    (void)state;
+    size_t pn, cn;
+    uint8_t *parent = sign_mem(jpeg, jpeg_len, &pn);
+    prov_test_legacy_ingredient = 1;
+    uint8_t *child = sign_mem(parent, pn, &cn);
+    prov_test_legacy_ingredient = 0;
+    assert_non_null(find(child, cn, "c2pa_manifest", 13));
+    prov_report *r = verify_mem(child, cn);
+    assert_int_equal(prov_report_state(r), PROV_STATE_TRUSTED);
+    assert_false(prov_report_has_code(r, "ingredient.manifest.mismatch"));
+    prov_report_free(r);
+    free(parent);
+    free(child);
 }
 
 /* ---- c2pa.hash.boxes ---------------------------------------------------- */
@@ -516,6 +599,7 @@ int main(void)
         cmocka_unit_test(test_hashed_uri_once),  cmocka_unit_test(test_claim_without_alg),
         cmocka_unit_test(test_manifest_labels),  cmocka_unit_test(test_remote_manifest),
         cmocka_unit_test(test_box_hash),         cmocka_unit_test(test_ica),
+        cmocka_unit_test(test_ingredient_deltas), cmocka_unit_test(test_legacy_ingredient_hash),
         cmocka_unit_test(test_rfc3339),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
