@@ -191,6 +191,12 @@ bench: all
 	  else echo "detector bench skipped: it compares against PyTorch (apt-get install python3-torch)"; fi
 	@bash tests/bench/bench_detector_gpu.sh $(BUILD)
 
+# The detector's accuracy on held-out sources, as-is and after JPEG, with
+# bootstrap intervals (tests/bench/detector_eval.sh; detector/README.md).
+.PHONY: detector-eval
+detector-eval: all
+	@bash tests/bench/detector_eval.sh $(BUILD)
+
 deps:
 	@bash tools/install-deps.sh
 

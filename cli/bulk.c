@@ -295,10 +295,11 @@ static int read_list(bulk *b, const char *list)
 static void summary(bulk *b, double secs, unsigned jobs)
 {
     static const char *const names[6] = {"error", "unsigned", "invalid", "valid", "trusted", "remote"};
+    static const int order[6] = {4, 3, 2, 1, 0, 5}; /* remote last: it came after the others */
     if (b->o->summary_json) {
         printf("{\"summary\":{\"files\":%zu,\"skipped\":%zu,\"seconds\":%.3f,\"jobs\":%u,\"states\":{", b->files,
                b->skipped, secs, jobs);
-        for (int i = 5; i >= 0; i--) printf("\"%s\":%zu%s", names[i], b->states[i], i ? "," : "");
+        for (int k = 0; k < 6; k++) printf("\"%s\":%zu%s", names[order[k]], b->states[order[k]], k < 5 ? "," : "");
         fputs("},\"signers\":", stdout);
         tally_json(stdout, &b->signers);
         fputs(",\"detector\":", stdout);
@@ -309,9 +310,9 @@ static void summary(bulk *b, double secs, unsigned jobs)
     }
     fprintf(stderr, "prov: %zu files in %.2f s (%.1f/s, %u jobs):", b->files, secs,
             secs > 0 ? (double)b->files / secs : 0.0, jobs);
-    for (int i = 5; i >= 0; i--)
-        if (i != PROV_STATE_REMOTE || b->states[i])
-            fprintf(stderr, " %zu %s%s", b->states[i], names[i], i ? "," : "");
+    for (int k = 0; k < 6; k++)
+        if (order[k] != PROV_STATE_REMOTE || b->states[order[k]])
+            fprintf(stderr, "%s %zu %s", k ? "," : "", b->states[order[k]], names[order[k]]);
     if (b->skipped) fprintf(stderr, "; %zu skipped (not media)", b->skipped);
     fputc('\n', stderr);
     tally_text(stderr, "by signer", &b->signers);

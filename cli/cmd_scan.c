@@ -19,16 +19,21 @@ static const char USAGE[] =
     "reported (index, time).\n"
     "  --json         one JSON object per file per line: file, kind, probability,\n"
     "                 logit, crops, frames (video), device, backend, model,\n"
-    "                 model_version, threshold, verdict (above|below); or file, error\n"
+    "                 model_version, threshold, verdict (likely-ai-made|no-finding),\n"
+    "                 false_positive_rate (at the model's own threshold); or file, error\n"
     "  --device D     cpu, cuda (an error without a GPU) or auto (default: cuda\n"
     "                 when a GPU and libprov_cuda.so are there, else cpu)\n"
-    "  --threshold P  verdict threshold on the probability (default 0.5)\n"
+    "  --threshold P  verdict threshold on the probability (default: the model's\n"
+    "                 operating point, chosen so that at most 5% of held-out real\n"
+    "                 photos are flagged; 0.5 for a model without one)\n"
     "  --model FILE   weights (PROVNPR1); default $PROV_MODEL, then the model\n"
     "                 beside the program (build tree or install)\n"
     "  --threads N    CPU worker threads (default: every CPU)\n"
     "  --frames N     video frames to sample (default 16, at most 256)\n"
-    "Exit 0 when every file scores below the threshold, 1 when any scores at or\n"
-    "above it, 2 on an error (no model, a file that cannot be read).\n";
+    "A file at or above the threshold is \"likely AI-made\", below it \"no finding\"\n"
+    "(which is not proof of a real photo either).  Exit 0 when every file scores\n"
+    "below the threshold, 1 when any scores at or above it, 2 on an error (no\n"
+    "model, a file that cannot be read).\n";
 
 static int parse_num(const char *v, double lo, double hi, double *out)
 {
@@ -76,6 +81,7 @@ int cmd_scan(int argc, char **argv)
         } else if (c == 't') {
             if (parse_num(optarg, 0, 1, &v)) return err("--threshold: '%s' is not a number from 0 to 1", optarg);
             dc.threshold = v;
+            dc.threshold_set = 1;
         } else if (c == 'm') dc.model = optarg;
         else if (c == 'T') {
             if (parse_num(optarg, 0, 64, &v) || v != (unsigned)v) return err("--threads: '%s' is not 0 to 64", optarg);

@@ -244,9 +244,16 @@ int cmd_verify(int argc, char **argv)
                 char v[64] = "", e[600] = "", m[128] = "";
                 vo_json_field(d, "verdict", v, sizeof v);
                 vo_json_field(d, "model", m, sizeof m);
-                if (pr)
-                    printf("  detector: probability AI-made %.3f (logit %.3f, model %s): %s the threshold %g\n",
-                           atof(pr + 14), lg ? atof(lg + 8) : 0.0, m, v, th ? atof(th + 12) : 0.5);
+                const char *fp = strstr(d, "\"false_positive_rate\":");
+                if (pr && fp)
+                    printf("  detector: %s (probability %.3f, threshold %g, at which the model flags %.0f%% of real "
+                           "photos; model %s, logit %.3f; a hint, not proof)\n",
+                           !strcmp(v, "likely-ai-made") ? "likely AI-made" : "no finding", atof(pr + 14),
+                           th ? atof(th + 12) : 0.5, 100 * atof(fp + 22), m, lg ? atof(lg + 8) : 0.0);
+                else if (pr)
+                    printf("  detector: %s (probability %.3f, threshold %g; model %s, logit %.3f; a hint, not proof)\n",
+                           !strcmp(v, "likely-ai-made") ? "likely AI-made" : "no finding", atof(pr + 14),
+                           th ? atof(th + 12) : 0.5, m, lg ? atof(lg + 8) : 0.0);
                 else if (vo_json_field(d, "error", e, sizeof e)) printf("  detector: not run: %s\n", e);
             }
             const char *a = strstr(buf, "\"actions\":[");

@@ -18,6 +18,7 @@
  * the score. */
 #include "cli.h"
 #include "detect.h"
+#include "json.h"
 
 #include <errno.h>
 #include <math.h>
@@ -99,6 +100,8 @@ static int find_model(detect_cfg *c)
     return -1;
 }
 
+static void detect_operating_point(detect_cfg *c);
+
 int detect_open(detect_cfg *c)
 {
     if (c->tried) return c->det ? 0 : -1;
@@ -119,6 +122,7 @@ int detect_open(detect_cfg *c)
         c->det = NULL;
         return -1;
     }
+    detect_operating_point(c);
     return 0;
 }
 
@@ -296,7 +300,35 @@ static void meta_str(const char *meta, const char *key, char *out, size_t cap)
 
 static const char *verdict(const detect_cfg *c, const detect_result *r)
 {
-    return r->probability >= c->threshold ? "above" : "below";
+    return r->probability >= c->threshold ? "likely-ai-made" : "no-finding";
+}
+
+/* The model's operating point (metadata "operating_point": threshold on
+ * the probability, the false-positive rate measured at it on held-out real
+ * photos with its 95% interval, the true-positive rate on held-out
+ * generators), which becomes the default threshold. */
+static void detect_operating_point(detect_cfg *c)
+{
+    const char *meta = c->det ? prov_detector_meta(c->det) : NULL;
+    json_doc d;
+    if (!meta || json_parse(meta, strlen(meta), &d, NULL)) return;
+    const json_node *op = json_get(d.root, "operating_point");
+    const json_node *t = json_get(op, "threshold"), *f = json_get(op, "fpr"), *ci = json_get(op, "fpr_ci"),
+                    *tp = json_get(op, "tpr");
+    if (t && t->type == JSON_NUMBER && t->num > 0 && t->num < 1 && f && f->type == JSON_NUMBER) {
+        c->have_op = 1;
+        c->op_threshold = t->num;
+        c->op_fpr = f->num;
+        c->op_fpr_lo = c->op_fpr_hi = f->num;
+        if (ci && ci->type == JSON_ARRAY && ci->len == 2 && ci->child->type == JSON_NUMBER &&
+            ci->child->next->type == JSON_NUMBER) {
+            c->op_fpr_lo = ci->child->num;
+            c->op_fpr_hi = ci->child->next->num;
+        }
+        c->op_tpr = tp && tp->type == JSON_NUMBER ? tp->num : -1;
+        if (!c->threshold_set) c->threshold = c->op_threshold;
+    }
+    json_free(&d);
 }
 
 char *detect_json_members(const detect_cfg *c, const detect_result *r)
@@ -327,6 +359,9 @@ char *detect_json_members(const detect_cfg *c, const detect_result *r)
     if (*version) sb_str(&b, version);
     else sb_printf(&b, "null");
     sb_printf(&b, ",\"threshold\":%g,\"verdict\":\"%s\"", c->threshold, verdict(c, r));
+    if (c->have_op && c->threshold == c->op_threshold) /* what the threshold costs, as measured */
+        sb_printf(&b, ",\"false_positive_rate\":%.4f,\"false_positive_rate_ci\":[%.4f,%.4f]", c->op_fpr,
+                  c->op_fpr_lo, c->op_fpr_hi);
     if (b.bad) {
         free(b.p);
         return NULL;
@@ -341,12 +376,17 @@ static void print_line(const detect_cfg *c, const detect_result *r, const char *
     const char *meta = prov_detector_meta(c->det);
     meta_str(meta, "model", name, sizeof name);
     meta_str(meta, "model_version", version, sizeof version);
-    printf("%sprobability AI-made %.3f (logit %.3f", lead, r->probability, r->logit);
+    int hit = r->probability >= c->threshold;
+    printf("%s%s: probability %.3f %s the threshold %g", lead, hit ? "likely AI-made" : "no finding",
+           r->probability, hit ? "at or above" : "below", c->threshold);
+    if (c->have_op && c->threshold == c->op_threshold)
+        printf(" (at which the model flags %.0f%% of real photos, 95%% CI %.0f-%.0f%%)", 100 * c->op_fpr,
+               100 * c->op_fpr_lo, 100 * c->op_fpr_hi);
+    printf("\n    logit %.3f", r->logit);
     if (r->video)
         printf(", %u frames, top %u averaged", r->frames, r->ntop);
-    printf(", %u crops, %s, model %s%s%s): %s the threshold %g\n", r->crops,
-           prov_detector_device(c->det), *name ? name : "unknown", *version ? " " : "", version,
-           verdict(c, r), c->threshold);
+    printf(", %u crops, %s, model %s%s%s; a hint for review, not proof\n", r->crops, prov_detector_device(c->det),
+           *name ? name : "unknown", *version ? " " : "", version);
     for (uint32_t i = 0; r->video && i < r->ntop; i++)
         printf("    frame %u at %.2fs: logit %.3f\n", r->top[i].index, r->top[i].time_s,
                r->top[i].logit);

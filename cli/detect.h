@@ -18,7 +18,11 @@ typedef struct detect_cfg {
     int device;        /* PROV_DEVICE_* (default auto) */
     unsigned threads;  /* 0: every CPU */
     unsigned frames;   /* video frames sampled */
-    double threshold;  /* verdict: above when probability >= threshold */
+    double threshold;  /* verdict: likely AI-made when probability >= threshold */
+    int threshold_set; /* --threshold given (else the model's operating point) */
+    /* the model's measured operating point (weights metadata), when it has one */
+    int have_op;
+    double op_threshold, op_fpr, op_fpr_lo, op_fpr_hi, op_tpr;
     /* opened on first use */
     prov_ctx *ctx;
     prov_detector *det;

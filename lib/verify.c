@@ -37,6 +37,9 @@ typedef struct vctx {
      * signed the hashes of its ingredients, so they existed at T: an
      * ingredient without a time-stamp of its own is judged then. */
     int64_t when;
+    /* failures of ingredients that their signer recorded: not reported
+     * again, but they still make that ingredient's "result" */
+    unsigned recorded_fails, recorded_trust_fails;
 } vctx;
 
 static const char *cur_label(const vctx *v)
@@ -48,7 +51,11 @@ static const char *cur_label(const vctx *v)
 static void vfailw(vctx *v, const char *code, int ing, const char *why)
 {
     /* an ingredient's failure its signer already recorded is no news */
-    if (ing && v->cur >= 0 && delta_has(&v->delta, code, (size_t)v->cur)) return;
+    if (ing && v->cur >= 0 && delta_has(&v->delta, code, (size_t)v->cur)) {
+        if (strcmp(code, "signingCredential.untrusted")) v->recorded_fails++;
+        else v->recorded_trust_fails++;
+        return;
+    }
     if (strcmp(code, "signingCredential.untrusted")) v->fails++;
     else v->trust_fails++;
     report_addw(v->r, PROV_CODE_FAILURE, code, ing, cur_label(v), why);
@@ -288,7 +295,7 @@ static void check_ingredients(vctx *v, c2pa_manifest *m, pbuf *out, int depth,
                     vfail(v, "ingredient.manifest.mismatch", 1);
                     result = "mismatch";
                 } else {
-                    unsigned f0 = v->fails, t0 = v->trust_fails;
+                    unsigned f0 = v->fails + v->recorded_fails, t0 = v->trust_fails + v->recorded_trust_fails;
                     const c2pa_assertion *b = NULL;
                     int nb = 0;
                     if (out) pbuf_init(&nested);
@@ -296,7 +303,9 @@ static void check_ingredients(vctx *v, c2pa_manifest *m, pbuf *out, int depth,
                     described = im;
                     if (strcmp(rel, "parentOf") == 0 && parent_binding && nb == 1) *parent_binding = b;
                     report_add(r, PROV_CODE_SUCCESS, "ingredient.manifest.validated", 1);
-                    result = v->fails != f0 ? "invalid" : v->trust_fails != t0 ? "valid" : "trusted";
+                    result = v->fails + v->recorded_fails != f0                         ? "invalid"
+                             : v->trust_fails + v->recorded_trust_fails != t0 ? "valid"
+                                                                               : "trusted";
                 }
             }
         } else {
@@ -831,7 +840,7 @@ int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, 
         r->state = PROV_STATE_ERROR;
         goto done;
     }
-    vctx v = {ctx, trust, r, &st, calloc(st.n, 1), 0, 0, {0}, -1, 0};
+    vctx v = {ctx, trust, r, &st, calloc(st.n, 1), 0, 0, {0}, -1, 0, 0, 0};
     if (!v.visited || delta_build(&st, &v.delta)) {
         free(v.visited);
         rc = PROV_ENOMEM;
@@ -901,7 +910,7 @@ int verify_store(prov_ctx *ctx, const prov_verify_opts *opts, const uint8_t *p, 
         r->state = PROV_STATE_INVALID;
         return 0;
     }
-    vctx v = {ctx, opts ? opts->trust : NULL, r, &st, calloc(st.n, 1), 0, 0, {0}, -1, 0};
+    vctx v = {ctx, opts ? opts->trust : NULL, r, &st, calloc(st.n, 1), 0, 0, {0}, -1, 0, 0, 0};
     if (!v.visited || delta_build(&st, &v.delta)) {
         free(v.visited);
         store_free(&st);

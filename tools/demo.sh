@@ -19,14 +19,18 @@ run "$prov" keygen -o "$d/jane.key" --subject "CN=Jane Doe,O=Demo Newsroom" --ca
 ls -l "$d/jane.key" | awk '{print "   " $1, $NF}' | sed "s|$d/|demo/|"
 
 say "3. Sign a JPEG and a PNG"
-run "$prov" sign samples/teapot.jpg -o "$d/teapot.jpg" --key "$d/jane.key" --title "Teapot"
+# A camera writes JPEGs; make one from the Kodak photograph.  (The demo
+# used "$d/house-camera.jpg" until the detector's model was retrained: that
+# real photo is one of the model's false positives, README "Detector".)
+ffmpeg -loglevel error -y -i samples/kodim01.png -q:v 2 "$d/house-camera.jpg"
+run "$prov" sign "$d/house-camera.jpg" -o "$d/house.jpg" --key "$d/jane.key" --title "House"
 run "$prov" sign samples/kodim01.png -o "$d/kodim01.png" --key "$d/jane.key" --title "Kodak 01"
 
 say "4. Verify both, trusting the issuer's root"
-run "$prov" verify "$d/teapot.jpg" "$d/kodim01.png" --trust "$d/ca/root.pem"
+run "$prov" verify "$d/house.jpg" "$d/kodim01.png" --trust "$d/ca/root.pem"
 
 say "5. Change one byte of image data in a copy: verification fails"
-cp "$d/teapot.jpg" "$d/tampered.jpg"
+cp "$d/house.jpg" "$d/tampered.jpg"
 size=$(stat -c %s "$d/tampered.jpg")
 printf '\x42' | dd of="$d/tampered.jpg" bs=1 seek=$((size - 2000)) conv=notrunc status=none
 set +e
@@ -36,16 +40,16 @@ set -e
 echo "   (exit status 1: the image no longer matches its signed hash)"
 
 say "6. Edit the photo (crop), re-sign with the original as ingredient"
-ffmpeg -loglevel error -y -i "$d/teapot.jpg" -vf "crop=iw*0.8:ih*0.8" -q:v 3 "$d/teapot-cropped-unsigned.jpg"
-run "$prov" sign "$d/teapot-cropped-unsigned.jpg" -o "$d/teapot-cropped.jpg" --key "$d/jane.key" \
-  --parent "$d/teapot.jpg" --action c2pa.cropped --title "Teapot (cropped)"
-run "$prov" verify "$d/teapot-cropped.jpg" --trust "$d/ca/root.pem"
+ffmpeg -loglevel error -y -i "$d/house.jpg" -vf "crop=iw*0.8:ih*0.8" -q:v 3 "$d/house-cropped-unsigned.jpg"
+run "$prov" sign "$d/house-cropped-unsigned.jpg" -o "$d/house-cropped.jpg" --key "$d/jane.key" \
+  --parent "$d/house.jpg" --action c2pa.cropped --title "House (cropped)"
+run "$prov" verify "$d/house-cropped.jpg" --trust "$d/ca/root.pem"
 
 say "7. The edit history, as JSON"
-"$prov" verify --json "$d/teapot-cropped.jpg" --trust "$d/ca/root.pem" |
+"$prov" verify --json "$d/house-cropped.jpg" --trust "$d/ca/root.pem" |
   node -e 'const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
     console.log(JSON.stringify({state: r.state, signer: r.signer, actions: r.actions, ingredients: r.ingredients}, null, 2));' 2>/dev/null ||
-  "$prov" verify --json "$d/teapot-cropped.jpg" --trust "$d/ca/root.pem"
+  "$prov" verify --json "$d/house-cropped.jpg" --trust "$d/ca/root.pem"
 
 say "8. A video: sign, inspect, verify; a changed byte inside mdat fails"
 run "$prov" sign samples/clip.mp4 -o "$d/clip.mp4" --key "$d/jane.key" --title "Test clip"
@@ -65,7 +69,7 @@ say "9. An identity registry (a transparency log in a local folder)"
 run "$prov" registry init "$d/registry" --origin demo.example/registry --subject "CN=Demo Registry CA"
 run "$prov" keygen -o "$d/ana.key" --subject "Ana Reporter"
 run "$prov" register --registry "$d/registry" --key "$d/ana.key" --name "Ana Reporter" --org "Demo Newsroom" --contact ana@demo.example
-run "$prov" sign samples/teapot.jpg -o "$d/ana.jpg" --key "$d/ana.key" --title "Ana's teapot"
+run "$prov" sign "$d/house-camera.jpg" -o "$d/ana.jpg" --key "$d/ana.key" --title "Ana's house"
 run "$prov" verify "$d/ana.jpg" --trust "$d/registry/root.pem" --registry "$d/registry"
 
 say "10. The key signed a fake: flag it, then revoke it as a penalty"
@@ -95,7 +99,7 @@ set -e
 
 say "13. Media nobody signed: how likely is it AI-made? (a hint for review, not proof)"
 set +e
-run "$prov" scan "$d/ben-uploaded.jpg" "$d/teapot-cropped-unsigned.jpg"
+run "$prov" scan "$d/ben-uploaded.jpg" "$d/house-cropped-unsigned.jpg"
 set -e
 
-say "Done.  Files are in $build/demo/; try: $build/prov inspect $build/demo/teapot-cropped.jpg"
+say "Done.  Files are in $build/demo/; try: $build/prov inspect $build/demo/house-cropped.jpg"

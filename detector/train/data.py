@@ -35,10 +35,24 @@ from PIL import Image
 DEFAULT_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                             "..", "..", "..", "shared", "data", "detector"))
 
-# held-out sources (whole folders / generator labels)
-VAL_REAL = ("coco2017", "sflckr", "dreambooth-dataset", "debian-lomiri-wallpapers", "set5", "kodak")
-VAL_FAKE = ("stylegan2-lucidrains", "score-sde", "karlo-unclip", "kandinsky-3", "dit", "stylegan",
-            "flux", "edm2", "midjourney")
+# held-out sources (whole folders / generator labels): heldout.tsv
+
+
+def _heldout():
+    out = {"real": [], "fake": [], "exclude": []}
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "heldout.tsv")) as f:
+        for ln in f:
+            if ln.strip() and not ln.startswith("#"):
+                cls, src = ln.rstrip("\n").split("\t")
+                out[cls].append(src)
+    return tuple(out["real"]), tuple(out["fake"]), frozenset(out["exclude"])
+
+
+# EXCLUDE: paths left out of both sides (near-duplicates across sources)
+VAL_REAL, VAL_FAKE, EXCLUDE = _heldout()
+
+# the second data folder (gather.py; EXTRA.tsv): more photos and generators
+EXTRA_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "detdata"))
 
 JPEG_P = 0.7           # share of samples re-encoded as JPEG (else lossless)
 JPEG_Q = (65, 95)      # quality, inclusive
@@ -58,18 +72,33 @@ def load_manifest(root=DEFAULT_ROOT):
     with open(os.path.join(root, "MANIFEST.tsv"), newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     for r in rows:
+        r["root"] = root
         r["label"] = 1 if r["class"] == "fake" else 0
         r["source"] = source_of(r)
         r["width"], r["height"] = int(r["width"]), int(r["height"])
     return rows
 
 
-def split(rows):
-    """(train, val): val holds every file of the VAL_REAL / VAL_FAKE sources."""
+def load_all(roots):
+    """The rows of several data folders (each with its MANIFEST.tsv); a
+    file (by SHA-256) listed twice counts once, in the first folder."""
+    out, seen = [], set()
+    for root in roots:
+        for r in load_manifest(root):
+            if r["sha256"] not in seen:
+                seen.add(r["sha256"])
+                out.append(r)
+    return out
+
+
+def split(rows, strict=True):
+    """(train, val): val holds every file of the VAL_REAL / VAL_FAKE sources
+    (strict: each of them must have files)."""
     val_src = set(VAL_REAL) | set(VAL_FAKE)
     for s in val_src:
-        if not any(r["source"] == s for r in rows):
+        if strict and not any(r["source"] == s for r in rows):
             raise ValueError("held-out source %s has no files" % s)
+    rows = [r for r in rows if r["path"] not in EXCLUDE]
     train = [r for r in rows if r["source"] not in val_src]
     val = [r for r in rows if r["source"] in val_src]
     return train, val
@@ -78,7 +107,7 @@ def split(rows):
 def file_path(root, row):
     """The file of a row; a packed copy (pack.py: PNG stored as lossless
     WebP, the same pixels) is used where the original is absent."""
-    p = os.path.join(root, row["path"])
+    p = os.path.join(row.get("root") or root, row["path"])
     if not os.path.exists(p) and os.path.exists(p + ".webp"):
         return p + ".webp"
     return p

@@ -1,7 +1,7 @@
 """evaluate.py - the trained detector on the held-out sources, at the
 inference setting, with confidence intervals and calibration.
 
-    python3 evaluate.py CKPT --out DIR [--data DATA_ROOT] [--boot 2000]
+    python3 evaluate.py CKPT --out DIR [--data DATA_ROOT ...] [--boot 2000]
 
 Each validation image (data.split: whole sources held out) is scored as the
 C code scores it: model.crop_plan (256x256 crops at even origins, at most
@@ -181,7 +181,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("ckpt")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--data", default=data.DEFAULT_ROOT)
+    ap.add_argument("--data", action="append", default=None,
+                    help="data root (repeatable; default the shared data set)")
     ap.add_argument("--boot", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-files", type=int, default=0, help="smoke test: this many images per class")
@@ -201,14 +202,15 @@ def main(argv=None):
         ck = export.load_torch(a.ckpt)
         net = export.checked_model(ck["model"] if "model" in ck else ck).to(dev).eval()
 
-    _, val = data.split(data.load_manifest(a.data))
+    roots = a.data or [data.DEFAULT_ROOT]
+    _, val = data.split(data.load_all(roots), strict=False)
     if a.max_files:
         val = [r for r in val if r["label"] == 0][:a.max_files] + [r for r in val if r["label"] == 1][:a.max_files]
     y = np.array([r["label"] for r in val])
     logits = {c: np.zeros(len(val)) for c in CONDITIONS}
     ncrops = np.zeros(len(val), int)
     for i, r in enumerate(val):
-        img = data.decode(data.file_path(a.data, r))
+        img = data.decode(data.file_path(r["root"], r))
         for c in CONDITIONS:
             px = img if c == "asis" else data.jpeg(img, int(c[4:]))
             if a.backend == "c":

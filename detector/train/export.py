@@ -15,6 +15,7 @@ Library use: export_state_dict(state_dict, path, temperature=..., meta=...).
 """
 
 import argparse
+import json
 import datetime
 import os
 import pickle
@@ -155,6 +156,8 @@ def main(argv=None):
     ap.add_argument("--record", default=None, help="training record id for the metadata")
     ap.add_argument("--model-version", default=None)
     ap.add_argument("--dtype", choices=("f32", "f16"), default="f32")
+    ap.add_argument("--operating-point", default=None,
+                    help="operating_point.py's OP.json: its temperature and operating point go into the file")
     ap.add_argument("--unsafe-pickle", action="store_true",
                     help="allow a checkpoint that holds arbitrary Python objects")
     a = ap.parse_args(argv)
@@ -164,6 +167,13 @@ def main(argv=None):
         sd = ck["model"]
         t = float(ck.get("temperature", 1.0))
         extra = dict(ck.get("meta", {}) or {})
+    op = None
+    if a.operating_point:
+        with open(a.operating_point) as f:
+            opj = json.load(f)
+        t, op = float(opj["temperature"]), opj["operating_point"]
+        if not 0 < op["threshold"] < 1:
+            raise SystemExit("operating point threshold %r is not in (0, 1)" % op["threshold"])
     if a.temperature is not None:
         t = a.temperature
     meta = base_meta(source="export.py " + os.path.basename(a.checkpoint),
@@ -171,6 +181,8 @@ def main(argv=None):
                      model_version=a.model_version or extra.pop("model_version", None))
     for k, v in extra.items():
         meta.setdefault(k, v)
+    if op is not None:
+        meta["operating_point"] = op
     n = export_state_dict(sd, a.out, t, meta, a.dtype)
     print("%s: %d bytes" % (a.out, n))
 

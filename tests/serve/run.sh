@@ -65,7 +65,7 @@ step "--files-from: listed non-media is an error line, not skipped" \
 step "--files-from: a missing file is an error line naming it" grep -q '"file":"nosuch.jpg","state":"error"' ff.jsonl
 last=$(tail -1 ff.jsonl)
 step "--summary-json: the last line is the summary" \
-  grep -q '^{"summary":{"files":4,"skipped":0,.*"states":{"trusted":1,"valid":0,"invalid":1,"unsigned":0,"error":2},"signers":{"Jane Doe":2}' <<<"$last"
+  grep -q '^{"summary":{"files":4,"skipped":0,.*"states":{"trusted":1,"valid":0,"invalid":1,"unsigned":0,"error":2,"remote":0},"signers":{"Jane Doe":2}' <<<"$last"
 printf '%s\n' good/signed.jpg good/signed.png | "$prov" verify --files-from - "${R[@]}" >stdin.jsonl 2>/dev/null; rc=$?
 step "--files-from - reads stdin (exit 0, two lines)" [ "$rc" = 0 ] && [ "$(wc -l <stdin.jsonl)" = 2 ]
 "$prov" verify -r tree --jobs 0 >/dev/null 2>&1; step "--jobs 0 is a usage error" [ $? = 2 ]

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define VEC "tests/vectors/detector/"
 
@@ -124,7 +125,7 @@ static void test_json_shape(void **state)
     assert_true(!strncmp(o, "{\"file\":\"kodim01.png\",\"kind\":\"image\",\"probability\":", 51));
     const char *keys[] = {"\"logit\":", "\"crops\":", "\"device\":\"cpu\"", "\"backend\":\"",
                           "\"model\":\"npr-r50l2\"", "\"model_version\":\"test-random-1\"",
-                          "\"threshold\":0.25", "\"verdict\":\"above\""};
+                          "\"threshold\":0.25", "\"verdict\":\"likely-ai-made\""};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) has(o, keys[i]);
     has(strchr(o, '\n'), "{\"file\":\"teapot_rgb.png\"");
     assert_null(strstr(o, "\"frames\""));
@@ -132,8 +133,9 @@ static void test_json_shape(void **state)
     /* text: one line a file, naming the verdict */
     assert_int_equal(sh("%s scan --device cpu kodim01.png", P), 0);
     o = out("out.txt");
-    has(o, "kodim01.png: probability AI-made ");
-    has(o, "6 crops, cpu, model npr-r50l2 test-random-1): below the threshold 0.5");
+    has(o, "kodim01.png: no finding: probability ");
+    has(o, "below the threshold 0.5\n");
+    has(o, "6 crops, cpu, model npr-r50l2 test-random-1; a hint for review, not proof");
     free(o);
 }
 
@@ -299,12 +301,13 @@ static void test_verify(void **state)
     assert_non_null(d);
     assert_true(fabs(num(d, "probability") - sigmoid_t(teapot_logit)) <= 5e-4);
     has(d, "\"model_version\":\"test-random-1\"");
-    has(d, "\"verdict\":\"below\"");
+    has(d, "\"verdict\":\"no-finding\"");
     assert_true(o[strlen(o) - 2] == '}' && o[strlen(o) - 3] == '}');
     free(o);
     assert_int_equal(sh("%s verify kodim01.png", P), 1);
     o = out("out.txt");
-    has(o, "  detector: probability AI-made ");
+    has(o, "  detector: no finding (probability ");
+    has(o, "a hint, not proof)");
     free(o);
     assert_int_equal(sh("%s verify --json --no-detect teapot_rgb.png", P), 1);
     o = out("out.txt");
@@ -326,6 +329,78 @@ static void test_verify(void **state)
     free(o);
 }
 
+/* The test weights with their metadata replaced by meta (same length,
+ * padded with spaces; the CRC-32 recomputed), written to D/name. */
+static void weights_with_meta(const char *name, const char *meta)
+{
+    size_t n;
+    uint8_t *w = tu_read(VEC "npr_random_f16.provnpr", &n);
+    uint32_t mlen = (uint32_t)w[12] | (uint32_t)w[13] << 8 | (uint32_t)w[14] << 16 | (uint32_t)w[15] << 24;
+    assert_true(strlen(meta) <= mlen && 24 + mlen < n);
+    memset(w + 24, ' ', mlen);
+    memcpy(w + 24, meta, strlen(meta));
+    uint32_t c = (uint32_t)crc32(0L, w, (uInt)(n - 4));
+    for (int i = 0; i < 4; i++) w[n - 4 + i] = (uint8_t)(c >> (8 * i));
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", D, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(w, 1, n, f), n);
+    fclose(f);
+    free(w);
+}
+
+/* A model's measured operating point is the default threshold, and its
+ * false-positive rate is stated; --threshold overrides it (then no rate is
+ * claimed); an operating point out of range is ignored. */
+static void test_operating_point(void **state)
+{
+    (void)state;
+    double pk = sigmoid_t(kodim_logit), pt = sigmoid_t(teapot_logit);
+    assert_true(pk < pt);
+    double mid = (pk + pt) / 2;
+    char meta[300];
+    snprintf(meta, sizeof meta,
+             "{\"model\":\"npr-r50l2\",\"model_version\":\"test-op\",\"operating_point\":{\"threshold\":%.6f,"
+             "\"fpr\":0.04,\"fpr_ci\":[0.01,0.09],\"tpr\":0.7},\"temperature\":1.5}",
+             mid);
+    weights_with_meta("op.provnpr", meta);
+    assert_int_equal(sh("%s scan --json --device cpu --model op.provnpr kodim01.png teapot_rgb.png", P), 1);
+    char *o = out("out.txt");
+    char *second = strchr(o, '\n');
+    assert_non_null(second);
+    *second++ = 0;
+    assert_true(fabs(num(o, "threshold") - mid) < 1e-5);
+    has(o, "\"verdict\":\"no-finding\"");
+    has(o, "\"false_positive_rate\":0.0400,\"false_positive_rate_ci\":[0.0100,0.0900]");
+    has(second, "\"verdict\":\"likely-ai-made\"");
+    free(o);
+    assert_int_equal(sh("%s scan --device cpu --model op.provnpr teapot_rgb.png", P), 1);
+    o = out("out.txt");
+    has(o, "teapot_rgb.png: likely AI-made: probability ");
+    has(o, "(at which the model flags 4% of real photos, 95% CI 1-9%)");
+    free(o);
+    /* an explicit threshold: its false-positive rate was not measured */
+    assert_int_equal(sh("%s scan --json --device cpu --model op.provnpr --threshold 0.99 teapot_rgb.png", P), 0);
+    o = out("out.txt");
+    has(o, "\"threshold\":0.99,\"verdict\":\"no-finding\"");
+    assert_null(strstr(o, "false_positive_rate"));
+    free(o);
+    /* verify shows the same */
+    assert_int_equal(sh("PROV_MODEL=%s/op.provnpr %s verify teapot_rgb.png", D, P), 1);
+    o = out("out.txt");
+    has(o, "  detector: likely AI-made (probability ");
+    has(o, "at which the model flags 4% of real photos");
+    free(o);
+    /* a threshold outside (0, 1) in the metadata is not used */
+    weights_with_meta("bad.provnpr", "{\"model\":\"npr-r50l2\",\"operating_point\":{\"threshold\":1.5,\"fpr\":0.01}}");
+    assert_int_equal(sh("%s scan --json --device cpu --model bad.provnpr kodim01.png", P), 0);
+    o = out("out.txt");
+    has(o, "\"threshold\":0.5,");
+    assert_null(strstr(o, "false_positive_rate"));
+    free(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_exit_codes),  cmocka_unit_test(test_bad_model),
         cmocka_unit_test(test_bad_files),   cmocka_unit_test(test_device),
         cmocka_unit_test(test_video),       cmocka_unit_test(test_verify),
+        cmocka_unit_test(test_operating_point),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

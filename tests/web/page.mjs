@@ -68,10 +68,10 @@ check("edited file: the ingredient's thumbnail is shown", r.ingredientThumbs.som
 await page.route("**/v1/verify*", (route) => route.fulfill({
   status: 200, contentType: "application/json",
   body: JSON.stringify({ file: "x.jpg", state: "unsigned", codes: { success: [], failure: [], informational: [] },
-    detector: { probability: 0.873, verdict: "likely-ai", model: "npr-test" },
+    detector: { probability: 0.873, verdict: "likely-ai-made", threshold: 0.8, false_positive_rate: 0.05, model: "npr-test" },
     derived_from: [{ manifest: "urn:c2pa:1234", distance: 3, signer: "Jane" }] }) }));
 r = await upload(unsigned, "detector");
-check("detector: the probability is shown", r.text.includes("87.3%") && r.text.includes("likely-ai"), r.text.slice(0, 500));
+check("detector: the probability is shown", r.text.includes("87.3%") && r.text.includes("Likely AI-made at the threshold 0.8") && r.text.includes("flags 5% of real photos"), r.text.slice(0, 500));
 check("derived_from: the candidates are shown", r.text.includes("urn:c2pa:1234"), r.text.slice(0, 800));
 await page.unroute("**/v1/verify*");
 await page.route("**/v1/verify*", (route) => route.fulfill({ status: 413, contentType: "application/json",

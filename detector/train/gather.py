@@ -1,0 +1,150 @@
+"""gather.py - more training and validation images for the detector, from
+public repositories (git snapshots), listed in EXTRA.tsv beside this file.
+
+    python3 gather.py OUT_DIR MIRRORS_DIR          # extract, write OUT_DIR/MANIFEST.tsv
+    python3 gather.py --check OUT_DIR              # the folder against EXTRA.tsv
+
+MIRRORS_DIR holds bare git snapshots as OWNER+NAME/repo (what the search
+tool's fetch leaves in /work/.mirror).  Every file is taken from the commit
+recorded in EXTRA.tsv, byte for byte (never re-encoded), under
+OUT_DIR/<class>/<source>/<name>, with a manifest in the format of
+../shared/data/detector/MANIFEST.tsv, so data.py reads both folders alike.
+The images are not committed: most of them are under licences that do not
+allow redistribution here (or say nothing); the list, with each file's
+origin, commit, licence and SHA-256, is what is committed.
+
+The selection (SOURCES below) was made by looking at every candidate:
+sample grids and single outputs of a generator are kept; figures,
+diagrams, screenshots, and panels that show a real input beside the output
+are left out.
+"""
+
+import csv
+import hashlib
+import io
+import os
+import subprocess
+import sys
+
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXTRA = os.path.join(HERE, "EXTRA.tsv")
+
+# (class, source/generator, repository, paths, licence, notes)
+SOURCES = [
+    ("real", "urban100", "jbhuang0604/SelfExSR", ["data/Urban100/image_SRF_2/*_HR.png"], "see repository (research benchmark)",
+     "Urban100 ground truth (Huang et al. 2015): city photographs"),
+    ("real", "bsd100", "jbhuang0604/SelfExSR", ["data/BSD100/image_SRF_2/*_HR.png"], "see repository (research benchmark)",
+     "BSD100 ground truth (Berkeley segmentation set): natural photographs"),
+    ("real", "sun-hays80", "jbhuang0604/SelfExSR", ["data/Sun-Hays80/image_SRF_8/*_HR.png"], "see repository (research benchmark)",
+     "Sun-Hays 80 ground truth: scene photographs"),
+    ("real", "set14", "jbhuang0604/SelfExSR", ["data/Set14/image_SRF_2/*_HR.png"], "see repository (research benchmark)",
+     "Set14 ground truth"),
+    ("real", "unsplash-inpainting", "CompVis/stable-diffusion", ["data/inpainting_examples/*.png", "!*_mask.png"], "MIT (repository)",
+     "photographs used as inpainting inputs (Unsplash), 512 px"),
+    ("real", "imagenet-val-titok", "bytedance/1d-tokenizer", ["assets/ILSVRC2012_val_*.png"], "Apache-2.0 (repository)",
+     "ImageNet validation photographs (tokenizer inputs)"),
+    ("fake", "sd1", "CompVis/stable-diffusion", ["assets/stable-samples/txt2img/*.png", "assets/stable-samples/img2img/mountains-*.png"],
+     "MIT (repository)", "Stable Diffusion 1.x text-to-image grids and img2img outputs"),
+    ("fake", "ldm", "CompVis/latent-diffusion", ["assets/a-*.png", "assets/fire.png", "assets/birdhouse.png",
+                                                 "assets/the-earth-is-on-fire,-oil-on-canvas.png", "assets/txt2img-preview.png",
+                                                 "assets/txt2img-convsample.png"],
+     "MIT (repository)", "Latent Diffusion (LDM-KL-8-G) text-to-image samples"),
+    ("fake", "sd2", "Stability-AI/stablediffusion", ["assets/stable-samples/txt2img/768/merged-000[2345].png",
+                                                     "assets/stable-samples/txt2img/merged-000[13].png",
+                                                     "assets/stable-samples/stable-unclip/panda.jpg",
+                                                     "assets/stable-samples/stable-unclip/houses_out.jpeg",
+                                                     "assets/stable-samples/stable-unclip/oldcar*.jpeg",
+                                                     "assets/stable-samples/stable-unclip/plates_out.jpeg"],
+     "MIT (repository)", "Stable Diffusion 2.x text-to-image grids and unCLIP variations"),
+    ("fake", "sdxl-generative-models", "Stability-AI/generative-models", ["assets/000.jpg", "assets/turbo_tile.png"],
+     "MIT (repository)", "SDXL / SDXL-Turbo sample grids"),
+    ("fake", "pixart-alpha-2", "PixArt-alpha/PixArt-alpha", ["asset/images/more-samples1.png", "asset/images/controlnet/0_*.png"],
+     "AGPL-3.0 (repository)", "PixArt-alpha samples and ControlNet outputs"),
+    ("fake", "titok-maskgen", "bytedance/1d-tokenizer", ["assets/vis[123].png", "assets/maskgen_vis1.png"],
+     "Apache-2.0 (repository)", "TiTok / MaskGen class-conditional sample grids"),
+    ("fake", "sit", "willisma/SiT", ["visuals/visual.png", "visuals/visual_2.png"], "MIT (repository)",
+     "SiT-XL/2 ImageNet sample grids"),
+]
+
+
+def git(repo_dir, *args, binary=False):
+    r = subprocess.run(["git", "--git-dir", repo_dir, *args], capture_output=True, check=True)
+    return r.stdout if binary else r.stdout.decode()
+
+
+def match(path, pats):
+    import fnmatch
+    inc = [p for p in pats if not p.startswith("!")]
+    exc = [p[1:] for p in pats if p.startswith("!")]
+    return any(fnmatch.fnmatch(path, p) for p in inc) and not any(fnmatch.fnmatch(os.path.basename(path), p) for p in exc)
+
+
+FIELDS = ["class", "path", "origin", "origin_path", "commit_or_version", "license", "generator", "width", "height",
+          "format", "sha256", "bytes", "mode", "notes"]
+
+
+def gather(out, mirrors):
+    rows, seen, names = [], set(), set()
+    for cls, src, repo, pats, lic, notes in SOURCES:
+        rd = os.path.join(mirrors, repo.replace("/", "+"), "repo")
+        commit = git(rd, "rev-parse", "HEAD").strip()
+        for line in git(rd, "ls-tree", "-r", "HEAD").splitlines():
+            meta, path = line.split("\t", 1)
+            if not match(path, pats):
+                continue
+            try:
+                data = git(rd, "cat-file", "blob", meta.split()[2], binary=True)
+            except subprocess.CalledProcessError:
+                continue  # not in the snapshot (4 MiB and more)
+            h = hashlib.sha256(data).hexdigest()
+            if h in seen or len(data) < 100:
+                continue
+            try:
+                with Image.open(io.BytesIO(data)) as im:
+                    w, ht, fmt, mode = im.width, im.height, im.format, im.mode
+            except Exception:
+                continue
+            seen.add(h)
+            name = os.path.basename(path).replace(" ", "_").replace(",", "_")
+            rel = "%s/%s/%s" % (cls, src, name)
+            if rel in names:  # two files of one name (txt2img/ and txt2img/768/): the folder too
+                name = os.path.basename(os.path.dirname(path)) + "-" + name
+                rel = "%s/%s/%s" % (cls, src, name)
+            names.add(rel)
+            os.makedirs(os.path.join(out, cls, src), exist_ok=True)
+            with open(os.path.join(out, rel), "wb") as f:
+                f.write(data)
+            rows.append({"class": cls, "path": rel, "origin": "github:" + repo, "origin_path": path,
+                         "commit_or_version": commit, "license": lic, "generator": src if cls == "fake" else "",
+                         "width": w, "height": ht, "format": fmt, "sha256": h, "bytes": len(data), "mode": mode,
+                         "notes": notes})
+    for p in (os.path.join(out, "MANIFEST.tsv"), EXTRA):
+        with open(p + ".tmp", "w", newline="") as f:
+            wr = csv.DictWriter(f, FIELDS, delimiter="\t")
+            wr.writeheader()
+            wr.writerows(rows)
+        os.replace(p + ".tmp", p)
+    print("%d files (%d real, %d fake) in %s" % (len(rows), sum(r["class"] == "real" for r in rows),
+                                                sum(r["class"] == "fake" for r in rows), out))
+
+
+def check(out):
+    bad = 0
+    with open(EXTRA, newline="") as f:
+        for r in csv.DictReader(f, delimiter="\t"):
+            p = os.path.join(out, r["path"])
+            if not os.path.exists(p) or hashlib.sha256(open(p, "rb").read()).hexdigest() != r["sha256"]:
+                print("missing or changed:", r["path"])
+                bad += 1
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--check":
+        sys.exit(check(sys.argv[2]))
+    if len(sys.argv) != 3:
+        print(__doc__)
+        sys.exit(2)
+    gather(sys.argv[1], sys.argv[2])
