@@ -136,6 +136,15 @@ int log_signer(oplog *L, opkeys *o)
     return 0;
 }
 
+/* The origin of the log in DIR (its log.pub): every entry names it. */
+static int dir_origin(prov_ctx *ctx, const char *dir, char out[TLOG_NAME_MAX + 1])
+{
+    tlog_verifier v;
+    if (reg_log_verifier(dir, &v, ctx)) return err("%s: %s", dir, prov_errmsg(ctx));
+    memcpy(out, v.name, sizeof v.name);
+    return 0;
+}
+
 static int open_log(oplog *L, opkeys *o)
 {
     int rc = log_signer(L, o);
@@ -311,7 +320,7 @@ int cmd_register(int argc, char **argv)
     const char *registrar = NULL;
     int wait_s = 600, no_wait = 0, again = 0;
     const char *dir = getenv("PROV_REGISTRY"), *keyp = NULL, *name = NULL, *org = NULL, *contact = NULL;
-    const char *checked = "in-person";
+    const char *checked = NULL; /* local folder: in-person; over a URL the registrar says */
     int days = 730, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "r:k:N:O:C:B:d:R:w:WAh", opts, NULL)) != -1) {
@@ -351,8 +360,18 @@ int cmd_register(int argc, char **argv)
     e.name = (reg_str){name, strlen(name)};
     if (org && *org) e.org = (reg_str){org, strlen(org)};
     if (contact && *contact) e.contact = (reg_str){contact, strlen(contact)};
+    if (reg_is_url(dir) && checked) {
+        err("--checked-by is for the registrar to set when approving (prov registry approve --checked-by)");
+        goto out;
+    }
+    if (!reg_is_url(dir) && !checked) checked = "in-person";
     if (checked && *checked) e.checked_by = (reg_str){checked, strlen(checked)};
     e.time = now_s();
+    char origin[TLOG_NAME_MAX + 1];
+    if (!reg_is_url(dir)) {
+        if (dir_origin(ctx, dir, origin)) goto out;
+        e.log = (reg_str){origin, strlen(origin)};
+    }
     if (reg_is_url(dir)) {
         /* a request signed by the key alone; a registrar approves it */
         rc = reg_remote_register(dir, keyp, uk, &e, registrar, wait_s < 0 ? 0 : wait_s, no_wait, again);
@@ -472,6 +491,9 @@ static int reg_revoke_flag(int argc, char **argv, reg_kind kind)
     int rc = EXIT_ERROR;
     reg_entry e;
     revoke_flag_entry(&e, kind, reason, eff);
+    char origin[TLOG_NAME_MAX + 1];
+    if (dir_origin(ctx, dir, origin)) goto out;
+    e.log = (reg_str){origin, strlen(origin)};
     if (open_log(&L, &o)) goto out;
     if (resolve_key(ctx, keyarg, keyid, reg_log_state(L.log), e.key, kind == REG_REVOKE ? &self : NULL)) goto out;
     if (kind == REG_FLAG &&
@@ -533,6 +555,9 @@ static int reg_rotate(int argc, char **argv)
     memset(&e, 0, sizeof e);
     e.kind = REG_ROTATE;
     e.time = now_s();
+    char origin[TLOG_NAME_MAX + 1];
+    if (dir_origin(ctx, dir, origin)) goto out;
+    e.log = (reg_str){origin, strlen(origin)};
     if (!(ok = user_key(ctx, oldp)) || !(nk = user_key(ctx, newp))) goto out;
     prov_key_public(ok, e.key);
     prov_key_public(nk, e.new_key);

@@ -5,6 +5,7 @@
 #include "registry_cli.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,21 +15,32 @@
 #define ANSWER_MAX (1u << 20)
 
 static const char APPROVE_USAGE[] =
-    "usage: prov registry approve URL (REQUEST-ID... | --all) --registrar-key KEY\n"
-    "                             [--refuse REASON]\n"
+    "usage: prov registry approve URL REQUEST-ID --registrar-key KEY\n"
+    "                             [--sha256 HEX] [--checked-by HOW] [--yes]\n"
+    "       prov registry approve URL REQUEST-ID --registrar-key KEY --refuse REASON\n"
     "\n"
-    "Approve registration requests waiting at the registry URL: each is shown\n"
-    "(name, organisation, key ID), signed with the registrar's KEY and\n"
-    "submitted; the server checks that KEY is accredited and sequences it.\n"
-    "--all approves every pending request that names KEY as its registrar.\n"
-    "Check who people are before approving (the entry says --checked-by).\n"
-    "--refuse REASON refuses the requests instead (signed by KEY); the\n"
+    "Approve a registration request waiting at the registry URL.  The request\n"
+    "is fetched and shown (name, organisation, contact, key ID, and the\n"
+    "SHA-256 of its exact bytes); you approve exactly that: with --sha256 HEX\n"
+    "(the hash `prov registry pending` listed when you reviewed it) a request\n"
+    "changed since is refused, else you are asked to confirm (--yes: do not\n"
+    "ask).  The registrar's entry is then made from the request's key, name,\n"
+    "organisation and contact, with your --checked-by (how you checked the\n"
+    "person; default in-person) and the time now, signed with KEY, and sent\n"
+    "with the request's hash; the server refuses it if the request changed.\n"
+    "The applicant's `prov register` adds its own signature and submits the\n"
+    "entry (within 24 hours, else the approval lapses).\n"
+    "--refuse REASON refuses the request instead (signed by KEY); the\n"
     "applicant's `prov register` then stops with the reason.\n";
 
 static const char PENDING_USAGE[] =
-    "usage: prov registry pending URL [--json]\n"
+    "usage: prov registry pending URL --registrar-key KEY [--json]\n"
     "\n"
-    "List the registration requests waiting for a registrar at URL.\n";
+    "List the registration requests waiting for a registrar at URL: request\n"
+    "ID, the SHA-256 of the request (give it to approve --sha256), name,\n"
+    "organisation, contact, key ID.  The list holds applicants' names and\n"
+    "contacts, so the server shows it only to an accredited registrar: the\n"
+    "read is signed with KEY.\n";
 
 int reg_is_url(const char *s) { return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8); }
 
@@ -67,7 +79,7 @@ static int sleep_ms(long ms)
 
 /* The registrar a request names: --registrar (key ID prefix or key text)
  * among the policy's, else the policy's first. */
-static int pick_registrar(const char *url, const char *sel, uint8_t out[32])
+static int pick_registrar(const char *url, const char *sel, uint8_t out[32], char origin[TLOG_NAME_MAX + 1])
 {
     long st;
     pbuf b;
@@ -89,7 +101,9 @@ static int pick_registrar(const char *url, const char *sel, uint8_t out[32])
                 hit = i;
         }
         if (hit == pol.nregistrars) rc = err("%s: no accredited registrar%s%s", url, sel ? " matches " : "", sel ? sel : "");
-        else memcpy(out, pol.registrars[hit], 32);
+        else if (out) memcpy(out, pol.registrars[hit], 32);
+        if (!pol.origin[0]) rc = err("%s: the policy names no origin", url);
+        else if (origin) memcpy(origin, pol.origin, sizeof pol.origin);
         reg_policy_free(&pol);
     }
     pbuf_free(&b);
@@ -141,6 +155,57 @@ out:
     return rc;
 }
 
+/* An "approved" answer: the registrar's entry must keep our request's key,
+ * log, name, org and contact and name our registrar; we add our signature
+ * and submit it.  *done gets the server's answer (index, proof, chain). */
+static int complete_approved(const char *url, const prov_key *uk, const reg_entry *mine, const pbuf *ans, pbuf *done)
+{
+    char *ent = json_str((const char *)ans->p, ans->len, "entry");
+    prov_ctx *ctx = NULL;
+    pbuf full;
+    pbuf_init(&full);
+    pbuf_init(done);
+    int rc = EXIT_ERROR;
+    reg_entry a;
+    tlog_signer sig;
+    prov_signer ps;
+    memset(&sig, 0, sizeof sig);
+    long st;
+    if (!ent || prov_ctx_new(&ctx)) { err("%s: the approval holds no entry", url); goto out; }
+    if (reg_approval_parse((const uint8_t *)ent, strlen(ent), &a, ctx)) {
+        err("%s: the approval does not verify: %s", url, prov_errmsg(ctx));
+        goto out;
+    }
+    /* resumed (filed by an earlier run): the log and registrar are the
+     * request's; what we check is that our own fields are kept */
+    reg_entry req = *mine;
+    static const uint8_t zero[32];
+    if (!mine->log.p) req.log = a.log;
+    if (!memcmp(mine->registrar, zero, 32)) memcpy(req.registrar, a.registrar, 32);
+    if (!reg_approval_matches(&req, &a)) {
+        err("%s: the approval changes what you asked for (name, org, contact or key); not signed", url);
+        rc = EXIT_INVALID;
+        goto out;
+    }
+    fprintf(stderr, "prov: approved by the registrar (checked: %.*s); signing the entry\n", (int)a.checked_by.n,
+            a.checked_by.p ? a.checked_by.p : "-");
+    if (reg_signer_from_key(&sig, &ps, uk) || reg_entry_cosign(&full, (const uint8_t *)ent, strlen(ent), &sig, ctx)) {
+        err("%s: cannot sign the entry: %s", url, prov_errmsg(ctx));
+        goto out;
+    }
+    pbuf_free(done);
+    if (call("POST", url, "v1/entries", full.p, full.len, &st, done)) goto out;
+    if (st != 200) { server_err("register", st, done); goto out; }
+    rc = 0;
+out:
+    tlog_signer_wipe(&sig);
+    free(ent);
+    pbuf_free(&full);
+    if (rc) pbuf_free(done);
+    prov_ctx_free(ctx);
+    return rc;
+}
+
 int reg_remote_register(const char *url, const char *keyp, const prov_key *uk, const reg_entry *e0,
                         const char *registrar_sel, int wait_s, int no_wait, int again)
 {
@@ -163,7 +228,9 @@ int reg_remote_register(const char *url, const char *keyp, const prov_key *uk, c
         tlog_signer sig;
         prov_signer ps;
         memset(&sig, 0, sizeof sig);
-        if (pick_registrar(url, registrar_sel, e.registrar)) return EXIT_ERROR;
+        char origin[TLOG_NAME_MAX + 1];
+        if (pick_registrar(url, registrar_sel, e.registrar, origin)) return EXIT_ERROR;
+        e.log = (reg_str){origin, strlen(origin)};
         if (prov_ctx_new(&ctx) || reg_signer_from_key(&sig, &ps, uk)) { err("out of memory"); goto out; }
         int brc = reg_entry_build(&req, &e, &sig, 1, ctx);
         tlog_signer_wipe(&sig);
@@ -182,6 +249,16 @@ int reg_remote_register(const char *url, const char *keyp, const prov_key *uk, c
         if (st != 200) { server_err("request", st, &ans); goto out; }
         char *status = json_str((const char *)ans.p, ans.len, "status");
         int acc = status && !strcmp(status, "accepted"), pend = status && !strcmp(status, "pending");
+        if (status && !strcmp(status, "approved")) {
+            /* the registrar's entry: ours once we check it keeps what we
+             * asked for, and sign it */
+            free(status);
+            pbuf done;
+            if (complete_approved(url, uk, &e, &ans, &done)) goto out;
+            rc = save_accepted(url, keyp, e.key, &done);
+            pbuf_free(&done);
+            goto out;
+        }
         if (status && !acc && !pend) {
             char *why = json_str((const char *)ans.p, ans.len, "reason");
             err("request %s: %s%s%s", id, status, why ? ": " : "", why ? why : "");
@@ -194,9 +271,10 @@ int reg_remote_register(const char *url, const char *keyp, const prov_key *uk, c
         if (!pend) goto out;
         if (no_wait || time(NULL) - t0 >= wait_s) {
             printf("request %s is waiting for a registrar at %s\n"
-                   "  a registrar approves it: prov registry approve %s %s --registrar-key KEY\n"
+                   "  a registrar reviews it (prov registry pending %s --registrar-key KEY) and\n"
+                   "  approves it: prov registry approve %s %s --sha256 HASH --registrar-key KEY\n"
                    "  run this command again to fetch the certificate and proof once approved\n",
-                   id, url, url, id);
+                   id, url, url, url, id);
             rc = no_wait ? 0 : EXIT_INVALID;
             goto out;
         }
@@ -224,42 +302,117 @@ static size_t next_obj(const char *j, size_t n, size_t from, size_t *end)
     return s;
 }
 
+/* "Authorization: Prov-Registrar <b64>": a read of `what` signed by the
+ * registrar's key, for the log at url (its origin from the policy). */
+static int registrar_header(const char *url, const char *what, const tlog_signer *sig, char *out, size_t cap)
+{
+    char origin[TLOG_NAME_MAX + 1];
+    if (pick_registrar(url, NULL, NULL, origin)) return EXIT_ERROR;
+    pbuf note;
+    pbuf_init(&note);
+    prov_ctx *ctx;
+    if (prov_ctx_new(&ctx)) return err("out of memory");
+    int rc = reg_readauth_build(&note, what, origin, (uint64_t)time(NULL), sig, ctx);
+    if (rc) rc = err("%s", prov_errmsg(ctx));
+    else if (note.len * 4 / 3 + 40 > cap) rc = err("authorization too large");
+    else {
+        int n = snprintf(out, cap, "Authorization: Prov-Registrar ");
+        sodium_bin2base64(out + n, cap - (size_t)n, note.p, note.len, sodium_base64_VARIANT_ORIGINAL);
+    }
+    pbuf_free(&note);
+    prov_ctx_free(ctx);
+    return rc;
+}
+
 int reg_cmd_pending(int argc, char **argv)
 {
+    static const struct option opts[] = {{"registrar-key", required_argument, 0, 'k'},
+                                          {"json", no_argument, 0, 'j'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(PENDING_USAGE, stdout); return 0; }
-    int json = argc == 3 && !strcmp(argv[2], "--json");
-    if (argc != 2 + json || !reg_is_url(argv[1])) die_usage(PENDING_USAGE);
-    long st;
-    pbuf b;
-    if (call("GET", argv[1], "v1/requests", NULL, 0, &st, &b)) return EXIT_ERROR;
-    if (st != 200) {
-        int rc = server_err("pending", st, &b);
-        pbuf_free(&b);
-        return rc;
+    const char *keyp = NULL;
+    int json = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:jh", opts, NULL)) != -1) {
+        if (c == 'k') keyp = optarg;
+        else if (c == 'j') json = 1;
+        else die_usage(PENDING_USAGE);
     }
-    if (json) fwrite(b.p, 1, b.len, stdout);
+    if (argc - optind != 1 || !reg_is_url(argv[optind]) || !keyp) die_usage(PENDING_USAGE);
+    const char *url = argv[optind];
+    prov_ctx *ctx;
+    if (prov_ctx_new(&ctx)) return err("out of memory");
+    prov_key *rk = user_key(ctx, keyp);
+    tlog_signer sig;
+    prov_signer ps;
+    memset(&sig, 0, sizeof sig);
+    char hdr[2048];
+    long st = 0;
+    pbuf b;
+    pbuf_init(&b);
+    int rc = EXIT_ERROR;
+    if (!rk || reg_signer_from_key(&sig, &ps, rk) || registrar_header(url, "requests", &sig, hdr, sizeof hdr)) goto out;
+    char full[4200];
+    http_url(full, sizeof full, url, "v1/requests");
+    pbuf_free(&b);
+    if (http_call_h("GET", full, NULL, 0, hdr, &st, &b, ANSWER_MAX)) goto out;
+    pbuf_putc(&b, 0), b.len--;
+    if (st != 200) {
+        rc = server_err("pending", st, &b);
+        if (st == 401 || st == 403) rc = EXIT_INVALID;
+        goto out;
+    }
+    rc = 0;
+    if (json) {
+        fwrite(b.p, 1, b.len, stdout);
+        goto out;
+    }
     const char *j = (const char *)b.p;
     size_t end = 0, count = 0;
-    for (size_t s = next_obj(j, b.len, 0, &end); !json && s < b.len; s = next_obj(j, b.len, end, &end)) {
-        const char *o = j + s;
-        size_t on = end - s;
+    for (size_t s0 = next_obj(j, b.len, 0, &end); s0 < b.len; s0 = next_obj(j, b.len, end, &end)) {
+        const char *o = j + s0;
+        size_t on = end - s0;
         char *id = json_str(o, on, "id"), *name = json_str(o, on, "name"), *org = json_str(o, on, "org");
-        char *ck = json_str(o, on, "checked_by"), *key = json_str(o, on, "key");
+        char *contact = json_str(o, on, "contact"), *key = json_str(o, on, "key"), *h = json_str(o, on, "sha256");
         uint8_t pk[32];
         char kid[17] = "?";
         if (key && !reg_key_parse(key, strlen(key), pk)) reg_key_id(kid, pk);
-        printf("%s  %s%s%s (key ID %s%s%s)\n", id ? id : "?", name ? name : "?", org ? ", " : "", org ? org : "", kid,
-               ck ? ", checked: " : "", ck ? ck : "");
-        free(id), free(name), free(org), free(ck), free(key);
+        bool appr = memmem(o, on, "\"approved\":true", 15) != NULL;
+        printf("%s  %s%s%s (key ID %s%s%s)%s\n    sha256 %s\n", id ? id : "?", name ? name : "?", org ? ", " : "",
+               org ? org : "", kid, contact ? ", contact: " : "", contact ? contact : "",
+               appr ? " [approved; waiting for the applicant]" : "", h ? h : "?");
+        free(id), free(name), free(org), free(contact), free(key), free(h);
         count++;
     }
-    if (!json && !count) printf("no pending requests at %s\n", argv[1]);
+    if (!count) printf("no pending requests at %s\n", url);
+out:
     pbuf_free(&b);
-    return 0;
+    tlog_signer_wipe(&sig);
+    prov_key_free(rk);
+    prov_ctx_free(ctx);
+    return rc;
 }
 
-static int approve_one(const char *url, const char *id, const prov_key *rk, const tlog_signer *sig, int quiet_other,
-                       const char *refuse)
+static void sha256_hex(const void *p, size_t n, char out[65])
+{
+    uint8_t h[32];
+    crypto_hash_sha256(h, p, n);
+    sodium_bin2hex(out, 65, h, 32);
+}
+
+/* Ask on the terminal; no terminal: no. */
+static int confirm(const char *q)
+{
+    if (!isatty(0)) return 0;
+    fprintf(stderr, "%s [y/N] ", q);
+    char a[16];
+    if (!fgets(a, sizeof a, stdin)) return 0;
+    return a[0] == 'y' || a[0] == 'Y';
+}
+
+static int approve_one(const char *url, const char *id, const prov_key *rk, const tlog_signer *sig,
+                       const char *refuse, const char *want_hash, const char *checked, int yes)
 {
     char path[64];
     snprintf(path, sizeof path, "v1/requests/%s", id);
@@ -272,7 +425,12 @@ static int approve_one(const char *url, const char *id, const prov_key *rk, cons
     char *status = json_str((const char *)ans.p, ans.len, "status"), *req = NULL;
     if (st != 200) { server_err(id, st, &ans); goto out; }
     if (status && !strcmp(status, "accepted")) { printf("%s: already accepted\n", id); rc = 0; goto out; }
-    if (status && !strcmp(status, "refused")) { printf("%s: refused before\n", id); rc = 0; goto out; }
+    if (status && !strcmp(status, "refused") && refuse) { printf("%s: refused before\n", id); rc = 0; goto out; }
+    if (status && !strcmp(status, "approved")) {
+        printf("%s: approved already; waiting for the applicant to complete it\n", id);
+        rc = 0;
+        goto out;
+    }
     req = json_str((const char *)ans.p, ans.len, "entry");
     reg_entry e;
     if (prov_ctx_new(&ctx)) goto out;
@@ -282,15 +440,18 @@ static int approve_one(const char *url, const char *id, const prov_key *rk, cons
     }
     uint8_t rpk[32];
     prov_key_public(rk, rpk);
-    if (memcmp(e.registrar, rpk, 32)) {
-        rc = quiet_other ? 0 : err("%s: the request names another registrar", id);
+    if (memcmp(e.registrar, rpk, 32)) { err("%s: the request names another registrar", id); goto out; }
+    char kid[17], hx[65];
+    reg_key_id(kid, e.key);
+    sha256_hex(req, strlen(req), hx);
+    printf("%s: %.*s%s%.*s (key ID %s%s%.*s)\n    sha256 %s\n", id, (int)e.name.n, e.name.p, e.org.p ? ", " : "",
+           (int)e.org.n, e.org.p ? e.org.p : "", kid, e.contact.p ? ", contact: " : "", (int)e.contact.n,
+           e.contact.p ? e.contact.p : "", hx);
+    if (want_hash && strcmp(want_hash, hx)) {
+        err("%s: the request changed since you reviewed it (was sha256 %s); review it again", id, want_hash);
+        rc = EXIT_INVALID;
         goto out;
     }
-    char kid[17];
-    reg_key_id(kid, e.key);
-    printf("%s: %.*s%s%.*s (key ID %s%s%.*s)\n", id, (int)e.name.n, e.name.p, e.org.p ? ", " : "", (int)e.org.n,
-           e.org.p ? e.org.p : "", kid, e.checked_by.p ? ", checked: " : "", (int)e.checked_by.n,
-           e.checked_by.p ? e.checked_by.p : "");
     if (refuse) {
         char rpath[80];
         snprintf(rpath, sizeof rpath, "v1/requests/%s/refuse", id);
@@ -301,12 +462,35 @@ static int approve_one(const char *url, const char *id, const prov_key *rk, cons
         rc = 0;
         goto out;
     }
-    if (reg_entry_cosign(&ent, (const uint8_t *)req, strlen(req), sig, ctx)) { err("%s: %s", id, prov_errmsg(ctx)); goto out; }
-    if (call("POST", url, "v1/entries", ent.p, ent.len, &st, &post)) goto out;
-    if (st != 200) { server_err(id, st, &post); goto out; }
-    uint64_t index = 0;
-    json_u64((const char *)post.p, post.len, "index", &index);
-    printf("  approved: entry %llu\n", (unsigned long long)index);
+    if (!want_hash && !yes && !confirm("approve exactly this request?")) {
+        err("%s: not approved (give --sha256 HEX from your review, or --yes, or answer y)", id);
+        rc = EXIT_INVALID;
+        goto out;
+    }
+    /* the registrar's entry: the applicant's fields, our checked-by and time */
+    reg_entry a;
+    memset(&a, 0, sizeof a);
+    a.kind = REG_REGISTER;
+    a.log = e.log;
+    memcpy(a.key, e.key, 32);
+    memcpy(a.registrar, e.registrar, 32);
+    a.name = e.name, a.org = e.org, a.contact = e.contact;
+    a.checked_by = (reg_str){checked, strlen(checked)};
+    a.time = (uint64_t)time(NULL);
+    if (reg_entry_build(&ent, &a, sig, 1, ctx)) { err("%s: %s", id, prov_errmsg(ctx)); goto out; }
+    char apath[80], hdr[128], full[4200];
+    snprintf(apath, sizeof apath, "v1/requests/%s/approve", id);
+    snprintf(hdr, sizeof hdr, "X-Request-SHA256: %s", hx);
+    http_url(full, sizeof full, url, apath);
+    pbuf_init(&post);
+    if (http_call_h("POST", full, ent.p, ent.len, hdr, &st, &post, ANSWER_MAX)) goto out;
+    pbuf_putc(&post, 0), post.len--;
+    if (st != 200) {
+        server_err(id, st, &post);
+        if (st == 409 || st == 403) rc = EXIT_INVALID;
+        goto out;
+    }
+    printf("  approved (checked: %s); the applicant's `prov register` completes the registration\n", checked);
     rc = 0;
 out:
     free(status), free(req);
@@ -318,23 +502,29 @@ out:
 int reg_cmd_approve(int argc, char **argv)
 {
     static const struct option opts[] = {{"registrar-key", required_argument, 0, 'k'},
-                                          {"all", no_argument, 0, 'a'},
                                           {"refuse", required_argument, 0, 'x'},
+                                          {"sha256", required_argument, 0, 's'},
+                                          {"checked-by", required_argument, 0, 'B'},
+                                          {"yes", no_argument, 0, 'y'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(APPROVE_USAGE, stdout); return 0; }
-    const char *keyp = NULL, *refuse = NULL;
-    int all = 0, c;
+    const char *keyp = NULL, *refuse = NULL, *hash = NULL, *checked = "in-person";
+    int yes = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "k:ax:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "k:x:s:B:yh", opts, NULL)) != -1) {
         if (c == 'k') keyp = optarg;
         else if (c == 'x') refuse = optarg;
-        else if (c == 'a') all = 1;
+        else if (c == 's') hash = optarg;
+        else if (c == 'B') checked = optarg;
+        else if (c == 'y') yes = 1;
         else die_usage(APPROVE_USAGE);
     }
-    if (!keyp || argc - optind < 1 || (all ? argc - optind != 1 : argc - optind < 2) || !reg_is_url(argv[optind]))
-        die_usage(APPROVE_USAGE);
-    const char *url = argv[optind];
+    if (!keyp || argc - optind != 2 || !reg_is_url(argv[optind])) die_usage(APPROVE_USAGE);
+    if (hash && (strlen(hash) != 64 || strspn(hash, "0123456789abcdef") != 64))
+        return err("--sha256: 64 lower-case hex digits (from prov registry pending)");
+    const char *url = argv[optind], *id = argv[optind + 1];
+    if (strlen(id) != 16 || strspn(id, "0123456789abcdef") != 16) return err("%s: not a request ID (16 hex digits)", id);
     prov_ctx *ctx;
     if (prov_ctx_new(&ctx)) return err("out of memory");
     prov_key *rk = user_key(ctx, keyp);
@@ -344,25 +534,7 @@ int reg_cmd_approve(int argc, char **argv)
     int rc = EXIT_ERROR;
     if (!rk) goto out;
     if (reg_signer_from_key(&sig, &ps, rk)) { err("%s: cannot sign", keyp); goto out; }
-    rc = 0;
-    if (!all) {
-        for (int i = optind + 1; i < argc; i++) rc |= approve_one(url, argv[i], rk, &sig, 0, refuse);
-    } else {
-        long st;
-        pbuf b;
-        if (call("GET", url, "v1/requests", NULL, 0, &st, &b)) { rc = EXIT_ERROR; goto out; }
-        if (st != 200) rc = server_err("pending", st, &b);
-        const char *j = (const char *)b.p;
-        size_t end = 0, n = 0;
-        for (size_t s = st == 200 ? next_obj(j, b.len, 0, &end) : b.len; s < b.len; s = next_obj(j, b.len, end, &end)) {
-            char *id = json_str(j + s, end - s, "id");
-            if (id && strlen(id) == 16) rc |= approve_one(url, id, rk, &sig, 1, refuse), n++;
-            free(id);
-        }
-        if (st == 200 && !n) printf("no pending requests at %s\n", url);
-        pbuf_free(&b);
-    }
-    rc = rc ? EXIT_ERROR : 0;
+    rc = approve_one(url, id, rk, &sig, refuse, hash, checked, yes);
 out:
     tlog_signer_wipe(&sig);
     prov_key_free(rk);
@@ -386,6 +558,9 @@ int reg_remote_revoke_flag(const char *url, reg_kind kind, const char *keyarg, c
     int rc = EXIT_ERROR;
     reg_entry e;
     revoke_flag_entry(&e, kind, reason, eff);
+    char origin[TLOG_NAME_MAX + 1];
+    if (pick_registrar(url, NULL, NULL, origin)) goto out;
+    e.log = (reg_str){origin, strlen(origin)};
     long st;
     if (keyarg) {
         if (key_arg(ctx, keyarg, e.key, kind == REG_REVOKE ? &self : NULL)) goto out;

@@ -12,7 +12,8 @@
 static const char SERVE_USAGE[] =
     "usage: prov registry serve DIR --listen 127.0.0.1:PORT [--batch-ms N]\n"
     "                           [--batch-max N] [--publish-ms N] [--threads N]\n"
-    "                           [--timeout S] [--days N]\n"
+    "                           [--timeout S] [--days N] [--request-days N]\n"
+    "                           [--requests-per-addr N]\n"
     "                           [--witness URL --witness-key KEY ...] [--witness-ms N]\n"
     "\n"
     "Run the write server of the registry in DIR (HTTP, for nginx to proxy\n"
@@ -28,6 +29,11 @@ static const char SERVE_USAGE[] =
     "SIGINT: stop taking submissions, finish the batch, publish, exit 0.\n"
     "--timeout: idle connections are closed after S seconds (default 30).\n"
     "--days: validity of the leaf certificates issued (default 730).\n"
+    "Registration requests: one undecided for --request-days (default 30) is\n"
+    "deleted, an accepted or refused one 7 days after the decision; at most\n"
+    "--requests-per-addr (default 20) wait from one client address (behind\n"
+    "nginx on loopback, the X-Real-IP it sets).  Entries dated more than 24\n"
+    "hours before or 5 minutes after the server's clock are refused.\n"
     "--witness URL --witness-key KEY (in pairs, repeatable): before each\n"
     "checkpoint is published, ask this tlog-witness to cosign it (KEY: its\n"
     "cosigner.pub, a file or the key's text) and publish DIR/checkpoint with\n"
@@ -60,16 +66,19 @@ int reg_cmd_serve(int argc, char **argv)
                                           {"witness", required_argument, 0, 'w'},
                                           {"witness-key", required_argument, 0, 'k'},
                                           {"witness-ms", required_argument, 0, 'W'},
+                                          {"request-days", required_argument, 0, 'R'},
+                                          {"requests-per-addr", required_argument, 0, 'A'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(SERVE_USAGE, stdout); return 0; }
     const char *listen = NULL;
     long batch_ms = 2, batch_max = 4096, publish_ms = 200, threads = 0, timeout = 30, days = 730, wms = 3000, v;
+    long req_days = 30, per_addr = 20;
     char *wurls[32], *wkeys[32];
     size_t nwu = 0, nwk = 0;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "l:b:m:p:t:T:d:w:k:W:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:b:m:p:t:T:d:w:k:W:R:A:h", opts, NULL)) != -1) {
         if (c == 'l') listen = optarg;
         else if (c == 'b' && !num(optarg, 0, 10000, &v)) batch_ms = v;
         else if (c == 'm' && !num(optarg, 1, 1000000, &v)) batch_max = v;
@@ -80,6 +89,8 @@ int reg_cmd_serve(int argc, char **argv)
         else if (c == 'w' && nwu < 32) wurls[nwu++] = optarg;
         else if (c == 'k' && nwk < 32) wkeys[nwk++] = optarg;
         else if (c == 'W' && !num(optarg, 1, 600000, &v)) wms = v;
+        else if (c == 'R' && !num(optarg, 1, 3650, &v)) req_days = v;
+        else if (c == 'A' && !num(optarg, 1, 1000000, &v)) per_addr = v;
         else die_usage(SERVE_USAGE);
     }
     if (argc - optind != 1 || !listen || nwu != nwk) die_usage(SERVE_USAGE);
@@ -114,7 +125,8 @@ int reg_cmd_serve(int argc, char **argv)
                           .batch_max = (size_t)batch_max, .publish_ms = (unsigned)publish_ms, .threads = (unsigned)threads,
                           .timeout_s = (unsigned)timeout, .log = &L.signer, .ca_key = ck, .cert_days = (int)days,
                           .witness_urls = (const char *const *)wurls, .witness_keys = wk, .nwitnesses = nwu,
-                          .witness_ms = (unsigned)wms};
+                          .witness_ms = (unsigned)wms, .request_days = (unsigned)req_days,
+                          .requests_per_addr = (unsigned)per_addr};
     if (reg_server_start(&srv, &so, ctx)) {
         err("%s", prov_errmsg(ctx));
         goto out;

@@ -35,6 +35,12 @@ void http_url(char *out, size_t cap, const char *base, const char *path)
 int http_call(const char *method, const char *url, const void *body, size_t len, long *status,
               pbuf *out, size_t max)
 {
+    return http_call_h(method, url, body, len, NULL, status, out, max);
+}
+
+int http_call_h(const char *method, const char *url, const void *body, size_t len, const char *header,
+                long *status, pbuf *out, size_t max)
+{
     char why[200];
     const struct prov_curl_api *c = prov_curl(why, sizeof why);
     if (!c) return err("%s", why);
@@ -49,9 +55,10 @@ int http_call(const char *method, const char *url, const void *body, size_t len,
     c->curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     c->curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
     c->curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (header) hd = c->curl_slist_append(hd, header);
+    if (!strcmp(method, "POST")) hd = c->curl_slist_append(hd, "Content-Type: text/plain; charset=utf-8");
+    if (hd) c->curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
     if (!strcmp(method, "POST")) {
-        hd = c->curl_slist_append(hd, "Content-Type: text/plain; charset=utf-8");
-        c->curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
         c->curl_easy_setopt(h, CURLOPT_POST, 1L);
         c->curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
         c->curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);

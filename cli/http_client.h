@@ -10,6 +10,10 @@
  * EXIT_ERROR with the message printed (cannot connect, timeout, ...). */
 int http_call(const char *method, const char *url, const void *body, size_t len, long *status,
               pbuf *out, size_t max);
+/* As http_call, with one more request header ("Name: value") when header
+ * is not NULL. */
+int http_call_h(const char *method, const char *url, const void *body, size_t len, const char *header,
+                long *status, pbuf *out, size_t max);
 /* base (a registry URL, with or without a trailing '/') + path. */
 void http_url(char *out, size_t cap, const char *base, const char *path);
 

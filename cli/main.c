@@ -1,5 +1,6 @@
 /* main.c - the prov command: dispatch and shared helpers. */
 #include "cli.h"
+#include "tmpfile.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -51,18 +52,24 @@ int err(const char *fmt, ...)
 
 int write_text(const char *path, const char *text, size_t len, mode_t mode)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wx");
-    if (!f) return err("%s: cannot create: %s", tmp, strerror(errno));
+    char *tmp = NULL;
+    int fd = -1;
+    if (tmp_create(path, &tmp, &fd)) return err("%s: cannot create a temporary file beside it: %s", path, strerror(errno));
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd), unlink(tmp), free(tmp);
+        return err("%s: cannot write: %s", path, strerror(errno));
+    }
     int bad = fwrite(text, 1, len, f) != len;
     bad |= fchmod(fileno(f), mode) != 0;
     bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
     bad |= fclose(f) != 0;
     if (bad || rename(tmp, path)) {
         remove(tmp);
+        free(tmp);
         return err("%s: cannot write: %s", path, strerror(errno));
     }
+    free(tmp);
     return 0;
 }
 

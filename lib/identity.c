@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define IDENTITY_FLAGS_MAX 100 /* flags listed in a report (the most recent) */
+
 static void kv_str(pbuf *b, const char *k, const char *v, size_t n)
 {
     pbuf_putc(b, ',');
@@ -96,8 +98,24 @@ int identity_check(prov_ctx *ctx, const char *dir, c2pa_manifest *m, prov_report
             else if (f != PROV_ENOTFOUND) mrc = f;
         }
         if (mrc) mirror_close(mr), mr = NULL;
-    } else if (!reg_log_verifier(dir, &lv, ctx)) {
-        have_lv = true;
+    } else {
+        /* a folder: through its mirror in the cache too, synced (what is
+         * new only), so that verifying many files does not re-read the
+         * whole log for each; the walk when the mirror cannot be used */
+        char real[4096];
+        prov_ctx scratch = {{0}};
+        if (realpath(dir, real) && !mirror_open_sync(&mr, real, NULL, NULL, NULL, &scratch) &&
+            !mirror_log_verifier(mr, &lv, &scratch)) {
+            int f = mirror_find(mr, pk, &mid, &scratch);
+            if (!f || f == PROV_ENOTFOUND) {
+                via_mirror = have_lv = true, ws.size = mirror_size(mr);
+                if (!f) id = &mid, got = true;
+            }
+        }
+        if (!via_mirror) {
+            mirror_close(mr), mr = NULL;
+            if (!reg_log_verifier(dir, &lv, ctx)) have_lv = true;
+        }
     }
     const char *proof = check_proof(ctx, have_lv ? &lv : NULL, m, pk);
     if (via_mirror ? !mr : (reg_state_new(&st) || reg_walk(dir, false, st, &ws, ctx))) {
@@ -137,12 +155,15 @@ int identity_check(prov_ctx *ctx, const char *dir, c2pa_manifest *m, prov_report
     } else {
         pbuf_puts(b, ",\"revoked_at\":null,\"reason\":null");
     }
-    pbuf_puts(b, ",\"flags\":[");
-    for (size_t i = 0; i < id->nflags; i++) {
+    /* the most recent flags (a key flagged many times would otherwise
+     * make every report as long as its history) */
+    pbuf_printf(b, ",\"flags_total\":%zu,\"flags\":[", id->nflags);
+    size_t from = id->nflags > IDENTITY_FLAGS_MAX ? id->nflags - IDENTITY_FLAGS_MAX : 0;
+    for (size_t i = from; i < id->nflags; i++) {
         const reg_flag *f = &id->flags[i];
         char mh[65];
         hex(mh, f->media, 32);
-        pbuf_printf(b, "%s{\"time\":%llu", i ? "," : "", (unsigned long long)f->time);
+        pbuf_printf(b, "%s{\"time\":%llu", i > from ? "," : "", (unsigned long long)f->time);
         kv_str(b, "reason", f->reason, f->reason ? strlen(f->reason) : 0);
         kv_str(b, "media_sha256", mh, 64);
         pbuf_putc(b, '}');

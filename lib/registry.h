@@ -9,29 +9,35 @@
  * Entries.  Each entry is one signed note (c2sp.org/signed-note), at most
  * REG_ENTRY_MAX bytes.  The text is LF-terminated lines "<field> <value>"
  * in a fixed order; optional fields may be left out but never reordered or
- * repeated; no other field is allowed.  The first line names the kind:
+ * repeated; no other field is allowed.  The first line names the kind, the
+ * second the log the entry is for (its origin, as in the checkpoint): a
+ * log refuses an entry made for another.
  *
  *   prov-registry/v1 register          prov-registry/v1 rotate
+ *   log <origin>                       log <origin>
  *   key ed25519:<b64>                  key ed25519:<b64 old key>
  *   name <text>                        new-key ed25519:<b64 new key>
  *   [org <text>]                       time <unix seconds>
  *   [contact <text>]                   signed by: old key AND new key
  *   [checked-by <text>]
  *   registrar ed25519:<b64>          prov-registry/v1 revoke
- *   time <unix seconds>                key ed25519:<b64>
+ *   time <unix seconds>                log <origin>
+ *                                      key ed25519:<b64>
  *   signed by: the key (proof of       reason <text>
  *   possession) AND the registrar      effective <unix seconds>
  *   (one signature when they are the   time <unix seconds>
  *   same key)                          signed by: the key OR the registrar
  *                                      that registered it (checked
  *   prov-registry/v1 flag              against the log's state)
+ *   log <origin>
  *   key ed25519:<b64>
  *   media sha256:<64 hex>            A penalty is a revoke whose reason
  *   manifest sha256:<64 hex>|none    starts with "penalty".
  *   reason <text>
  *   flagger ed25519:<b64>
  *   time <unix seconds>
- *   signed by: the flagger
+ *   signed by: the flagger             A flag identical to one in the log
+ *                                      is refused (a replay adds nothing).
  *
  *  - <b64>: canonical padded base64 of the 32-byte Ed25519 public key
  *    (the same text as KEY.pub, "ed25519 <b64>");
@@ -105,6 +111,7 @@ typedef struct reg_entry {
     uint8_t flagger[32];   /* flag */
     reg_str name, org, contact, checked_by; /* register (n 0: absent) */
     reg_str reason;                         /* revoke, flag */
+    reg_str log;                            /* every kind: the log's origin */
     uint64_t time, effective;
     uint8_t media[32], manifest[32]; /* flag */
     bool has_manifest;
@@ -136,6 +143,18 @@ PROV_HIDDEN bool reg_entry_signed_by(const reg_entry *e, const uint8_t pk[32]);
 PROV_HIDDEN int reg_entry_build(pbuf *out, const reg_entry *e, const tlog_signer *signers,
                                 size_t nsigners, prov_ctx *ctx);
 PROV_HIDDEN const char *reg_kind_name(reg_kind k);
+/* What a writer checks of a new entry before it is logged (readers do
+ * not: history is as it was): its time within REG_TIME_PAST seconds
+ * before and REG_TIME_FUTURE after now (a registration dated 2^63 - 1 or
+ * last year is refused), a revocation not effective after its own time,
+ * and a register's name and org no longer than a certificate can hold
+ * (REG_CERT_FIELD_MAX bytes: X.509's upper bound for CN and O), so that
+ * nothing is logged that cannot get its certificate.  0 or PROV_EINVAL
+ * with the reason. */
+#define REG_TIME_PAST (24 * 3600)
+#define REG_TIME_FUTURE 300
+#define REG_CERT_FIELD_MAX 64
+PROV_HIDDEN int reg_entry_fresh(const reg_entry *e, uint64_t now, prov_ctx *ctx);
 
 /* A note signer for a prov key, named "ed25519:<hex>".  ps is filled and
  * must outlive s (as must key). */
@@ -313,6 +332,29 @@ PROV_HIDDEN int reg_refusal_build(pbuf *out, const char id[17], const char *reas
                                   const tlog_signer *registrar, prov_ctx *ctx);
 PROV_HIDDEN int reg_refusal_parse(const uint8_t *msg, size_t len, const uint8_t registrar[32],
                                   char id[17], reg_str *reason, prov_ctx *ctx);
+
+/* An approval: the register entry a registrar makes of a request (the
+ * applicant's key, log, name, org and contact; the registrar's own
+ * checked-by and time), signed by the registrar alone.  The applicant
+ * adds its signature (reg_entry_cosign) and submits the full entry, so
+ * the registrar sets what it vouches for and signs only what it saw.
+ * Parsing checks the one signature is by the registrar it names. */
+PROV_HIDDEN int reg_approval_parse(const uint8_t *msg, size_t len, reg_entry *e, prov_ctx *ctx);
+/* Does approval ap keep every field of request req that the applicant
+ * chose (key, registrar, log, name, org, contact)? */
+PROV_HIDDEN bool reg_approval_matches(const reg_entry *req, const reg_entry *ap);
+
+/* A registrar's signed read (GET /v1/requests lists applicants' names
+ * and contacts, so only an accredited registrar may read it): a note
+ *   prov-registry/v1 read / log <origin> / what <resource> / time <unix>
+ * signed by the registrar, sent base64 in the Authorization header
+ * ("Prov-Registrar <b64>").  Checking gives the signer; the time must be
+ * within REG_READ_WINDOW seconds of now. */
+#define REG_READ_WINDOW 300
+PROV_HIDDEN int reg_readauth_build(pbuf *out, const char *what, const char *origin, uint64_t time,
+                                   const tlog_signer *registrar, prov_ctx *ctx);
+PROV_HIDDEN int reg_readauth_check(const uint8_t *msg, size_t len, const char *what, const char *origin,
+                                   uint64_t now, uint8_t signer[32], prov_ctx *ctx);
 
 /* ------------------------------------------------------------------ */
 /* The CA and media (registry_ca.c). */

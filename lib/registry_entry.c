@@ -90,23 +90,25 @@ const char *reg_kind_name(reg_kind k)
 
 enum { T_KEY, T_TEXT, T_U64, T_SHA, T_SHAN };
 enum { F_KEY, F_NEWKEY, F_NAME, F_ORG, F_CONTACT, F_CHECKED, F_REGISTRAR, F_TIME, F_REASON,
-       F_EFFECTIVE, F_MEDIA, F_MANIFEST, F_FLAGGER };
+       F_EFFECTIVE, F_MEDIA, F_MANIFEST, F_FLAGGER, F_LOG };
 
 typedef struct field {
     const char *name;
     int id, type, optional;
 } field;
 
-static const field F_REG[] = {{"key", F_KEY, T_KEY, 0},          {"name", F_NAME, T_TEXT, 0},
+/* every kind starts with the log it is for (its origin), so that an entry
+ * of one log is refused by another */
+static const field F_REG[] = {{"log", F_LOG, T_TEXT, 0},         {"key", F_KEY, T_KEY, 0},          {"name", F_NAME, T_TEXT, 0},
                               {"org", F_ORG, T_TEXT, 1},         {"contact", F_CONTACT, T_TEXT, 1},
                               {"checked-by", F_CHECKED, T_TEXT, 1}, {"registrar", F_REGISTRAR, T_KEY, 0},
                               {"time", F_TIME, T_U64, 0},        {NULL, 0, 0, 0}};
-static const field F_ROT[] = {{"key", F_KEY, T_KEY, 0}, {"new-key", F_NEWKEY, T_KEY, 0},
+static const field F_ROT[] = {{"log", F_LOG, T_TEXT, 0}, {"key", F_KEY, T_KEY, 0}, {"new-key", F_NEWKEY, T_KEY, 0},
                               {"time", F_TIME, T_U64, 0}, {NULL, 0, 0, 0}};
-static const field F_REV[] = {{"key", F_KEY, T_KEY, 0}, {"reason", F_REASON, T_TEXT, 0},
+static const field F_REV[] = {{"log", F_LOG, T_TEXT, 0}, {"key", F_KEY, T_KEY, 0}, {"reason", F_REASON, T_TEXT, 0},
                               {"effective", F_EFFECTIVE, T_U64, 0}, {"time", F_TIME, T_U64, 0},
                               {NULL, 0, 0, 0}};
-static const field F_FLG[] = {{"key", F_KEY, T_KEY, 0},         {"media", F_MEDIA, T_SHA, 0},
+static const field F_FLG[] = {{"log", F_LOG, T_TEXT, 0},         {"key", F_KEY, T_KEY, 0},         {"media", F_MEDIA, T_SHA, 0},
                               {"manifest", F_MANIFEST, T_SHAN, 0}, {"reason", F_REASON, T_TEXT, 0},
                               {"flagger", F_FLAGGER, T_KEY, 0},  {"time", F_TIME, T_U64, 0},
                               {NULL, 0, 0, 0}};
@@ -143,6 +145,7 @@ static reg_str *str_slot(reg_entry *e, int id)
     case F_CONTACT: return &e->contact;
     case F_CHECKED: return &e->checked_by;
     case F_REASON: return &e->reason;
+    case F_LOG: return &e->log;
     }
     return NULL;
 }
@@ -236,7 +239,7 @@ static int parse_text(const char *t, size_t len, reg_entry *e, prov_ctx *ctx)
             bad = vl != 52 || memcmp(v, "ed25519:", 8) || b64key(v + 8, 44, key_slot(e, f->id));
             break;
         case T_TEXT:
-            bad = !text_ok(v, vl);
+            bad = !text_ok(v, vl) || (f->id == F_LOG && (vl > TLOG_NAME_MAX || memchr(v, ' ', vl)));
             if (!bad) *str_slot(e, f->id) = (reg_str){v, vl};
             break;
         case T_U64:
@@ -332,6 +335,24 @@ out:
     return rc;
 }
 
+int reg_entry_fresh(const reg_entry *e, uint64_t now, prov_ctx *ctx)
+{
+    if (e->time > now + REG_TIME_FUTURE)
+        return prov_seterr(ctx, PROV_EINVAL, "%s: time %llu is in the future (the log's clock says %llu)",
+                           reg_kind_name(e->kind), (unsigned long long)e->time, (unsigned long long)now);
+    if (e->time + REG_TIME_PAST < now)
+        return prov_seterr(ctx, PROV_EINVAL, "%s: time %llu is more than %d hours old (the log's clock says %llu)",
+                           reg_kind_name(e->kind), (unsigned long long)e->time, REG_TIME_PAST / 3600,
+                           (unsigned long long)now);
+    if (e->kind == REG_REVOKE && e->effective > e->time)
+        return prov_seterr(ctx, PROV_EINVAL, "revoke: effective after the entry's own time");
+    if (e->kind == REG_REGISTER && (e->name.n > REG_CERT_FIELD_MAX || e->org.n > REG_CERT_FIELD_MAX))
+        return prov_seterr(ctx, PROV_EINVAL, "register: %s is %zu bytes; a certificate holds at most %d",
+                           e->name.n > REG_CERT_FIELD_MAX ? "the name" : "the org",
+                           e->name.n > REG_CERT_FIELD_MAX ? e->name.n : e->org.n, REG_CERT_FIELD_MAX);
+    return 0;
+}
+
 /* ---- build ------------------------------------------------------------ */
 
 int reg_entry_build(pbuf *out, const reg_entry *e0, const tlog_signer *signers, size_t nsigners,
@@ -354,7 +375,9 @@ int reg_entry_build(pbuf *out, const reg_entry *e0, const tlog_signer *signers, 
         case T_TEXT: {
             reg_str *s = str_slot(&e, f->id);
             if (!s->p && f->optional) break;
-            if (!s->p || !text_ok(s->p, s->n))
+            if (f->id == F_LOG && (!s->p || s->n > TLOG_NAME_MAX || memchr(s->p, ' ', s->n) || !text_ok(s->p, s->n)))
+                rc = prov_seterr(ctx, PROV_EINVAL, "log: the log's origin (from its policy or log.pub) is needed");
+            else if (!s->p || !text_ok(s->p, s->n))
                 rc = prov_seterr(ctx, PROV_EINVAL,
                                  "%s: 1 to %d characters of text, no control characters, no leading or trailing space",
                                  f->name, REG_FIELD_MAX);
@@ -576,6 +599,10 @@ int reg_state_check(const reg_state *s, const reg_policy *p, const reg_entry *e,
     const reg_ident *d = reg_state_find(s, e->key);
     char id[17];
     reg_key_id(id, e->key);
+    size_t ol = strlen(p->origin);
+    if (ol && (e->log.n != ol || memcmp(e->log.p, p->origin, ol)))
+        return prov_seterr(ctx, PROV_EINVAL, "%s entry for log \"%.*s\", not this log (\"%s\")", reg_kind_name(e->kind),
+                           (int)(e->log.n > 64 ? 64 : e->log.n), e->log.p ? e->log.p : "", p->origin);
     switch (e->kind) {
     case REG_REGISTER:
         if (d) return prov_seterr(ctx, PROV_EINVAL, "key %s is already in the registry", id);
@@ -601,6 +628,15 @@ int reg_state_check(const reg_state *s, const reg_policy *p, const reg_entry *e,
         if (!d) return prov_seterr(ctx, PROV_EINVAL, "flag: key %s is not registered", id);
         if (!reg_policy_flagger(p, e->flagger))
             return prov_seterr(ctx, PROV_EINVAL, "flag: the flagger is not accredited by the policy");
+        /* a copy of a published flag, sent again, is not a new finding */
+        for (size_t i = 0; i < d->nflags; i++) {
+            const reg_flag *f = &d->flags[i];
+            if (f->time == e->time && !memcmp(f->flagger, e->flagger, 32) && !memcmp(f->media, e->media, 32) &&
+                f->has_manifest == e->has_manifest && (!f->has_manifest || !memcmp(f->manifest, e->manifest, 32)) &&
+                f->reason && strlen(f->reason) == e->reason.n && !memcmp(f->reason, e->reason.p, e->reason.n))
+                return prov_seterr(ctx, PROV_EINVAL, "flag: the same flag is already entry %llu",
+                                   (unsigned long long)f->index);
+        }
         return 0;
     }
     return PROV_EINVAL;

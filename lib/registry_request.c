@@ -121,3 +121,98 @@ int reg_refusal_parse(const uint8_t *msg, size_t len, const uint8_t registrar[32
     free(n);
     return rc;
 }
+
+/* ---- approvals -------------------------------------------------------- */
+
+int reg_approval_parse(const uint8_t *msg, size_t len, reg_entry *e, prov_ctx *ctx)
+{
+    int rc = reg_entry_parse(msg, len, false, e, ctx);
+    if (rc) return rc;
+    if (e->kind != REG_REGISTER) return prov_seterr(ctx, PROV_EFORMAT, "approval: not a register entry");
+    selfkey k;
+    char name[73];
+    memcpy(name, "ed25519:", 8);
+    sodium_bin2hex(name + 8, 65, e->registrar, 32);
+    if (tlog_verifier_init(&k.v, name, TLOG_ALG_ED25519, e->registrar)) return PROV_EINVAL;
+    tlog_note *n = malloc(sizeof *n);
+    if (!n) return PROV_ENOMEM;
+    tlog_verifiers vs = {.lookup = self_lookup, .user = &k};
+    rc = tlog_note_open(msg, len, &vs, n, ctx);
+    if (rc == PROV_ENOTFOUND) rc = prov_seterr(ctx, TLOG_EVERIFY, "approval: not signed by the registrar it names");
+    else if (!rc && (n->nsigs != 1 || n->nverified != 1))
+        rc = prov_seterr(ctx, TLOG_EVERIFY, "approval: must carry exactly one signature, by the registrar");
+    if (!rc) {
+        e->nsigners = 1;
+        memcpy(e->signers[0], e->registrar, 32);
+    }
+    free(n);
+    return rc;
+}
+
+bool reg_approval_matches(const reg_entry *req, const reg_entry *ap)
+{
+#define SAME_STR(f) (req->f.n == ap->f.n && (!req->f.n || !memcmp(req->f.p, ap->f.p, req->f.n)))
+    return !memcmp(req->key, ap->key, 32) && !memcmp(req->registrar, ap->registrar, 32) && SAME_STR(log) &&
+           SAME_STR(name) && SAME_STR(org) && SAME_STR(contact);
+#undef SAME_STR
+}
+
+/* ---- a registrar's signed read (the list of pending requests) --------- */
+
+/* any "ed25519:<hex>" signer, verified with the key its name holds */
+static int any_lookup(void *user, const char *name, size_t nl, uint32_t id, const tlog_verifier **out)
+{
+    tlog_verifier *v = user;
+    uint8_t pk[32];
+    size_t got;
+    if (nl != 72 || memcmp(name, "ed25519:", 8) || sodium_hex2bin(pk, 32, name + 8, 64, NULL, &got, NULL) || got != 32)
+        return PROV_ENOTFOUND;
+    char nm[73];
+    memcpy(nm, name, 72), nm[72] = 0;
+    if (tlog_verifier_init(v, nm, TLOG_ALG_ED25519, pk) || v->id != id) return PROV_ENOTFOUND;
+    *out = v;
+    return 0;
+}
+
+int reg_readauth_build(pbuf *out, const char *what, const char *origin, uint64_t time,
+                       const tlog_signer *registrar, prov_ctx *ctx)
+{
+    pbuf t;
+    pbuf_init(&t);
+    pbuf_printf(&t, REG_MAGIC " read\nlog %s\nwhat %s\ntime %llu\n", origin, what, (unsigned long long)time);
+    int rc = t.err;
+    if (!rc) rc = tlog_note_sign(out, (const char *)t.p, t.len, NULL, 0, registrar, 1, 0, ctx);
+    pbuf_free(&t);
+    return rc;
+}
+
+int reg_readauth_check(const uint8_t *msg, size_t len, const char *what, const char *origin, uint64_t now,
+                       uint8_t signer[32], prov_ctx *ctx)
+{
+    if (len > 1024) return prov_seterr(ctx, PROV_ELIMIT, "authorization: too large");
+    tlog_verifier v;
+    tlog_note *n = malloc(sizeof *n);
+    if (!n) return PROV_ENOMEM;
+    tlog_verifiers vs = {.lookup = any_lookup, .user = &v};
+    int rc = tlog_note_open(msg, len, &vs, n, ctx);
+    if (rc == PROV_ENOTFOUND) rc = prov_seterr(ctx, TLOG_EVERIFY, "authorization: not signed by an ed25519 key");
+    else if (!rc && (n->nsigs != 1 || n->nverified != 1))
+        rc = prov_seterr(ctx, TLOG_EVERIFY, "authorization: must carry exactly one signature");
+    if (!rc) {
+        char want[600];
+        int wl = snprintf(want, sizeof want, REG_MAGIC " read\nlog %s\nwhat %s\ntime ", origin, what);
+        const char *t = n->text;
+        size_t tl = n->text_len;
+        uint64_t when = 0;
+        if (wl <= 0 || (size_t)wl >= sizeof want || tl <= (size_t)wl || memcmp(t, want, (size_t)wl) ||
+            t[tl - 1] != '\n' || tlog_parse_u64(t + wl, tl - (size_t)wl - 1, &when))
+            rc = prov_seterr(ctx, PROV_EFORMAT, "authorization: not a read of %s on log %s", what, origin);
+        else if (when + REG_READ_WINDOW < now || when > now + REG_READ_WINDOW)
+            rc = prov_seterr(ctx, TLOG_EVERIFY, "authorization: its time is more than %d s from the server's clock",
+                             REG_READ_WINDOW);
+        else
+            memcpy(signer, n->sigs[0].by->pub, 32);
+    }
+    free(n);
+    return rc;
+}

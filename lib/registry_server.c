@@ -3,6 +3,7 @@
  * registry_server.h; endpoints: docs/registry.md. */
 #include "registry_server.h"
 #include "dl.h"
+#include "hash.h"
 #include "mirror.h"
 
 #include <arpa/inet.h>
@@ -21,6 +22,9 @@
 
 #define LIST_MAX 1000      /* pending requests listed at once */
 #define PENDING_MAX 100000 /* requests kept: anyone can make keys, so bounded */
+#define DECIDED_KEEP_S (7 * 86400) /* an accepted or refused request is kept this long
+                                      (the applicant polls for the outcome), then deleted */
+#define SWEEP_EVERY_S 3600.0
 
 /* One queued entry, inside its connection's state. */
 typedef struct sub {
@@ -34,12 +38,13 @@ typedef struct sub {
     bool done;
 } sub;
 
-enum { R_NONE, R_ENTRY, R_REQUEST, R_REFUSE };
+enum { R_NONE, R_ENTRY, R_REQUEST, R_REFUSE, R_APPROVE };
 
 /* Per connection (MHD's con_cls): the body read so far. */
 typedef struct conn {
     int route;
-    char id[17]; /* R_REFUSE */
+    char id[17]; /* R_REFUSE, R_APPROVE */
+    char addr[64]; /* the client's address (R_REQUEST) */
     pbuf body;
     bool too_big, queued;
     sub s;
@@ -63,7 +68,13 @@ struct reg_server {
     pthread_t seq;
     atomic_ulong inflight;
     atomic_ulong tmpseq;
-    atomic_ulong npending; /* files in DIR/pending */
+    atomic_ulong npending; /* requests in DIR/pending */
+    /* requests waiting per client address (a bound per applicant), and
+     * the request files: req_mu */
+    pthread_mutex_t req_mu;
+    struct addrcount { char a[64]; unsigned n; } *addrs;
+    size_t naddrs, capaddrs;
+    double last_sweep;
     uint64_t nentries, nbatches;
     double t_append, t_publish; /* seconds spent, for the stats */
     bool unpublished;           /* signed, not yet written (sequencer's) */
@@ -190,6 +201,150 @@ static void json_field(pbuf *b, const char *k, const char *v, size_t n)
     pbuf_json_str(b, v, n);
 }
 
+/* The client's address: the peer's, or, when the peer is on loopback (the
+ * nginx in front), the X-Real-IP it sets. */
+static void client_addr(reg_server *s, struct MHD_Connection *mc, char out[64])
+{
+    snprintf(out, 64, "unknown");
+    const union MHD_ConnectionInfo *ci = s->mhd->MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    bool loop = false;
+    if (sa && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, out, 64);
+        loop = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, out, 64);
+        loop = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+    }
+    const char *xr = loop ? s->mhd->MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Real-IP") : NULL;
+    if (xr && *xr && strlen(xr) < 64 && strspn(xr, "0123456789abcdefABCDEF.:") == strlen(xr)) snprintf(out, 64, "%s", xr);
+}
+
+/* per-address request counts (req_mu held) */
+static struct addrcount *addr_slot(reg_server *s, const char *a, bool make)
+{
+    for (size_t i = 0; i < s->naddrs; i++)
+        if (!strcmp(s->addrs[i].a, a)) return &s->addrs[i];
+    if (!make) return NULL;
+    if (s->naddrs == s->capaddrs) {
+        size_t nc = s->capaddrs ? s->capaddrs * 2 : 64;
+        struct addrcount *na = realloc(s->addrs, nc * sizeof *na);
+        if (!na) return NULL;
+        s->addrs = na, s->capaddrs = nc;
+    }
+    struct addrcount *c = &s->addrs[s->naddrs++];
+    snprintf(c->a, sizeof c->a, "%s", a);
+    c->n = 0;
+    return c;
+}
+
+static void addr_add(reg_server *s, const char *a, int d)
+{
+    struct addrcount *c = addr_slot(s, a, d > 0);
+    if (!c) return;
+    if (d > 0) c->n += (unsigned)d;
+    else c->n = c->n >= (unsigned)-d ? c->n - (unsigned)-d : 0;
+    if (!c->n) *c = s->addrs[--s->naddrs]; /* keep the table to addresses with requests */
+}
+
+static void sha256_hex(const void *p, size_t n, char out[65])
+{
+    uint8_t h[32];
+    sha256(p, n, h);
+    static const char x[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) out[2 * i] = x[h[i] >> 4], out[2 * i + 1] = x[h[i] & 15];
+    out[64] = 0;
+}
+
+static uint64_t now_unix(void) { return (uint64_t)time(NULL); }
+
+/* Delete request id and what goes with it (req_mu held). */
+static void request_remove(reg_server *s, const char *id)
+{
+    static const char *const ext[] = {"", ".from", ".approved", ".refused", ".chain.pem"};
+    char p[4300], from[64] = "";
+    snprintf(p, sizeof p, "%s/pending/%s.from", s->dir, id);
+    FILE *f = fopen(p, "r");
+    if (f) {
+        if (fgets(from, sizeof from, f)) from[strcspn(from, "\n")] = 0;
+        fclose(f);
+    }
+    snprintf(p, sizeof p, "%s/pending/%s", s->dir, id);
+    if (unlink(p) == 0) {
+        atomic_fetch_sub(&s->npending, 1);
+        if (*from) addr_add(s, from, -1);
+    }
+    for (int i = 1; i < 5; i++) {
+        snprintf(p, sizeof p, "%s/pending/%s%s", s->dir, id, ext[i]);
+        unlink(p);
+    }
+}
+
+static int64_t mtime_of(const char *dir, const char *id, const char *ext)
+{
+    char p[4300];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/pending/%s%s", dir, id, ext);
+    return stat(p, &sb) ? -1 : (int64_t)sb.st_mtime;
+}
+
+/* Expire requests (req_mu held): an accepted one once its key has been
+ * in the log DECIDED_KEEP_S, a refused one DECIDED_KEEP_S after the
+ * refusal, an undecided one after request_days; an approval the applicant
+ * did not complete in REG_TIME_PAST is dropped (the request waits again). */
+static void sweep(reg_server *s)
+{
+    char pd[4200];
+    snprintf(pd, sizeof pd, "%s/pending", s->dir);
+    DIR *dp = opendir(pd);
+    if (!dp) return;
+    int64_t now = (int64_t)now_unix(), ttl = (int64_t)s->o.request_days * 86400;
+    char (*gone)[17] = NULL;
+    size_t ng = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(dp))) {
+        if (!is_id(de->d_name, strlen(de->d_name))) continue;
+        char rel[64];
+        snprintf(rel, sizeof rel, "pending/%.16s", de->d_name);
+        pbuf req;
+        pbuf_init(&req);
+        reg_entry e;
+        bool ok = !get_file(s, rel, &req, REG_ENTRY_MAX) && !reg_request_parse(req.p, req.len, &e, NULL);
+        pbuf_free(&req);
+        int64_t t0 = mtime_of(s->dir, de->d_name, ""), tr = mtime_of(s->dir, de->d_name, ".refused"),
+                ta = mtime_of(s->dir, de->d_name, ".approved");
+        uint64_t accepted_at = 0;
+        if (ok) {
+            pthread_mutex_lock(&s->log_mu);
+            const reg_ident *d = reg_state_find(reg_log_state(s->log), e.key);
+            if (d) accepted_at = d->time ? d->time : 1;
+            pthread_mutex_unlock(&s->log_mu);
+        }
+        bool drop = !ok || (accepted_at && (int64_t)accepted_at + DECIDED_KEEP_S < now) ||
+                    (!accepted_at && tr >= 0 && tr + DECIDED_KEEP_S < now) ||
+                    (!accepted_at && tr < 0 && t0 >= 0 && t0 + ttl < now && (ta < 0 || ta + REG_TIME_PAST < now));
+        if (drop) {
+            if (ng == cap) {
+                size_t nc = cap ? cap * 2 : 64;
+                char(*g)[17] = realloc(gone, nc * sizeof *g);
+                if (!g) break;
+                gone = g, cap = nc;
+            }
+            memcpy(gone[ng], de->d_name, 16), gone[ng++][16] = 0;
+        } else if (!accepted_at && ta >= 0 && ta + REG_TIME_PAST < now) {
+            char p[4300];
+            snprintf(p, sizeof p, "%s/pending/%.16s.approved", s->dir, de->d_name);
+            unlink(p);
+        }
+    }
+    closedir(dp);
+    for (size_t i = 0; i < ng; i++) request_remove(s, gone[i]);
+    free(gone);
+    s->last_sweep = mono();
+}
+
 /* ---- the sequencer ---------------------------------------------------- */
 
 static void run_batch(reg_server *s, sub *list)
@@ -299,7 +454,17 @@ static void *sequencer(void *arg)
                 pthread_mutex_lock(&s->q_mu);
                 continue;
             }
-            pthread_cond_wait(&s->q_cv, &s->q_mu);
+            struct timespec dl;
+            clock_gettime(CLOCK_REALTIME, &dl);
+            dl.tv_sec += 60;
+            pthread_cond_timedwait(&s->q_cv, &s->q_mu, &dl);
+            if (mono() - s->last_sweep >= SWEEP_EVERY_S) {
+                pthread_mutex_unlock(&s->q_mu);
+                pthread_mutex_lock(&s->req_mu);
+                sweep(s);
+                pthread_mutex_unlock(&s->req_mu);
+                pthread_mutex_lock(&s->q_mu);
+            }
         }
         if (!s->qhead) break; /* stopping, and all is answered */
         /* let a batch gather: batch_ms after its first entry, or batch_max */
@@ -403,12 +568,14 @@ static enum MHD_Result post_entry(reg_server *s, struct MHD_Connection *mc, conn
         return send_err(s, mc, 403, "register: the registrar is not accredited by the policy");
     if (e->kind == REG_FLAG && !reg_policy_flagger(&s->policy, e->flagger))
         return send_err(s, mc, 403, "flag: the flagger is not accredited by the policy");
+    if (reg_entry_fresh(e, now_unix(), &ctx)) return send_err(s, mc, 400, ctx.msg);
     if (!enqueue(s, c, mc)) return send_err(s, mc, 503, "the server is shutting down");
     return MHD_YES;
 }
 
-/* The status of request id: pending (with the request), accepted (with
- * chain and proof), 404. */
+/* The status of request id: pending (with the request), approved (with
+ * the registrar's entry, for the applicant to sign), accepted (with chain
+ * and proof), refused (with the reason); 404. */
 static enum MHD_Result get_request(reg_server *s, struct MHD_Connection *mc, const char *id)
 {
     char rel[64];
@@ -429,6 +596,7 @@ static enum MHD_Result get_request(reg_server *s, struct MHD_Connection *mc, con
     char *name = NULL, *org = NULL;
     uint64_t index = 0;
     bool accepted = false;
+    int kstatus = REG_ACTIVE;
     pbuf proof;
     pbuf_init(&proof);
     pthread_mutex_lock(&s->log_mu);
@@ -436,21 +604,36 @@ static enum MHD_Result get_request(reg_server *s, struct MHD_Connection *mc, con
     if (d && !d->has_from && !reg_log_proof(s->log, d->index, &proof, NULL)) {
         accepted = true;
         index = d->index;
+        kstatus = d->status;
         name = d->name ? strdup(d->name) : NULL, org = d->org ? strdup(d->org) : NULL;
     }
     pthread_mutex_unlock(&s->log_mu);
-    pbuf refusal;
-    pbuf_init(&refusal);
-    char rrel[80], rid[17];
+    pbuf refusal, approval;
+    pbuf_init(&refusal), pbuf_init(&approval);
+    char rrel[80], arel[80], rid[17];
     reg_str reason = {NULL, 0};
     snprintf(rrel, sizeof rrel, "pending/%s.refused", id);
+    snprintf(arel, sizeof arel, "pending/%s.approved", id);
     bool refused = !accepted && get_file(s, rrel, &refusal, REG_ENTRY_MAX) == 0 &&
                    reg_refusal_parse(refusal.p, refusal.len, e.registrar, rid, &reason, NULL) == 0;
-    pbuf_printf(&b, "{\"id\":\"%s\",\"status\":\"%s\"", id, accepted ? "accepted" : refused ? "refused" : "pending");
+    reg_entry ap;
+    bool approved = !accepted && !refused && get_file(s, arel, &approval, REG_ENTRY_MAX) == 0 &&
+                    reg_approval_parse(approval.p, approval.len, &ap, NULL) == 0 && reg_approval_matches(&e, &ap) &&
+                    ap.time + REG_TIME_PAST >= now_unix();
+    pbuf_printf(&b, "{\"id\":\"%s\",\"status\":\"%s\"", id,
+                accepted ? "accepted" : refused ? "refused" : approved ? "approved" : "pending");
     if (refused) {
         json_field(&b, "reason", reason.p, reason.n);
+    } else if (approved) {
+        /* the registrar's entry: the applicant adds its signature and
+         * submits it to /v1/entries */
+        json_field(&b, "entry", (char *)approval.p, approval.len);
     } else if (!accepted) {
         json_field(&b, "entry", (char *)req.p, req.len);
+    } else if (kstatus != REG_ACTIVE) {
+        /* never a certificate for a key that is no longer active */
+        pbuf_printf(&b, ",\"index\":%llu,\"key_status\":\"%s\"", (unsigned long long)index,
+                    kstatus == REG_ROTATED ? "rotated" : "revoked");
     } else {
         /* the chain is issued once and kept, so every poll gets the same */
         char crel[80];
@@ -467,18 +650,20 @@ static enum MHD_Result get_request(reg_server *s, struct MHD_Connection *mc, con
             }
             prov_free(pem);
         }
-        pbuf_printf(&b, ",\"index\":%llu", (unsigned long long)index);
+        pbuf_printf(&b, ",\"index\":%llu,\"key_status\":\"active\"", (unsigned long long)index);
         if (chain.len) json_field(&b, "chain", (char *)chain.p, chain.len);
         if (proof.len) json_field(&b, "proof", (char *)proof.p, proof.len);
         pbuf_free(&chain);
     }
     pbuf_putc(&b, '}');
     free(name), free(org);
-    pbuf_free(&proof), pbuf_free(&req), pbuf_free(&refusal);
+    pbuf_free(&proof), pbuf_free(&req), pbuf_free(&refusal), pbuf_free(&approval);
     return send_json(s, mc, 200, &b);
 }
 
-/* POST /v1/requests: a register entry signed by its key alone. */
+/* POST /v1/requests: a register entry signed by its key alone, for this
+ * log, dated now, without checked-by (the registrar's to set), at most
+ * requests_per_addr waiting from one client address. */
 static enum MHD_Result post_request(reg_server *s, struct MHD_Connection *mc, conn *c)
 {
     prov_ctx ctx = {{0}};
@@ -487,37 +672,79 @@ static enum MHD_Result post_request(reg_server *s, struct MHD_Connection *mc, co
     if (rc) return send_err(s, mc, status_of(rc), ctx.msg);
     if (!reg_policy_registrar(&s->policy, e.registrar))
         return send_err(s, mc, 403, "request: the registrar it names is not accredited by the policy");
+    size_t ol = strlen(s->policy.origin);
+    if (e.log.n != ol || memcmp(e.log.p, s->policy.origin, ol))
+        return send_err(s, mc, 400, "request: made for another log");
+    if (e.checked_by.p)
+        return send_err(s, mc, 400, "request: checked-by is set by the registrar who checks you, not in a request");
+    if (reg_entry_fresh(&e, now_unix(), &ctx)) return send_err(s, mc, 400, ctx.msg);
     char id[17], rel[64];
     reg_request_id(id, e.key);
     pthread_mutex_lock(&s->log_mu);
     bool known = reg_state_find(reg_log_state(s->log), e.key) != NULL;
     pthread_mutex_unlock(&s->log_mu);
+    if (known) return send_err(s, mc, 409, "the key is already in the registry");
     snprintf(rel, sizeof rel, "pending/%s", id);
+    pthread_mutex_lock(&s->req_mu);
     pbuf old;
     pbuf_init(&old);
     int grc = get_file(s, rel, &old, REG_ENTRY_MAX);
     bool same = grc == 0 && old.len == c->body.len && !memcmp(old.p, c->body.p, old.len);
     bool fresh = grc == PROV_ENOTFOUND; /* else the key's own request is replaced */
     pbuf_free(&old);
-    if (known && !same) return send_err(s, mc, 409, "the key is already in the registry");
-    if (fresh && atomic_fetch_add(&s->npending, 1) >= PENDING_MAX) {
-        atomic_fetch_sub(&s->npending, 1);
-        return send_err(s, mc, 503, "too many pending requests; try again later");
+    unsigned code = 0;
+    const char *why = NULL;
+    if (fresh) {
+        struct addrcount *ac = addr_slot(s, c->addr, false);
+        if (ac && ac->n >= s->o.requests_per_addr) {
+            code = 429, why = "too many requests waiting from your address; wait for a registrar";
+        } else {
+            if (atomic_load(&s->npending) >= PENDING_MAX && mono() - s->last_sweep > 60) sweep(s);
+            if (atomic_load(&s->npending) >= PENDING_MAX) code = 503, why = "too many pending requests; try again later";
+        }
     }
-    if (!same) {
+    if (!code && !same) {
         char pd[4200];
         snprintf(pd, sizeof pd, "%s/pending", s->dir);
-        if ((mkdir(pd, 0700) && errno != EEXIST) || put_file(s, rel, c->body.p, c->body.len))
-            return send_err(s, mc, 503, "cannot store the request");
+        char frel[80];
+        snprintf(frel, sizeof frel, "pending/%s.from", id);
+        if ((mkdir(pd, 0700) && errno != EEXIST) || (fresh && put_file(s, frel, c->addr, strlen(c->addr))) ||
+            put_file(s, rel, c->body.p, c->body.len)) {
+            code = 503, why = "cannot store the request";
+        } else if (fresh) {
+            atomic_fetch_add(&s->npending, 1);
+            addr_add(s, c->addr, 1);
+        }
     }
-    /* filed (again): a refusal no longer holds; the registrar looks anew */
-    char rp[4300];
-    snprintf(rp, sizeof rp, "%s/pending/%s.refused", s->dir, id);
-    if (!known) unlink(rp);
+    if (!code) {
+        /* filed (again): a refusal no longer holds, and an approval of
+         * other content never does; the registrar looks anew */
+        char rp[4300];
+        snprintf(rp, sizeof rp, "%s/pending/%s.refused", s->dir, id);
+        unlink(rp);
+        if (!same) {
+            snprintf(rp, sizeof rp, "%s/pending/%s.approved", s->dir, id);
+            unlink(rp);
+        }
+    }
+    pthread_mutex_unlock(&s->req_mu);
+    if (code) return send_err(s, mc, code, why);
     pbuf b;
     pbuf_init(&b);
-    pbuf_printf(&b, "{\"id\":\"%s\",\"status\":\"%s\"}", id, known ? "accepted" : "pending");
-    return send_json(s, mc, known ? 200 : 202, &b);
+    pbuf_printf(&b, "{\"id\":\"%s\",\"status\":\"pending\"}", id);
+    return send_json(s, mc, 202, &b);
+}
+
+/* The stored request id, parsed (its text in *buf). */
+static int load_request(reg_server *s, const char *id, pbuf *buf, reg_entry *e)
+{
+    char rel[80];
+    snprintf(rel, sizeof rel, "pending/%s", id);
+    pbuf_init(buf);
+    int rc = get_file(s, rel, buf, REG_ENTRY_MAX);
+    if (!rc) rc = reg_request_parse(buf->p, buf->len, e, NULL) ? PROV_EFORMAT : 0;
+    if (rc) pbuf_free(buf);
+    return rc;
 }
 
 /* POST /v1/requests/ID/refuse: a refusal signed by the registrar the
@@ -525,12 +752,9 @@ static enum MHD_Result post_request(reg_server *s, struct MHD_Connection *mc, co
 static enum MHD_Result post_refuse(reg_server *s, struct MHD_Connection *mc, conn *c)
 {
     char rel[80], rid[17];
-    snprintf(rel, sizeof rel, "pending/%s", c->id);
     pbuf req;
-    pbuf_init(&req);
     reg_entry e;
-    int rc = get_file(s, rel, &req, REG_ENTRY_MAX);
-    if (!rc) rc = reg_request_parse(req.p, req.len, &e, NULL);
+    int rc = load_request(s, c->id, &req, &e);
     pbuf_free(&req); /* e's keys are copies; its text is not used */
     if (rc) return send_err(s, mc, rc == PROV_ENOTFOUND ? 404 : 500, rc == PROV_ENOTFOUND ? "no such request" : "the stored request is damaged");
     prov_ctx ctx = {{0}};
@@ -545,7 +769,13 @@ static enum MHD_Result post_refuse(reg_server *s, struct MHD_Connection *mc, con
     pthread_mutex_unlock(&s->log_mu);
     if (known) return send_err(s, mc, 409, "the request was accepted already");
     snprintf(rel, sizeof rel, "pending/%s.refused", c->id);
-    if (put_file(s, rel, c->body.p, c->body.len)) return send_err(s, mc, 503, "cannot store the refusal");
+    pthread_mutex_lock(&s->req_mu);
+    int prc = put_file(s, rel, c->body.p, c->body.len);
+    char ap[4300];
+    snprintf(ap, sizeof ap, "%s/pending/%s.approved", s->dir, c->id);
+    if (!prc) unlink(ap);
+    pthread_mutex_unlock(&s->req_mu);
+    if (prc) return send_err(s, mc, 503, "cannot store the refusal");
     pbuf b;
     pbuf_init(&b);
     pbuf_printf(&b, "{\"id\":\"%s\",\"status\":\"refused\"", c->id);
@@ -554,9 +784,98 @@ static enum MHD_Result post_refuse(reg_server *s, struct MHD_Connection *mc, con
     return send_json(s, mc, 200, &b);
 }
 
-/* GET /v1/requests: the pending requests, for registrars. */
+/* POST /v1/requests/ID/approve: the registrar's entry for the request
+ * (reg_approval_parse), with the header X-Request-SHA256 naming the exact
+ * request the registrar reviewed: a request changed since is not approved. */
+static enum MHD_Result approve_checked(reg_server *s, struct MHD_Connection *mc, conn *c, const reg_entry *ep,
+                                       const char *hx);
+
+static enum MHD_Result post_approve(reg_server *s, struct MHD_Connection *mc, conn *c)
+{
+    pbuf req;
+    reg_entry e;
+    int rc = load_request(s, c->id, &req, &e);
+    if (rc) return send_err(s, mc, rc == PROV_ENOTFOUND ? 404 : 500, rc == PROV_ENOTFOUND ? "no such request" : "the stored request is damaged");
+    char hx[65];
+    sha256_hex(req.p, req.len, hx);
+    /* e's strings point into req: it is freed on every way out */
+    enum MHD_Result r = approve_checked(s, mc, c, &e, hx);
+    pbuf_free(&req);
+    return r;
+}
+
+static enum MHD_Result approve_checked(reg_server *s, struct MHD_Connection *mc, conn *c, const reg_entry *ep,
+                                       const char *hx)
+{
+    const reg_entry e = *ep;
+    reg_entry ap;
+    int rc;
+    const char *want = s->mhd->MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Request-SHA256");
+    if (!want) return send_err(s, mc, 400, "approve: the X-Request-SHA256 header (the request reviewed) is missing");
+    if (strcmp(want, hx)) {
+        char m[200];
+        snprintf(m, sizeof m, "approve: the request changed since it was reviewed (now sha256 %s); review it again", hx);
+        return send_err(s, mc, 409, m);
+    }
+    prov_ctx ctx = {{0}};
+    if ((rc = reg_approval_parse(c->body.p, c->body.len, &ap, &ctx))) return send_err(s, mc, status_of(rc), ctx.msg);
+    if (memcmp(ap.registrar, e.registrar, 32) || !reg_policy_registrar(&s->policy, ap.registrar))
+        return send_err(s, mc, 403, "approve: not by the accredited registrar the request names");
+    if (!reg_approval_matches(&e, &ap))
+        return send_err(s, mc, 409, "approve: the entry does not keep the request's key, name, org and contact");
+    if (reg_entry_fresh(&ap, now_unix(), &ctx)) return send_err(s, mc, 400, ctx.msg);
+    pthread_mutex_lock(&s->log_mu);
+    bool known = reg_state_find(reg_log_state(s->log), e.key) != NULL;
+    pthread_mutex_unlock(&s->log_mu);
+    if (known) return send_err(s, mc, 409, "the request was accepted already");
+    char rel[80];
+    snprintf(rel, sizeof rel, "pending/%s.approved", c->id);
+    pthread_mutex_lock(&s->req_mu);
+    int prc = put_file(s, rel, c->body.p, c->body.len);
+    char rp[4300];
+    snprintf(rp, sizeof rp, "%s/pending/%s.refused", s->dir, c->id);
+    if (!prc) unlink(rp);
+    pthread_mutex_unlock(&s->req_mu);
+    if (prc) return send_err(s, mc, 503, "cannot store the approval");
+    pbuf b;
+    pbuf_init(&b);
+    pbuf_printf(&b, "{\"id\":\"%s\",\"status\":\"approved\"}", c->id);
+    return send_json(s, mc, 200, &b);
+}
+
+/* Is this request a read by an accredited registrar (the Authorization
+ * header: "Prov-Registrar <base64 of a signed read note>")?  0, or the
+ * HTTP status to answer with *why. */
+static unsigned registrar_read(reg_server *s, struct MHD_Connection *mc, const char *what, char why[200])
+{
+    const char *h = s->mhd->MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
+    if (!h || strncmp(h, "Prov-Registrar ", 15)) {
+        snprintf(why, 200, "a registrar's signed read is needed (prov registry pending URL --registrar-key KEY)");
+        return 401;
+    }
+    uint8_t note[1024];
+    size_t n;
+    prov_ctx ctx = {{0}};
+    uint8_t pk[32];
+    if (tlog_b64_decode(h + 15, strlen(h + 15), note, sizeof note, &n) ||
+        reg_readauth_check(note, n, what, s->policy.origin, now_unix(), pk, &ctx)) {
+        snprintf(why, 200, "authorization: %.170s", ctx.msg[0] ? ctx.msg : "not base64");
+        return 403;
+    }
+    if (!reg_policy_registrar(&s->policy, pk)) {
+        snprintf(why, 200, "authorization: the key is not an accredited registrar");
+        return 403;
+    }
+    return 0;
+}
+
+/* GET /v1/requests: the requests waiting for a registrar (their names and
+ * contacts: for accredited registrars only). */
 static enum MHD_Result list_requests(reg_server *s, struct MHD_Connection *mc)
 {
+    char why[200];
+    unsigned code = registrar_read(s, mc, "requests", why);
+    if (code) return send_err(s, mc, code, why);
     char pd[4200];
     snprintf(pd, sizeof pd, "%s/pending", s->dir);
     pbuf b;
@@ -579,20 +898,17 @@ static enum MHD_Result list_requests(reg_server *s, struct MHD_Connection *mc)
         pthread_mutex_lock(&s->log_mu);
         bool known = reg_state_find(reg_log_state(s->log), e.key) != NULL;
         pthread_mutex_unlock(&s->log_mu);
-        char rp[4300];
-        struct stat sb;
-        snprintf(rp, sizeof rp, "%s/pending/%.16s.refused", s->dir, de->d_name);
-        if (!known && stat(rp, &sb) != 0) {
-            char kt[53], rt[53];
+        if (!known && mtime_of(s->dir, de->d_name, ".refused") < 0) {
+            char kt[53], rt[53], hx[65];
             reg_key_text(kt, e.key);
             reg_key_text(rt, e.registrar);
-            pbuf_printf(&b, "%s{\"id\":\"%s\",\"key\":\"%s\",\"registrar\":\"%s\",\"time\":%llu", n ? "," : "",
-                        de->d_name, kt, rt, (unsigned long long)e.time);
+            sha256_hex(req.p, req.len, hx);
+            pbuf_printf(&b, "%s{\"id\":\"%.16s\",\"sha256\":\"%s\",\"key\":\"%s\",\"registrar\":\"%s\",\"time\":%llu",
+                        n ? "," : "", de->d_name, hx, kt, rt, (unsigned long long)e.time);
             json_field(&b, "name", e.name.p, e.name.n);
             if (e.org.p) json_field(&b, "org", e.org.p, e.org.n);
             if (e.contact.p) json_field(&b, "contact", e.contact.p, e.contact.n);
-            if (e.checked_by.p) json_field(&b, "checked_by", e.checked_by.p, e.checked_by.n);
-            pbuf_putc(&b, '}');
+            pbuf_printf(&b, ",\"approved\":%s}", mtime_of(s->dir, de->d_name, ".approved") >= 0 ? "true" : "false");
             n++;
         }
         pbuf_free(&req);
@@ -646,8 +962,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *mc, const char 
         *con_cls = c;
         if (post && !strcmp(url, "/v1/entries")) c->route = R_ENTRY;
         else if (post && !strcmp(url, "/v1/requests")) c->route = R_REQUEST;
-        else if (post && !strncmp(url, "/v1/requests/", 13) && is_id(url + 13, 16) && !strcmp(url + 29, "/refuse"))
-            c->route = R_REFUSE, memcpy(c->id, url + 13, 16);
+        else if (post && !strncmp(url, "/v1/requests/", 13) && strlen(url) > 29 && is_id(url + 13, 16) &&
+                 (!strcmp(url + 29, "/refuse") || !strcmp(url + 29, "/approve")))
+            c->route = url[30] == 'r' ? R_REFUSE : R_APPROVE, memcpy(c->id, url + 13, 16);
+        if (c->route == R_REQUEST) client_addr(s, mc, c->addr);
         if (c->route) {
             const char *cl = s->mhd->MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Length");
             if (cl && strtoull(cl, NULL, 10) > REG_ENTRY_MAX)
@@ -667,8 +985,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *mc, const char 
         if (c->too_big) return send_err(s, mc, 413, "entries are at most 8192 bytes");
         if (c->body.err) return send_err(s, mc, 503, "out of memory");
         if (!c->body.len) return send_err(s, mc, 400, "empty body: send the signed entry");
-        return c->route == R_ENTRY ? post_entry(s, mc, c) : c->route == R_REQUEST ? post_request(s, mc, c)
-                                                                                  : post_refuse(s, mc, c);
+        switch (c->route) {
+        case R_ENTRY: return post_entry(s, mc, c);
+        case R_REQUEST: return post_request(s, mc, c);
+        case R_APPROVE: return post_approve(s, mc, c);
+        default: return post_refuse(s, mc, c);
+        }
     }
     bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     if (!strncmp(url, "/v1/", 4) && !get && !post) return send_err(s, mc, 405, "method not allowed");
@@ -713,13 +1035,15 @@ int reg_server_start(reg_server **out, const reg_server_opts *o, prov_ctx *ctx)
     if (!s->o.batch_max) s->o.batch_max = 4096;
     if (!s->o.timeout_s) s->o.timeout_s = 30;
     if (!s->o.cert_days) s->o.cert_days = 730;
+    if (!s->o.request_days) s->o.request_days = 30;
+    if (!s->o.requests_per_addr) s->o.requests_per_addr = 20;
     if (!s->o.threads) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         s->o.threads = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
     }
     s->dir = strdup(o->dir);
     s->qtail = &s->qhead;
-    pthread_mutex_init(&s->log_mu, NULL), pthread_mutex_init(&s->q_mu, NULL);
+    pthread_mutex_init(&s->log_mu, NULL), pthread_mutex_init(&s->q_mu, NULL), pthread_mutex_init(&s->req_mu, NULL);
     pthread_cond_init(&s->q_cv, NULL), pthread_cond_init(&s->idle_cv, NULL);
     int rc = s->dir ? 0 : PROV_ENOMEM;
     bool have_pol = false, have_seq = false, have_ca = false;
@@ -736,12 +1060,23 @@ int reg_server_start(reg_server **out, const reg_server_opts *o, prov_ctx *ctx)
         snprintf(pd, sizeof pd, "%s/pending", o->dir);
         DIR *dp = opendir(pd);
         struct dirent *de;
-        while (dp && (de = readdir(dp)))
-            if (is_id(de->d_name, strlen(de->d_name))) atomic_fetch_add(&s->npending, 1);
+        while (dp && (de = readdir(dp))) {
+            if (!is_id(de->d_name, strlen(de->d_name))) continue;
+            atomic_fetch_add(&s->npending, 1);
+            char fp[4300], from[64] = "";
+            snprintf(fp, sizeof fp, "%s/%.16s.from", pd, de->d_name);
+            FILE *f = fopen(fp, "r");
+            if (f) {
+                if (fgets(from, sizeof from, f)) from[strcspn(from, "\n")] = 0;
+                fclose(f);
+            }
+            if (*from) addr_add(s, from, 1);
+        }
         if (dp) closedir(dp);
     }
     if (!rc && !(rc = reg_policy_load(o->dir, &s->policy, ctx))) have_pol = true;
     if (!rc && !(rc = reg_ca_open(&s->ca, ctx, o->dir, o->ca_key))) have_ca = true;
+    if (!rc) sweep(s); /* what expired while the server was down */
     if (!rc) {
         rc = pthread_create(&s->seq, NULL, sequencer, s) ? PROV_ENOMEM : 0;
         have_seq = !rc;
@@ -776,7 +1111,7 @@ int reg_server_start(reg_server **out, const reg_server_opts *o, prov_ctx *ctx)
         if (have_pol) reg_policy_free(&s->policy);
         if (have_ca) reg_ca_close(&s->ca);
         reg_log_close(s->log);
-        free(s->wsize), free(s->wretry);
+        free(s->wsize), free(s->wretry), free(s->addrs);
         free(s->dir);
         free(s);
         return rc;
@@ -819,9 +1154,9 @@ int reg_server_stop(reg_server *s, reg_server_stats *st)
     reg_log_close(s->log);
     reg_policy_free(&s->policy);
     reg_ca_close(&s->ca);
-    pthread_mutex_destroy(&s->log_mu), pthread_mutex_destroy(&s->q_mu);
+    pthread_mutex_destroy(&s->log_mu), pthread_mutex_destroy(&s->q_mu), pthread_mutex_destroy(&s->req_mu);
     pthread_cond_destroy(&s->q_cv), pthread_cond_destroy(&s->idle_cv);
-    free(s->wsize), free(s->wretry);
+    free(s->wsize), free(s->wretry), free(s->addrs);
     free(s->dir);
     free(s);
     return rc;

@@ -32,6 +32,11 @@ typedef struct reg_server_opts {
     const tlog_signer *log;  /* signs checkpoints (the log's key) */
     const prov_key *ca_key;  /* DIR/root.key: leaf certificates */
     int cert_days;
+    /* Registration requests: an undecided one is deleted after
+     * request_days (default 30), an accepted or refused one 7 days after
+     * the decision; at most requests_per_addr (default 20) wait from one
+     * client address (behind a loopback proxy, its X-Real-IP). */
+    unsigned request_days, requests_per_addr;
     /* Witnesses (c2sp.org/tlog-witness) asked to cosign each checkpoint
      * before it is published; DIR/checkpoint carries the cosignatures
      * they gave.  One that fails or does not answer in witness_ms

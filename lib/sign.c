@@ -9,8 +9,10 @@
 #include "cose.h"
 #include "image.h"
 #include "pump.h"
+#include "tmpfile.h"
 #include "report.h"
 #include "sign.h"
+#include "tmpfile.h"
 #include "store.h"
 
 #include <errno.h>
@@ -243,16 +245,16 @@ static int write_atomic(prov_ctx *ctx, const char *in_path, const char *out_path
     struct stat st = {0};
     mode_t mode = 0644;
     if (fstat(fileno(in), &st) == 0) mode = st.st_mode & 0777;
-    size_t n = strlen(out_path);
-    char *tmp = malloc(n + 16);
-    if (!tmp) { fclose(in); return PROV_ENOMEM; }
-    snprintf(tmp, n + 16, "%s.XXXXXX", out_path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
+    /* named so that one left by a killed run is removed by the next
+     * (tmpfile.h) */
+    char *tmp = NULL;
+    int fd = -1, trc = tmp_create(out_path, &tmp, &fd);
+    if (trc) {
         int e = errno;
-        free(tmp);
         fclose(in);
-        return prov_seterr(ctx, PROV_EIO, "%s: cannot create a temporary file beside it: %s", out_path, strerror(e));
+        return trc == PROV_ENOMEM ? trc
+                                  : prov_seterr(ctx, PROV_EIO, "%s: cannot create a temporary file beside it: %s",
+                                                out_path, strerror(e));
     }
     FILE *out = fdopen(fd, "w+b");
     int rc = out ? 0 : PROV_EIO;

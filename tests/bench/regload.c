@@ -60,6 +60,16 @@ static int cmpd(const void *a, const void *b)
 }
 
 /* A fresh register entry for a new key, signed by it and the registrar. */
+static char g_origin[TLOG_NAME_MAX + 1]; /* the log the entries are for */
+
+static int load_origin(const char *dir)
+{
+    tlog_verifier v;
+    if (reg_log_verifier(dir, &v, NULL)) return fprintf(stderr, "regload: %s: no log.pub\n", dir), -1;
+    memcpy(g_origin, v.name, sizeof g_origin);
+    return 0;
+}
+
 static int make_entry(slot *s, const tlog_signer *reg, const uint8_t regpk[32], unsigned long n)
 {
     prov_key *k;
@@ -67,6 +77,7 @@ static int make_entry(slot *s, const tlog_signer *reg, const uint8_t regpk[32], 
     reg_entry e;
     memset(&e, 0, sizeof e);
     e.kind = REG_REGISTER;
+    e.log = (reg_str){g_origin, strlen(g_origin)};
     prov_key_public(k, e.key);
     memcpy(e.registrar, regpk, 32);
     char name[64];
@@ -91,6 +102,7 @@ static int submit(int argc, char **argv)
 {
     if (argc < 4) return 2;
     const char *url = argv[2], *dir = argv[3], *out = NULL;
+    if (load_origin(dir)) return 2;
     int clients = 8;
     double seconds = 2;
     for (int i = 4; i + 1 < argc; i += 2) {
@@ -306,7 +318,7 @@ static int seqbench(int argc, char **argv)
     if (argc < 5) return 2;
     const char *d1 = argv[2], *d2 = argv[3];
     size_t n = (size_t)atol(argv[4]), B = argc > 5 ? (size_t)atol(argv[5]) : 1000;
-    if (n < 1 || B < 1) return 2;
+    if (n < 1 || B < 1 || load_origin(d1)) return 2;
     char path[4096];
     snprintf(path, sizeof path, "%s/registrar.key", d1);
     prov_key *rk;

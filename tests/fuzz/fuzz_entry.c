@@ -39,8 +39,8 @@ static void check_entry(const uint8_t *data, size_t size, bool verify)
     if (rc) return;
     CHECK(e.kind >= REG_REGISTER && e.kind <= REG_FLAG);
     CHECK(inside(e.text, e.text_len, data, size));
-    reg_str *strs[] = {&e.name, &e.org, &e.contact, &e.checked_by, &e.reason};
-    for (size_t i = 0; i < 5; i++)
+    reg_str *strs[] = {&e.name, &e.org, &e.contact, &e.checked_by, &e.reason, &e.log};
+    for (size_t i = 0; i < 6; i++)
         if (strs[i]->p) CHECK(inside(strs[i]->p, strs[i]->n, data, size));
     /* rebuild with a fixed key: the text must come back byte for byte */
     tlog_signer s;

@@ -101,6 +101,7 @@ static inline int mf_register(mf_log *g, uint64_t from, size_t n, prov_ctx *ctx)
         reg_entry e;
         memset(&e, 0, sizeof e);
         e.kind = REG_REGISTER;
+        e.log = (reg_str){MF_ORIGIN, sizeof MF_ORIGIN - 1};
         memcpy(e.key, s[0].pub, 32);
         memcpy(e.registrar, g->reg.pub, 32);
         char name[64];
@@ -125,6 +126,7 @@ static inline int mf_revoke_flag(mf_log *g, uint64_t i, bool flag, const char *r
     reg_entry e;
     memset(&e, 0, sizeof e);
     e.kind = flag ? REG_FLAG : REG_REVOKE;
+    e.log = (reg_str){MF_ORIGIN, sizeof MF_ORIGIN - 1};
     mf_user_pk(i, e.key);
     e.reason = (reg_str){reason, strlen(reason)};
     e.time = 1750000000;
@@ -206,6 +208,7 @@ static inline int mf_register_entry(const mf_log *g, uint64_t i, pbuf *out)
     reg_entry e;
     memset(&e, 0, sizeof e);
     e.kind = REG_REGISTER;
+    e.log = (reg_str){MF_ORIGIN, sizeof MF_ORIGIN - 1};
     memcpy(e.key, s[0].pub, 32);
     memcpy(e.registrar, g->reg.pub, 32);
     char name[64];

@@ -163,6 +163,26 @@ static void test_parent_and_inplace(void **state)
     assert_output_has("--ca");
 }
 
+/* A run killed while writing leaves its temporary file; the next write
+ * into that folder removes the ones of dead processes (its own and other
+ * outputs'), never one of a live process. */
+static void test_stale_temporaries(void **state)
+{
+    (void)state;
+    assert_int_equal(tu_sh("cd %s && mkdir -p tmpt && cd tmpt && sh -c 'echo $$ > ../dead.pid' && d=$(cat ../dead.pid) && "
+                           "! kill -0 $d 2>/dev/null && echo x > .t1.jpg.prov-tmp.$d.abcdef && "
+                           "echo x > .other.png.prov-tmp.$d.zzzzzz && echo x > .t1.jpg.prov-tmp.%ld.keepme",
+                           D, (long)getpid()), 0);
+    assert_int_equal(prov("sign teapot.jpg -o tmpt/t1.jpg --key k"), 0);
+    assert_int_equal(tu_sh("cd %s/tmpt && d=$(cat ../dead.pid) && test ! -e .t1.jpg.prov-tmp.$d.abcdef && "
+                           "test ! -e .other.png.prov-tmp.$d.zzzzzz && test -e .t1.jpg.prov-tmp.%ld.keepme && "
+                           "test $(ls -A | grep -c prov-tmp) = 1 && test -s t1.jpg", D, (long)getpid()), 0);
+    /* the files prov writes beside a key (chain, proof) go the same way */
+    assert_int_equal(tu_sh("cd %s/tmpt && d=$(cat ../dead.pid) && echo x > .k2.pub.prov-tmp.$d.qwerty", D), 0);
+    assert_int_equal(prov("keygen -o tmpt/k2 --subject 'CN=K2' --no-encrypt"), 0);
+    assert_int_equal(tu_sh("cd %s/tmpt && test $(ls -A | grep -c prov-tmp) = 1", D), 0);
+}
+
 /* The registry story: register, sign (the proof is embedded), verify with
  * the signer's identity, flag, revoke: the file turns invalid. */
 static void test_registry_identity(void **state)
@@ -212,6 +232,7 @@ int main(void)
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_parent_and_inplace),
         cmocka_unit_test(test_registry_identity),
+        cmocka_unit_test(test_stale_temporaries),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

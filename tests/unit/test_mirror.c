@@ -417,6 +417,7 @@ static void test_hostile_state_rules(void **st)
     reg_entry e;
     memset(&e, 0, sizeof e);
     e.kind = REG_REVOKE;
+    e.log = (reg_str){MF_ORIGIN, sizeof MF_ORIGIN - 1};
     mf_user_pk(9, e.key);
     e.reason = (reg_str){"spite", 5};
     e.time = e.effective = 1750000000;
@@ -550,6 +551,7 @@ static void test_trust_log_signatures(void **st)
     reg_entry e;
     memset(&e, 0, sizeof e);
     e.kind = REG_REVOKE;
+    e.log = (reg_str){MF_ORIGIN, sizeof MF_ORIGIN - 1};
     mf_user_pk(9, e.key);
     e.reason = (reg_str){"spite", 5};
     e.time = e.effective = 1750000000;

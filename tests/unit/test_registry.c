@@ -71,6 +71,7 @@ static void make_register(treg *r, prov_key *k, const char *name, const char *or
     reg_entry e;
     memset(&e, 0, sizeof e);
     e.kind = REG_REGISTER;
+    e.log = (reg_str){ORIGIN, sizeof ORIGIN - 1};
     prov_key_public(k, e.key);
     prov_key_public(r->regk, e.registrar);
     e.name = (reg_str){name, strlen(name)};
@@ -116,7 +117,18 @@ static void test_entry_format(void **st)
     assert_int_equal(e.nsigners, 2);
     assert_int_equal(e.name.n, 8);
     assert_memory_equal(e.name.p, "Jane Doe", 8);
-    assert_true(!strncmp((char *)b.p, "prov-registry/v1 register\nkey ed25519:", 38));
+    assert_true(!strncmp((char *)b.p, "prov-registry/v1 register\nlog " ORIGIN "\nkey ed25519:", 38 + 5 + sizeof ORIGIN - 1));
+    assert_int_equal(e.log.n, sizeof ORIGIN - 1);
+    /* an entry must name its log */
+    reg_entry nolog = e;
+    nolog.log = (reg_str){NULL, 0};
+    pbuf nb;
+    pbuf_init(&nb);
+    tlog_signer ns;
+    prov_signer nps;
+    reg_signer_from_key(&ns, &nps, k);
+    assert_int_equal(reg_entry_build(&nb, &nolog, &ns, 1, ctx), PROV_EINVAL);
+    pbuf_free(&nb);
     /* any byte of the text changed: a signature fails or the format does */
     for (size_t i = 0; i < b.len; i += 7) {
         uint8_t *m = malloc(b.len);
@@ -136,6 +148,7 @@ static void test_entry_format(void **st)
     reg_entry f;
     memset(&f, 0, sizeof f);
     f.kind = REG_REVOKE;
+    f.log = (reg_str){ORIGIN, sizeof ORIGIN - 1};
     prov_key_public(k, f.key);
     f.reason = (reg_str){" bad", 4};
     prov_signer ps;
@@ -243,6 +256,7 @@ static void test_register_lookup_proof_sign(void **st)
     pbuf_init(&b);
     memset(&e, 0, sizeof e);
     e.kind = REG_REVOKE;
+    e.log = (reg_str){ORIGIN, sizeof ORIGIN - 1};
     prov_key_public(k[0], e.key);
     e.reason = (reg_str){"penalty: signed a deepfake", 26};
     e.time = 1700000100, e.effective = 1700000050;
@@ -250,12 +264,25 @@ static void test_register_lookup_proof_sign(void **st)
     assert_int_equal(append1(l, &b, NULL, ctx), 0);
     b.len = 0;
     e.kind = REG_FLAG;
+    e.log = (reg_str){ORIGIN, sizeof ORIGIN - 1};
     prov_key_public(k[1], e.key);
     e.reason = (reg_str){"deepfake", 8};
     memset(e.media, 0xab, 32);
     prov_key_public(r.regk, e.flagger);
     assert_int_equal(reg_entry_build(&b, &e, &r.reg, 1, ctx), 0);
     assert_int_equal(append1(l, &b, NULL, ctx), 0);
+    /* the same flag sent again (copied from the published bundles): refused */
+    assert_int_equal(append1(l, &b, NULL, ctx), PROV_EINVAL);
+    assert_non_null(strstr(prov_errmsg(ctx), "the same flag is already entry"));
+    /* a flag made for another log: refused (an entry is bound to its log) */
+    b.len = 0;
+    e.log = (reg_str){"other.example/log", 17};
+    e.time = 1700000111;
+    assert_int_equal(reg_entry_build(&b, &e, &r.reg, 1, ctx), 0);
+    assert_int_equal(append1(l, &b, NULL, ctx), PROV_EINVAL);
+    assert_non_null(strstr(prov_errmsg(ctx), "not this log"));
+    e.log = (reg_str){ORIGIN, sizeof ORIGIN - 1};
+    e.time = 0;
     /* a flag by a key the policy does not accredit: refused */
     b.len = 0;
     prov_key_public(k[2], e.flagger);
@@ -265,6 +292,7 @@ static void test_register_lookup_proof_sign(void **st)
     /* a revoke signed by another registered key: refused */
     b.len = 0;
     e.kind = REG_REVOKE;
+    e.log = (reg_str){ORIGIN, sizeof ORIGIN - 1};
     prov_key_public(k[1], e.key);
     e.reason = (reg_str){"spite", 5};
     assert_int_equal(reg_entry_build(&b, &e, &sg[0], 1, ctx), 0);
@@ -275,6 +303,7 @@ static void test_register_lookup_proof_sign(void **st)
     b.len = 0;
     memset(&e, 0, sizeof e);
     e.kind = REG_ROTATE;
+    e.log = (reg_str){ORIGIN, sizeof ORIGIN - 1};
     prov_key_public(k[2], e.key);
     prov_key_public(k3, e.new_key);
     e.time = 1700000200;

@@ -8,6 +8,8 @@
 #include "registry.h"
 #include "testutil.h"
 
+#include <sodium.h>
+
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -108,6 +110,59 @@ static long http(const char *url, const void *body, size_t len, pbuf *out)
     return st;
 }
 
+/* HTTP with one more header (may be NULL). */
+static long http_h(const char *url, const void *body, size_t len, const char *header, pbuf *out)
+{
+    const struct prov_curl_api *c = prov_curl(NULL, 0);
+    assert_non_null(c);
+    CURL *h = c->curl_easy_init();
+    struct curl_slist *hd = header ? c->curl_slist_append(NULL, header) : NULL;
+    c->curl_easy_setopt(h, CURLOPT_URL, url);
+    c->curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+    c->curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+    c->curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+    if (hd) c->curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+    if (body) {
+        c->curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        c->curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
+    }
+    long st = 0;
+    if (c->curl_easy_perform(h) == CURLE_OK) c->curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+    if (hd) c->curl_slist_free_all(hd);
+    c->curl_easy_cleanup(h);
+    return st;
+}
+
+#define SERVE_ORIGIN "example.org/serve"
+
+/* A register entry (kind register) for key k naming registrar rpk, signed
+ * by the signers given (k alone: a request; the registrar alone: an
+ * approval; both: an entry). */
+static void reg_text(prov_key *k, const uint8_t rpk[32], const char *name, const char *checked, uint64_t t,
+                     const char *log, const tlog_signer *sig, size_t nsig, pbuf *out)
+{
+    reg_entry e;
+    memset(&e, 0, sizeof e);
+    e.kind = REG_REGISTER;
+    e.log = (reg_str){log, strlen(log)};
+    prov_key_public(k, e.key);
+    memcpy(e.registrar, rpk, 32);
+    e.name = (reg_str){name, strlen(name)};
+    if (checked) e.checked_by = (reg_str){checked, strlen(checked)};
+    e.time = t;
+    pbuf_init(out);
+    assert_int_equal(reg_entry_build(out, &e, sig, nsig, NULL), 0);
+}
+
+static void key_sig(prov_key *k, tlog_signer *s, prov_signer *ps) { assert_int_equal(reg_signer_from_key(s, ps, k), 0); }
+
+static void hex_sha256(const pbuf *b, char out[65])
+{
+    uint8_t h[32];
+    crypto_hash_sha256(h, b->p, b->len);
+    sodium_bin2hex(out, 65, h, 32);
+}
+
 /* The size of the published checkpoint in DIR. */
 static uint64_t log_size(const char *dir)
 {
@@ -133,10 +188,11 @@ static void entry_for(prov_key *k, prov_key *rk, pbuf *out)
     reg_entry e;
     memset(&e, 0, sizeof e);
     e.kind = REG_REGISTER;
+    e.log = (reg_str){"example.org/serve", 17};
     prov_key_public(k, e.key);
     prov_key_public(rk, e.registrar);
     e.name = (reg_str){"Eve Bad", 7};
-    e.time = 1800000000;
+    e.time = (uint64_t)time(NULL);
     tlog_signer s[2];
     prov_signer p0, p1;
     assert_int_equal(reg_signer_from_key(&s[0], &p0, k), 0);
@@ -171,18 +227,27 @@ static void test_register_over_url(void **st)
                            "--org 'Daily News' --no-wait > filed.txt", D, P, U), 0);
     assert_int_equal(tu_sh("cd %s && grep -q 'waiting for a registrar' filed.txt && test ! -e alice.key.proof", D), 0);
     assert_int_equal(log_size(dir), 0);
-    assert_int_equal(tu_sh("cd %s && %s registry pending %s | grep -q 'Alice Doe, Daily News'", D, P, U), 0);
-    /* a key the policy does not accredit cannot approve it */
+    /* the list needs a registrar's signed read */
+    assert_int_equal(tu_sh("cd %s && %s registry pending %s 2>/dev/null", D, P, U), 2);
+    assert_int_equal(tu_sh("cd %s && %s registry pending %s --registrar-key reg/registrar.key > p.txt && "
+                           "grep -q 'Alice Doe, Daily News' p.txt && grep -q 'sha256 [0-9a-f]\\{64\\}' p.txt", D, P, U), 0);
+    /* a key the policy does not accredit can neither list nor approve */
     assert_int_equal(tu_sh("cd %s && %s keygen -o mallory.key --subject M --no-encrypt >/dev/null && "
-                           "%s registry approve %s --all --registrar-key mallory.key > m.txt 2>&1 && "
-                           "grep -q 'no pending' m.txt || ! grep -q approved m.txt", D, P, P, U), 0);
+                           "%s registry pending %s --registrar-key mallory.key 2>&1 | grep -q 'not an accredited registrar'",
+                           D, P, P, U), 0);
+    assert_int_equal(tu_sh("cd %s && %s registry approve %s $(awk 'NR==1{print $1}' p.txt) --yes "
+                           "--registrar-key mallory.key 2>&1 | grep -q 'names another registrar'", D, P, U), 0);
     assert_int_equal(log_size(dir), 0);
-    assert_int_equal(tu_sh("cd %s && %s registry approve %s --all --registrar-key reg/registrar.key | grep -q 'approved: entry 0'",
-                           D, P, U), 0);
+    /* the registrar approves exactly what it reviewed (the hash) and says how it checked */
+    assert_int_equal(tu_sh("cd %s && %s registry approve %s $(awk 'NR==1{print $1}' p.txt) "
+                           "--sha256 $(awk '/sha256/{print $2; exit}' p.txt) --checked-by passport "
+                           "--registrar-key reg/registrar.key | grep -q 'approved (checked: passport)'", D, P, U), 0);
+    assert_int_equal(log_size(dir), 0); /* the applicant completes it */
     assert_int_equal(tu_sh("cd %s && PROV_PASSPHRASE=pw %s register --registry %s --key alice.key --name 'Alice Doe' "
                            "--org 'Daily News' --wait 20 >/dev/null 2>&1", D, P, U), 0);
     assert_int_equal(tu_sh("cd %s && test -s alice.key.chain.pem && test -s alice.key.proof", D), 0);
-    assert_int_equal(tu_sh("cd %s && %s registry pending %s | grep -q 'no pending'", D, P, U), 0);
+    assert_int_equal(tu_sh("cd %s && %s registry pending %s --registrar-key reg/registrar.key | grep -q 'no pending'",
+                           D, P, U), 0);
 
     /* the proof verifies with the log's key, and its checkpoint is the one
      * nginx serves */
@@ -206,6 +271,9 @@ static void test_register_over_url(void **st)
     assert_int_equal(rc, 0);
     assert_int_equal(e.kind, REG_REGISTER);
     assert_int_equal(e.nsigners, 2);
+    /* checked-by and time are the registrar's */
+    assert_int_equal(e.checked_by.n, 8);
+    assert_memory_equal(e.checked_by.p, "passport", 8);
     tlog_proof *pr = malloc(sizeof *pr);
     assert_int_equal(tlog_proof_parse(proof, pl, pr, NULL), 0);
     assert_int_equal(cp.len, pr->checkpoint_len);
@@ -215,21 +283,30 @@ static void test_register_over_url(void **st)
 
     /* sign with the key; verify names the signer */
     assert_int_equal(tu_sh("cd %s && PROV_PASSPHRASE=pw %s sign teapot.jpg -o s.jpg --key alice.key >/dev/null", D, P), 0);
-    assert_int_equal(tu_sh("cd %s && %s verify s.jpg --trust reg/root.pem --registry reg > v.txt && "
-                           "grep -q 'identity: Alice Doe' v.txt && grep -q 'status:   active' v.txt", D, P), 0);
+    /* verify reads the folder through its mirror in the cache (the log is
+     * not re-read for every file) */
+    assert_int_equal(tu_sh("cd %s && XDG_CACHE_HOME=%s/cache %s verify s.jpg --trust reg/root.pem --registry reg > v.txt && "
+                           "grep -q 'identity: Alice Doe' v.txt && grep -q 'status:   active' v.txt && "
+                           "ls cache/prov/registry-*.sqlite >/dev/null", D, D, P), 0);
 
     /* a refusal: the applicant is told why; --again files a new request */
     assert_int_equal(tu_sh("cd %s && %s keygen -o bob.key --subject Bob --no-encrypt >/dev/null && "
                            "%s register --registry %s --key bob.key --name 'Bob Roe' --no-wait >/dev/null 2>&1",
                            D, P, P, U), 0);
-    assert_int_equal(tu_sh("cd %s && %s registry approve %s --all --refuse 'not seen in person' "
+    /* approving without the reviewed hash, without a terminal and without --yes: not done */
+    assert_int_equal(tu_sh("cd %s && %s registry pending %s --registrar-key reg/registrar.key > p2.txt && "
+                           "%s registry approve %s $(awk 'NR==1{print $1}' p2.txt) --registrar-key reg/registrar.key "
+                           "</dev/null 2>&1 | grep -q 'not approved'", D, P, U, P, U), 0);
+    assert_int_equal(tu_sh("cd %s && %s registry approve %s $(awk 'NR==1{print $1}' p2.txt) --refuse 'not seen in person' "
                            "--registrar-key reg/registrar.key | grep -q refused", D, P, U), 0);
     assert_int_equal(tu_sh("cd %s && %s register --registry %s --key bob.key --name 'Bob Roe' --wait 5 2> bob.err",
                            D, P, U), 1);
     assert_int_equal(tu_sh("cd %s && grep -q 'refused: not seen in person' bob.err && test ! -e bob.key.proof", D), 0);
-    assert_int_equal(tu_sh("cd %s && %s registry pending %s | grep -q 'no pending'", D, P, U), 0);
+    assert_int_equal(tu_sh("cd %s && %s registry pending %s --registrar-key reg/registrar.key | grep -q 'no pending'",
+                           D, P, U), 0);
     assert_int_equal(tu_sh("cd %s && %s register --registry %s --key bob.key --name 'Bob Roe' --again --no-wait "
-                           ">/dev/null 2>&1 && %s registry pending %s | grep -q 'Bob Roe'", D, P, U, P, U), 0);
+                           ">/dev/null 2>&1 && %s registry pending %s --registrar-key reg/registrar.key | grep -q 'Bob Roe'",
+                           D, P, U, P, U), 0);
 
     /* bad requests: 4xx, nothing appended */
     uint64_t before = log_size(dir);
@@ -290,8 +367,20 @@ static void test_register_over_url(void **st)
                            "--registrar-key reg/registrar.key >/dev/null", D, P, U), 0);
     assert_int_equal(tu_sh("cd %s && %s registry revoke %s --key alice.key.pub --reason 'again' "
                            "--registrar-key reg/registrar.key 2>/dev/null", D, P, U), 1);
-    assert_int_equal(tu_sh("cd %s && %s verify s.jpg --trust reg/root.pem --registry reg > v2.txt", D, P), 1);
+    assert_int_equal(tu_sh("cd %s && XDG_CACHE_HOME=%s/cache %s verify s.jpg --trust reg/root.pem --registry reg > v2.txt",
+                           D, D, P), 1);
     assert_int_equal(tu_sh("cd %s && grep -q 'status:   revoked' v2.txt", D), 0);
+    /* the request's status no longer hands out a certificate for the revoked key */
+    pbuf st2;
+    pbuf_init(&st2);
+    char aid[17];
+    reg_key_id(aid, e.key);
+    snprintf(url, sizeof url, "%s/v1/requests/%s", U, aid);
+    assert_int_equal(http(url, NULL, 0, &st2), 200);
+    pbuf_putc(&st2, 0);
+    assert_non_null(strstr((char *)st2.p, "\"key_status\":\"revoked\""));
+    assert_null(strstr((char *)st2.p, "\"chain\""));
+    pbuf_free(&st2);
 
     /* SIGTERM: exit 0, everything published */
     assert_int_equal(stop_server(D, "TERM"), 0);
@@ -302,6 +391,188 @@ static void test_register_over_url(void **st)
     assert_int_equal(tu_sh("%s registry verify %s >/dev/null", P, dir), 0);
     stop_nginx(D);
     prov_ctx_free(ctx);
+}
+
+/* ---- what a hostile outsider tries (issue 13) ---------------------------- */
+
+static void test_request_attacks(void **st)
+{
+    (void)st;
+    paths();
+    const char *D = tu_path("attack");
+    make_registry(D);
+    unsigned sp = start_server_with(D, 0, "--requests-per-addr 4"), np = start_nginx(D, sp);
+    char U[64], url[300], dir[600], path[700];
+    snprintf(U, sizeof U, "http://127.0.0.1:%u", np);
+    snprintf(dir, sizeof dir, "%s/reg", D);
+    prov_key *rk, *carol, *mal;
+    snprintf(path, sizeof path, "%s/registrar.key", dir);
+    assert_int_equal(prov_key_load(NULL, path, NULL, &rk), 0);
+    assert_int_equal(prov_key_generate(&carol), 0);
+    assert_int_equal(prov_key_generate(&mal), 0);
+    uint8_t rpk[32];
+    prov_key_public(rk, rpk);
+    tlog_signer cs, rs, ms;
+    prov_signer cps, rps, mps;
+    key_sig(carol, &cs, &cps), key_sig(rk, &rs, &rps), key_sig(mal, &ms, &mps);
+    uint64_t now = (uint64_t)time(NULL);
+    char req_url[200], ent_url[200], cid[17];
+    snprintf(req_url, sizeof req_url, "%s/v1/requests", U);
+    snprintf(ent_url, sizeof ent_url, "%s/v1/entries", U);
+    reg_key_id(cid, cs.pub);
+    pbuf b, ans;
+
+    /* a request may not set checked-by, a date outside the window, or another log */
+    reg_text(carol, rpk, "Carol Good", "in-person", now, SERVE_ORIGIN, &cs, 1, &b);
+    assert_int_equal(http(req_url, b.p, b.len, NULL), 400);
+    pbuf_free(&b);
+    reg_text(carol, rpk, "Carol Good", NULL, (uint64_t)INT64_MAX, SERVE_ORIGIN, &cs, 1, &b);
+    assert_int_equal(http(req_url, b.p, b.len, NULL), 400);
+    pbuf_free(&b);
+    reg_text(carol, rpk, "Carol Good", NULL, now, "other.example/log", &cs, 1, &b);
+    assert_int_equal(http(req_url, b.p, b.len, NULL), 400);
+    pbuf_free(&b);
+
+    /* swapped after review: the registrar reviewed "Carol Good" (its hash),
+     * the applicant re-files as "Carol Evil" with the same key */
+    pbuf good;
+    reg_text(carol, rpk, "Carol Good", NULL, now, SERVE_ORIGIN, &cs, 1, &good);
+    assert_int_equal(http(req_url, good.p, good.len, NULL), 202);
+    char reviewed[65];
+    hex_sha256(&good, reviewed);
+    assert_int_equal(tu_sh("cd %s && %s registry pending %s --registrar-key reg/registrar.key | grep -q %s", D, P, U, reviewed), 0);
+    reg_text(carol, rpk, "Carol Evil", NULL, now, SERVE_ORIGIN, &cs, 1, &b);
+    assert_int_equal(http(req_url, b.p, b.len, NULL), 202);
+    pbuf_free(&b);
+    assert_int_equal(tu_sh("cd %s && %s registry approve %s %s --sha256 %s --registrar-key reg/registrar.key > sw.txt 2>&1",
+                           D, P, U, cid, reviewed), 1);
+    assert_int_equal(tu_sh("cd %s && grep -q 'changed since you reviewed it' sw.txt", D), 0);
+    /* and at the server: an approval sent with the reviewed hash is refused (409) */
+    char hdr[120];
+    snprintf(url, sizeof url, "%s/v1/requests/%s/approve", U, cid);
+    snprintf(hdr, sizeof hdr, "X-Request-SHA256: %s", reviewed);
+    reg_text(carol, rpk, "Carol Evil", "in-person", now, SERVE_ORIGIN, &rs, 1, &b);
+    assert_int_equal(http_h(url, b.p, b.len, hdr, NULL), 409);
+    assert_int_equal(http_h(url, b.p, b.len, NULL, NULL), 400); /* no hash at all */
+    pbuf_free(&b);
+    /* an approval of the current request that changes its name: 409; one
+     * not by the registrar: 403 */
+    reg_text(carol, rpk, "Carol Evil", NULL, now, SERVE_ORIGIN, &cs, 1, &b);
+    char cur[65];
+    hex_sha256(&b, cur);
+    pbuf_free(&b);
+    snprintf(hdr, sizeof hdr, "X-Request-SHA256: %s", cur);
+    reg_text(carol, rpk, "Carol Changed", "in-person", now, SERVE_ORIGIN, &rs, 1, &b);
+    assert_int_equal(http_h(url, b.p, b.len, hdr, NULL), 409);
+    pbuf_free(&b);
+    reg_text(carol, rpk, "Carol Evil", "in-person", now, SERVE_ORIGIN, &ms, 1, &b);
+    assert_int_equal(http_h(url, b.p, b.len, hdr, NULL), 403);
+    pbuf_free(&b);
+    assert_int_equal(log_size(dir), 0);
+    pbuf_free(&good);
+
+    /* entries: another log's (409), dated a day and more ago or far ahead
+     * (400), a name no certificate can hold (400): nothing logged */
+    reg_text(mal, rpk, "Mal", "in-person", now, "other.example/log", (tlog_signer[]){ms, rs}, 2, &b);
+    assert_int_equal(http(ent_url, b.p, b.len, NULL), 409);
+    pbuf_free(&b);
+    reg_text(mal, rpk, "Mal", "in-person", now - 3 * 86400, SERVE_ORIGIN, (tlog_signer[]){ms, rs}, 2, &b);
+    assert_int_equal(http(ent_url, b.p, b.len, NULL), 400);
+    pbuf_free(&b);
+    reg_text(mal, rpk, "Mal", "in-person", (uint64_t)INT64_MAX, SERVE_ORIGIN, (tlog_signer[]){ms, rs}, 2, &b);
+    assert_int_equal(http(ent_url, b.p, b.len, NULL), 400);
+    pbuf_free(&b);
+    char longname[80];
+    memset(longname, 'x', 65), longname[65] = 0;
+    reg_text(mal, rpk, longname, "in-person", now, SERVE_ORIGIN, (tlog_signer[]){ms, rs}, 2, &b);
+    assert_int_equal(http(ent_url, b.p, b.len, &ans), 400);
+    pbuf_free(&b);
+    pause_ms(100);
+    assert_int_equal(log_size(dir), 0);
+
+    /* a flag copied and sent again: once in, then 409 */
+    reg_text(mal, rpk, "Mal Flagged", "in-person", now, SERVE_ORIGIN, (tlog_signer[]){ms, rs}, 2, &b);
+    assert_int_equal(http(ent_url, b.p, b.len, NULL), 200);
+    pbuf_free(&b);
+    reg_entry f;
+    memset(&f, 0, sizeof f);
+    f.kind = REG_FLAG;
+    f.log = (reg_str){SERVE_ORIGIN, sizeof SERVE_ORIGIN - 1};
+    prov_key_public(mal, f.key);
+    memset(f.media, 0x5a, 32);
+    f.reason = (reg_str){"fabricated", 10};
+    memcpy(f.flagger, rpk, 32);
+    f.time = now;
+    pbuf_init(&b);
+    assert_int_equal(reg_entry_build(&b, &f, &rs, 1, NULL), 0);
+    assert_int_equal(http(ent_url, b.p, b.len, NULL), 200);
+    for (int i = 0; i < 3; i++) assert_int_equal(http(ent_url, b.p, b.len, NULL), 409);
+    pbuf_free(&b);
+
+    /* the list of requests: no signed read 401, a stranger's 403 */
+    pbuf_init(&ans);
+    assert_int_equal(http(req_url, NULL, 0, &ans), 401);
+    pbuf_free(&ans);
+    pbuf note;
+    pbuf_init(&note);
+    assert_int_equal(reg_readauth_build(&note, "requests", SERVE_ORIGIN, now, &ms, NULL), 0);
+    char auth[1200];
+    int an = snprintf(auth, sizeof auth, "Authorization: Prov-Registrar ");
+    sodium_bin2base64(auth + an, sizeof auth - (size_t)an, note.p, note.len, sodium_base64_VARIANT_ORIGINAL);
+    assert_int_equal(http_h(req_url, NULL, 0, auth, NULL), 403);
+    note.len = 0;
+    assert_int_equal(reg_readauth_build(&note, "requests", SERVE_ORIGIN, now - 3600, &rs, NULL), 0);
+    an = snprintf(auth, sizeof auth, "Authorization: Prov-Registrar ");
+    sodium_bin2base64(auth + an, sizeof auth - (size_t)an, note.p, note.len, sodium_base64_VARIANT_ORIGINAL);
+    assert_int_equal(http_h(req_url, NULL, 0, auth, NULL), 403); /* an old read, replayed */
+    note.len = 0;
+    assert_int_equal(reg_readauth_build(&note, "requests", SERVE_ORIGIN, now, &rs, NULL), 0);
+    an = snprintf(auth, sizeof auth, "Authorization: Prov-Registrar ");
+    sodium_bin2base64(auth + an, sizeof auth - (size_t)an, note.p, note.len, sodium_base64_VARIANT_ORIGINAL);
+    assert_int_equal(http_h(req_url, NULL, 0, auth, NULL), 200);
+    pbuf_free(&note);
+
+    /* requests per client address: carol's is one; three more fill the
+     * bound of 4, the next is 429 */
+    prov_key *extra[5];
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(prov_key_generate(&extra[i]), 0);
+        tlog_signer es;
+        prov_signer eps;
+        key_sig(extra[i], &es, &eps);
+        char nm[32];
+        snprintf(nm, sizeof nm, "Filler %d", i);
+        reg_text(extra[i], rpk, nm, NULL, now, SERVE_ORIGIN, &es, 1, &b);
+        assert_int_equal(http(req_url, b.p, b.len, NULL), i < 3 ? 202 : 429);
+        pbuf_free(&b);
+        tlog_signer_wipe(&es);
+    }
+    /* requests expire: one filed 40 days ago (the server restarted since) is
+     * deleted and its place freed; a refusal over 7 days old too */
+    assert_int_equal(stop_server(D, "TERM"), 0);
+    char xid[17];
+    uint8_t xpk[32];
+    prov_key_public(extra[0], xpk);
+    reg_key_id(xid, xpk);
+    assert_int_equal(tu_sh("cd %s/reg/pending && touch -d '40 days ago' %s && test -e %s.from", D, xid, xid), 0);
+    sp = start_server_with(D, sp, "--requests-per-addr 4");
+    assert_int_equal(tu_sh("cd %s/reg/pending && test ! -e %s && test ! -e %s.from", D, xid, xid), 0);
+    {
+        tlog_signer es;
+        prov_signer eps;
+        key_sig(extra[4], &es, &eps);
+        reg_text(extra[4], rpk, "Filler 4", NULL, now, SERVE_ORIGIN, &es, 1, &b);
+        assert_int_equal(http(req_url, b.p, b.len, NULL), 202);
+        pbuf_free(&b);
+        tlog_signer_wipe(&es);
+    }
+    for (int i = 0; i < 5; i++) prov_key_free(extra[i]);
+    assert_int_equal(stop_server(D, "TERM"), 0);
+    stop_nginx(D);
+    assert_int_equal(log_size(dir), 2);
+    assert_int_equal(tu_sh("%s registry verify %s >/dev/null", P, dir), 0);
+    tlog_signer_wipe(&cs), tlog_signer_wipe(&rs), tlog_signer_wipe(&ms);
+    prov_key_free(rk), prov_key_free(carol), prov_key_free(mal);
 }
 
 /* ---- concurrency and crashes ------------------------------------------- */
@@ -438,6 +709,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_register_over_url, teardown),
+        cmocka_unit_test_teardown(test_request_attacks, teardown),
         cmocka_unit_test_teardown(test_concurrent_clients, teardown),
         cmocka_unit_test_teardown(test_kill9_during_burst, teardown),
         cmocka_unit_test_teardown(test_witnessed_serve, teardown),
