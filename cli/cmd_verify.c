@@ -167,7 +167,7 @@ int cmd_verify(int argc, char **argv)
         free(dirs);
         return EXIT_ERROR;
     }
-    vo_config cfg = {tf ? trust : NULL, registry, detect ? &dc : NULL};
+    vo_config cfg = {.trust = tf ? trust : NULL, .registry = registry, .detect = detect ? &dc : NULL};
     if (ndirs || files_from) {
         if (nfrags) die_usage(USAGE);
         bulk_opts bo = {&cfg, (unsigned)jobs, summary_json, argv + optind, (size_t)(argc - optind),

@@ -398,6 +398,22 @@ void detect_print(const detect_cfg *c, const char *file, const detect_result *r)
     print_line(c, r, "");
 }
 
+void detect_verify_skip(char **json, const char *why)
+{
+    sbuf b = {0};
+    char *end = json && *json ? strrchr(*json, '}') : NULL;
+    if (!end) return;
+    sb_printf(&b, "%.*s,\"detector\":{\"error\":", (int)(end - *json), *json);
+    sb_str(&b, why);
+    sb_printf(&b, "}%s", end);
+    if (!b.bad) {
+        free(*json);
+        *json = b.p;
+        b.p = NULL;
+    }
+    free(b.p);
+}
+
 void detect_verify(detect_cfg *c, const char *file, char **json)
 {
     detect_result *r = calloc(1, sizeof *r);

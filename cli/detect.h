@@ -64,6 +64,8 @@ void detect_print(const detect_cfg *c, const char *file, const detect_result *r)
  * can be had or the file cannot be scored) to the JSON object in *json
  * (malloc'd; replaced), or print a text line when json is NULL. */
 void detect_verify(detect_cfg *c, const char *file, char **json);
+/* Add "detector":{"error":why} instead (the detector was not run). */
+void detect_verify_skip(char **json, const char *why);
 
 /* frames.c: N evenly spaced frames of a video, decoded with FFmpeg
  * (dlopen), each handed to cb as 8-bit RGB at full size.  0, or -1 with

@@ -2,8 +2,10 @@
 #include "verify_one.h"
 #include "cli.h"
 #include "detect.h"
+#include "image.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
@@ -84,12 +86,47 @@ static void add_detector(const vo_config *c, const vo_input *in, vo_result *out)
         hn = in->len < sizeof head ? in->len : sizeof head;
         memcpy(head, in->buf, hn);
     }
+    /* a picture's decoded size, from its header, bounded and counted
+     * before anything is decoded */
+    size_t held = 0;
+    if (is_picture(head, hn) && (c->detect_max_pixels || c->mem_reserve)) {
+        uint32_t w = 0, h = 0;
+        prov_ctx ictx = {{0}};
+        int irc = in->path ? -1 : img_info(&ictx, in->buf, in->len, &w, &h);
+        if (in->path) { /* read the header part of the file */
+            FILE *f = fopen(in->path, "rb");
+            unsigned char *hb = f ? malloc(1 << 20) : NULL;
+            size_t n = hb ? fread(hb, 1, 1 << 20, f) : 0;
+            if (hb) irc = img_info(&ictx, hb, n, &w, &h);
+            free(hb);
+            if (f) fclose(f);
+        }
+        uint64_t px = (uint64_t)w * h;
+        char why[200] = "";
+        if (irc == 0 && c->detect_max_pixels && px > c->detect_max_pixels)
+            snprintf(why, sizeof why, "the picture is %ux%u (%.1f MP); this service scores pictures up to %.1f MP",
+                     w, h, px / 1e6, c->detect_max_pixels / 1e6);
+        else if (irc == 0 && c->mem_reserve) {
+            held = (size_t)px * 3 + (64u << 20); /* the decoded picture and the crops */
+            if (c->mem_reserve(c->mem_user, held)) {
+                held = 0;
+                snprintf(why, sizeof why, "busy: not enough memory to score this picture now; retry");
+            }
+        }
+        if (*why) {
+            detect_verify_skip(&out->json, why);
+            if (*tmp) unlink(tmp);
+            out->json_len = strlen(out->json);
+            return;
+        }
+    }
     pthread_mutex_lock(&detect_lock);
     int serial = detect_open(c->detect) != 0 || !is_picture(head, hn) ||
                  strcmp(prov_detector_device(c->detect->det), "cpu") != 0;
     if (!serial) pthread_mutex_unlock(&detect_lock);
     detect_verify(c->detect, path, &out->json);
     if (serial) pthread_mutex_unlock(&detect_lock);
+    if (held) c->mem_release(c->mem_user, held);
     if (*tmp) unlink(tmp);
     out->json_len = strlen(out->json);
 }
@@ -127,6 +164,13 @@ int verify_one(prov_ctx *ctx, const vo_config *c, const vo_input *in, vo_result 
         prov_stream s;
         prov_stream_mem(&s, in->buf, in->len);
         vo.size_hint = in->len;
+        /* the soft-binding fingerprint decodes the picture too: not one
+         * over the service's bound */
+        uint32_t w = 0, h = 0;
+        prov_ctx ictx = {{0}};
+        if (c->detect_max_pixels && is_picture(in->buf, in->len) && !img_info(&ictx, in->buf, in->len, &w, &h) &&
+            (uint64_t)w * h > c->detect_max_pixels)
+            vo.match_distance = -1;
         rc = prov_verify(ctx, &vo, &s, &r);
     }
     if (!r) { /* out of memory before a report existed */

@@ -9,6 +9,7 @@
 #include "prov.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Shared by every thread; read-only once set up. */
 typedef struct vo_config {
@@ -16,6 +17,14 @@ typedef struct vo_config {
     const char *registry;     /* registry folder, or NULL */
     struct detect_cfg *detect; /* the AI-image detector for unsigned and
                                   invalid files (cli/detect.h), or NULL */
+    /* A service's bounds on the detector: pictures over detect_max_pixels
+     * (0: the library's own bound) are not scored (the report says why),
+     * and the decoded picture's memory is asked of mem_reserve first (NULL:
+     * not counted); not scored when refused. */
+    uint64_t detect_max_pixels;
+    int (*mem_reserve)(void *user, size_t n); /* 0 granted */
+    void (*mem_release)(void *user, size_t n);
+    void *mem_user;
 } vo_config;
 
 /* Per-call options. */

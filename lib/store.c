@@ -6,6 +6,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int lab_cmp(const void *a, const void *b)
+{
+    const c2pa_label *x = a, *y = b;
+    uint32_t n = x->n < y->n ? x->n : y->n;
+    int c = memcmp(x->s, y->s, n);
+    if (c) return c;
+    if (x->n != y->n) return x->n < y->n ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* The first assertion (lowest index) labelled seg[0..n), or NULL. */
+static c2pa_assertion *find_label(c2pa_manifest *m, const char *seg, size_t n)
+{
+    if (!m->by_label) {
+        for (size_t i = 0; i < m->n_assertions; i++) /* out of memory when indexing: scan */
+            if (strlen(m->assertions[i].label) == n && !memcmp(seg, m->assertions[i].label, n))
+                return &m->assertions[i];
+        return NULL;
+    }
+    size_t lo = 0, hi = m->n_assertions;
+    while (lo < hi) { /* lower bound of (seg, n, index 0) */
+        size_t mid = lo + (hi - lo) / 2;
+        const c2pa_label *l = &m->by_label[mid];
+        size_t k = l->n < n ? l->n : n;
+        int c = memcmp(l->s, seg, k);
+        if (!c) c = l->n < n ? -1 : l->n > n;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < m->n_assertions && m->by_label[lo].n == n && !memcmp(m->by_label[lo].s, seg, n))
+        return &m->assertions[m->by_label[lo].i];
+    return NULL;
+}
+
+static void index_labels(c2pa_manifest *m)
+{
+    if (!m->n_assertions || !(m->by_label = malloc(m->n_assertions * sizeof *m->by_label))) return;
+    for (size_t i = 0; i < m->n_assertions; i++)
+        m->by_label[i] = (c2pa_label){m->assertions[i].label, (uint32_t)strlen(m->assertions[i].label), (uint32_t)i};
+    qsort(m->by_label, m->n_assertions, sizeof *m->by_label, lab_cmp);
+}
+
 static void parse_manifest(c2pa_manifest *m)
 {
     const uint8_t *p = m->sb.content, *end = p + m->sb.content_len;
@@ -42,6 +84,7 @@ static void parse_manifest(c2pa_manifest *m)
                 m->n_assertions++;
             }
             if (!m->assertions) m->assertions = calloc(1, sizeof *m->assertions);
+            index_labels(m);
         } else if (t == C2PA_CLAIM) {
             jbox c;
             if (m->claim_version) { m->problem = "two claims"; return; }
@@ -120,7 +163,7 @@ int store_parse(prov_ctx *ctx, const uint8_t *p, size_t len, c2pa_store *out)
 
 void store_free(c2pa_store *s)
 {
-    for (size_t i = 0; i < s->n; i++) free(s->m[i].assertions);
+    for (size_t i = 0; i < s->n; i++) free(s->m[i].assertions), free(s->m[i].by_label);
     free(s->m);
     memset(s, 0, sizeof *s);
 }
@@ -134,9 +177,12 @@ c2pa_manifest *store_find(c2pa_store *s, const char *label)
 
 c2pa_assertion *manifest_assertion(c2pa_manifest *m, const char *label)
 {
-    for (size_t i = 0; i < m->n_assertions; i++)
-        if (strcmp(m->assertions[i].label, label) == 0) return &m->assertions[i];
-    return NULL;
+    return find_label(m, label, strlen(label));
+}
+
+c2pa_assertion *manifest_assertion_n(c2pa_manifest *m, const char *label, size_t n)
+{
+    return find_label(m, label, n);
 }
 
 /* Compare one path segment (up to '/' or end) with a label. */
@@ -197,11 +243,10 @@ int store_resolve(c2pa_store *s, c2pa_manifest *cur, const char *uri, size_t n,
         return PROV_ENOTFOUND;
     }
     if (!seg_eq(uri, l1, "c2pa.assertions")) return PROV_ENOTFOUND;
-    const char *lab = sl + 1;
-    size_t ll = n - l1 - 1;
-    for (size_t i = 0; i < m->n_assertions; i++)
-        if (seg_eq(lab, ll, m->assertions[i].label)) { *out = &m->assertions[i].sb; return 0; }
-    return PROV_ENOTFOUND;
+    c2pa_assertion *a = find_label(m, sl + 1, n - l1 - 1);
+    if (!a) return PROV_ENOTFOUND;
+    *out = &a->sb;
+    return 0;
 }
 
 void jsuper_hash(const jsuper *s, uint8_t out[32])

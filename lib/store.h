@@ -11,12 +11,21 @@ typedef struct c2pa_assertion {
     jsuper sb;
 } c2pa_assertion;
 
+/* an assertion label, for lookups by binary search */
+typedef struct c2pa_label {
+    const char *s;
+    uint32_t n, i; /* length, index into assertions */
+} c2pa_label;
+
 typedef struct c2pa_manifest {
     const char *label;
     jsuper sb;
     int is_update;
     c2pa_assertion *assertions;
     size_t n_assertions;
+    c2pa_label *by_label; /* the assertions sorted by label (then index): a
+                             claim's thousands of references resolve in
+                             O(log n) each, not by a scan */
     int claim_version;        /* 1 or 2; 0 when the claim is missing */
     jsuper claim_sb;
     const uint8_t *claim_bytes; /* CBOR content of the claim box */
@@ -42,6 +51,8 @@ PROV_HIDDEN int store_parse(prov_ctx *ctx, const uint8_t *p, size_t len, c2pa_st
 PROV_HIDDEN void store_free(c2pa_store *s);
 PROV_HIDDEN c2pa_manifest *store_find(c2pa_store *s, const char *label);
 PROV_HIDDEN c2pa_assertion *manifest_assertion(c2pa_manifest *m, const char *label);
+/* The same for a label that is not NUL-terminated (n bytes); O(log n). */
+PROV_HIDDEN c2pa_assertion *manifest_assertion_n(c2pa_manifest *m, const char *label, size_t n);
 
 /* Resolve a JUMBF URI ("self#jumbf=...", absolute "/c2pa/<m>/..." or
  * relative to manifest `cur`) to a superbox.  Sets *in_manifest to the

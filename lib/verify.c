@@ -217,8 +217,14 @@ static void check_assertions(vctx *v, c2pa_manifest *m, int ing, const c2pa_asse
             }
             uint8_t d[32];
             jsuper_hash(box, d);
-            size_t idx = 0;
-            while (idx < m->n_assertions && &m->assertions[idx].sb != box) idx++;
+            /* which assertion: box is the sb of an element of m->assertions
+             * (store_resolve), or the claim or signature box */
+            size_t idx = m->n_assertions;
+            if (m->n_assertions) {
+                uintptr_t b0 = (uintptr_t)&m->assertions[0].sb, bp = (uintptr_t)box;
+                if (bp >= b0 && (bp - b0) % sizeof *m->assertions == 0 && (bp - b0) / sizeof *m->assertions < m->n_assertions)
+                    idx = (size_t)((bp - b0) / sizeof *m->assertions);
+            }
             if (h.hash_len != 32 || memcmp(d, h.hash, 32)) {
                 /* reported once: a referenced assertion is not also undeclared */
                 if (idx < m->n_assertions) seen[idx] = 1;

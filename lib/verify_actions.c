@@ -47,15 +47,13 @@ static int names_ingredient(c2pa_manifest *m, cval huri, const char *rel)
     size_t n;
     url_tail(huri, &lab, &n);
     if (!lab) return 0;
-    for (size_t i = 0; i < m->n_assertions; i++) {
-        c2pa_assertion *a = &m->assertions[i];
-        if (strlen(a->label) != n || memcmp(a->label, lab, n) || strncmp(a->label, "c2pa.ingredient", 15)) continue;
-        jbox cb;
-        cval ig, r;
-        if (jsuper_first(&a->sb, &cb) || cb.type != BOX_CBOR || cbor_parse(cb.data, cb.data_len, 0, &ig)) return 0;
-        return cbor_map_get(ig, "relationship", &r) == 0 && text_is(r, rel);
-    }
-    return 0;
+    if (n < 15 || memcmp(lab, "c2pa.ingredient", 15)) return 0;
+    c2pa_assertion *a = manifest_assertion_n(m, lab, n);
+    if (!a) return 0;
+    jbox cb;
+    cval ig, r;
+    if (jsuper_first(&a->sb, &cb) || cb.type != BOX_CBOR || cbor_parse(cb.data, cb.data_len, 0, &ig)) return 0;
+    return cbor_map_get(ig, "relationship", &r) == 0 && text_is(r, rel);
 }
 
 /* Some hashed URI of the action's parameters (ingredient or ingredients)
@@ -88,13 +86,10 @@ static size_t list_actions(c2pa_manifest *m, c2pa_assertion **out, int *from)
             size_t k;
             url_tail(e, &lab, &k);
             if (!lab) continue;
-            for (size_t i = 0; i < m->n_assertions; i++) {
-                c2pa_assertion *a = &m->assertions[i];
-                if (strlen(a->label) == k && memcmp(a->label, lab, k) == 0 && is_actions(a->label)) {
-                    out[n] = a;
-                    from[n++] = li == 2 ? 0 : li + 1;
-                    break;
-                }
+            c2pa_assertion *a = manifest_assertion_n(m, lab, k);
+            if (a && is_actions(a->label)) {
+                out[n] = a;
+                from[n++] = li == 2 ? 0 : li + 1;
             }
         }
     }

@@ -166,6 +166,79 @@ b=$(curl -s --data-binary @signed.jpg "http://127.0.0.1:$P2/v1/verify")
 step "a revocation in the shared registry shows in both instances" \
   bash -c 'grep -q "\"state\":\"invalid\".*signingCredential.revoked" <<<"$1" && [ "$1" = "$2" ]' _ "$a" "$b"
 
+# ------------------------------------------------ what a hostile client tries (issue 13)
+cc -O2 -o mkjpeg "$root/tests/bench/mkjpeg.c" -ljpeg -lm
+./mkjpeg n20.jpg 5000 4000 90 18 # 20 MP: the detector takes well over 0.3 s on it
+python3 - <<'PY'
+import struct, zlib
+def chunk(t, d): return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
+w = h = 14000 # 196 MP of grey in a 220 KB PNG
+row = b'\x00' + b'\x80' * w
+c = zlib.compressobj(9)
+data = b''.join(c.compress(row) for _ in range(h)) + c.flush()
+open('big14k.png', 'wb').write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 0, 0, 0, 0))
+                                  + chunk(b'IDAT', data) + chunk(b'IEND', b''))
+PY
+# item 8: headers announcing 8 MB bodies (48 MB together, --max-memory 24M)
+# reserve nothing; a real upload goes through
+start P6 s6.log "${R[@]}" --max-body 8M --max-memory 24M --timeout 5 --threads 1 --no-detect
+for fd in 5 6 7 8 9 10; do eval "exec $fd<>/dev/tcp/127.0.0.1/$P6"; printf 'POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Length: 8000000\r\n\r\n' >&$fd; done
+sleep 0.3
+got=$(curl -s --max-time 20 --data-binary @signed.jpg "http://127.0.0.1:$P6/v1/verify?name=signed.jpg" | head -c 39)
+if [ "${got:0:29}" = '{"file":"signed.jpg","state":' ]; then ok "six connections announcing 8 MB bodies (over --max-memory together) do not block an upload"
+else bad "six connections announcing 8 MB bodies (over --max-memory together) do not block an upload" "$got $(cat s6.log)"; fi
+exec 5<&- 6<&- 7<&- 8<&- 9<&- 10<&-
+start P5 s5.log "${R[@]}" --max-body 16M --max-memory 512M --timeout 2 --threads 1 --budget 0.4 --max-pixels 20M --max-per-client 10
+U5=http://127.0.0.1:$P5
+spid5=${pids[-1]}
+post5() { curl -s --max-time 20 --data-binary @"$1" "$U5/v1/verify?name=$1"; }
+# one client address may hold --max-per-client connections; more are closed at once
+for fd in 5 6 7 8 9 10 11 12 13 14 15 16; do eval "exec $fd<>/dev/tcp/127.0.0.1/$P5"; done
+sleep 0.5
+timeout 1 cat <&16 >/dev/null; r16=$?
+timeout 1 cat <&5 >/dev/null; r5=$?
+exec 5<&- 6<&- 7<&- 8<&- 9<&- 10<&- 11<&- 12<&- 13<&- 14<&- 15<&- 16<&-
+step "connections over --max-per-client are closed at once; those within wait" [ "$r16" = 0 ] && [ "$r5" = 124 ]
+sleep 0.3
+# item 10: header bytes trickled one by one: closed --timeout after the accept
+secs=$(python3 - "$P5" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+t0 = time.time()
+s.settimeout(0.4)
+while time.time() - t0 < 15:
+    try:
+        if s.recv(100) == b"": break
+    except socket.timeout:
+        pass
+    except OSError:
+        break
+    try:
+        s.sendall(b"a")
+    except OSError:
+        break
+print("%.1f" % (time.time() - t0))
+PY
+)
+step "headers trickled a byte at a time are cut off at --timeout from the accept (${secs} s)" \
+  awk -v s="$secs" 'BEGIN { exit !(s < 4.5) }'
+# item 9: a 220 KB PNG of 14000x14000 pixels is not decoded by the detector
+rss0=$(awk '/VmRSS/ { print $2 }' /proc/$spid5/status)
+t0=$(date +%s%N)
+got=$(post5 big14k.png)
+ms=$((($(date +%s%N) - t0) / 1000000))
+rss1=$(awk '/VmRSS/ { print $2 }' /proc/$spid5/status)
+step "a 196 MP picture: unsigned, the detector says it is over --max-pixels (${ms} ms, RSS ${rss0} -> ${rss1} KiB)" \
+  bash -c 'grep -q "\"state\":\"unsigned\".*\"detector\":{\"error\":\"the picture is 14000x14000 (196.0 MP); this service scores pictures up to 20.0 MP\"" <<<"$1" && [ "$2" -lt 3000 ] && [ "$4" -lt $(($3 + 200000)) ]' _ "$got" "$ms" "$rss0" "$rss1"
+# item 9: a verification past --budget is answered 503, and another worker takes its place
+code=$(curl -s -o budget.json -w '%{http_code}' --max-time 20 --data-binary @n20.jpg "$U5/v1/verify")
+got=$(curl -s --max-time 20 --data-binary @tree/notes.txt "$U5/v1/verify?name=notes.txt" | head -c 35)
+step "a verification over --budget: 503, and the next upload is answered at once (one worker)" \
+  bash -c '[ "$1" = 503 ] && grep -q "time budget" budget.json && [ "$2" = "{\"file\":\"notes.txt\",\"state\":\"error\"" ]' _ "$code" "$got"
+kill -TERM "$spid5"; wait "$spid5"
+step "the server reports what it cut off" grep -q "1 over the time budget" s5.log
+
 # graceful stop
 kill -TERM "${pids[0]}"
 wait "${pids[0]}"; rc=$?
