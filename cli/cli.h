@@ -31,6 +31,8 @@ typedef struct progress {
 void progress_start(progress *p, const char *label);
 void progress_cb(void *user, uint64_t done, uint64_t total);
 void progress_end(progress *p);
+/* A bar of files done out of total (batches). */
+void progress_files(progress *p, uint64_t done, uint64_t total);
 /* Files done so far (bulk work; no total known while folders are walked). */
 void progress_count(progress *p, uint64_t files, uint64_t skipped);
 

@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,13 +22,17 @@ static const char CA_USAGE[] =
     "The passphrase comes from PROV_CA_PASSPHRASE, PROV_PASSPHRASE or a prompt.\n";
 
 static const char KEYGEN_USAGE[] =
-    "usage: prov keygen -o KEY --subject NAME [--ca DIR] [--days N] [--no-encrypt]\n"
+    "usage: prov keygen -o KEY --subject NAME [--ca DIR] [--days N] [--alg ALG] [--no-encrypt]\n"
     "\n"
-    "Make an Ed25519 signing key at KEY (mode 0600, sealed with a passphrase\n"
-    "unless --no-encrypt) and its public key at KEY.pub.  With --ca, the issuer\n"
-    "in DIR also certifies it: KEY.chain.pem, which `prov sign` uses.\n"
+    "Make a signing key at KEY (mode 0600, sealed with a passphrase unless\n"
+    "--no-encrypt) and its public key at KEY.pub.  With --ca, the issuer in DIR\n"
+    "also certifies it: KEY.chain.pem, which `prov sign` uses.\n"
     "  --subject NAME   the signer: \"Jane Doe\" or \"CN=Jane Doe,O=Daily News\"\n"
     "  --days N         validity of the certificate (default 730)\n"
+    "  --alg ALG        ed25519 (default), es256 (ECDSA P-256, what secure\n"
+    "                   elements and phones use; every C2PA reader checks it)\n"
+    "                   or es384 (P-384).  The identity registry takes Ed25519\n"
+    "                   keys only.\n"
     "Passphrases: PROV_PASSPHRASE for the new key, PROV_CA_PASSPHRASE (else\n"
     "PROV_PASSPHRASE) for the issuer's key, or prompts.\n";
 
@@ -66,7 +71,8 @@ int cmd_ca(int argc, char **argv)
 
     prov_ctx *ctx;
     prov_key *k;
-    if (prov_ctx_new(&ctx) || prov_key_generate(&k)) return err("out of memory");
+    if (prov_ctx_new(&ctx)) return err("out of memory");
+    if (prov_key_generate(&k)) return prov_ctx_free(ctx), err("cannot make the key");
     char *pass = plain ? NULL : get_passphrase("New passphrase for the issuer key: ", 1, "PROV_CA_PASSPHRASE");
     int rc = EXIT_ERROR;
     uint8_t *der = NULL;
@@ -101,11 +107,12 @@ int cmd_keygen(int argc, char **argv)
                                           {"ca", required_argument, 0, 'c'},
                                           {"days", required_argument, 0, 'd'},
                                           {"no-encrypt", no_argument, 0, 'n'},
+                                          {"alg", required_argument, 0, 'a'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(KEYGEN_USAGE, stdout); return 0; }
     const char *out = NULL, *subject = NULL, *ca = NULL;
-    int days = 730, plain = 0, c;
+    int days = 730, plain = 0, c, alg = PROV_ALG_ED25519;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:s:c:d:nh", opts, NULL)) != -1) {
         if (c == 'o') out = optarg;
@@ -113,7 +120,12 @@ int cmd_keygen(int argc, char **argv)
         else if (c == 'c') ca = optarg;
         else if (c == 'd') days = atoi(optarg);
         else if (c == 'n') plain = 1;
-        else die_usage(KEYGEN_USAGE);
+        else if (c == 'a') {
+            if (!strcasecmp(optarg, "ed25519")) alg = PROV_ALG_ED25519;
+            else if (!strcasecmp(optarg, "es256")) alg = PROV_ALG_ES256;
+            else if (!strcasecmp(optarg, "es384")) alg = PROV_ALG_ES384;
+            else return err("--alg %s: ed25519, es256 or es384", optarg);
+        } else die_usage(KEYGEN_USAGE);
     }
     if (optind != argc || !out || !subject) die_usage(KEYGEN_USAGE);
     if (days <= 0) return err("--days must be positive");
@@ -124,7 +136,8 @@ int cmd_keygen(int argc, char **argv)
 
     prov_ctx *ctx;
     prov_key *k, *cak = NULL;
-    if (prov_ctx_new(&ctx) || prov_key_generate(&k)) return err("out of memory");
+    if (prov_ctx_new(&ctx)) return err("out of memory");
+    if (prov_key_generate_alg(alg, &k)) return prov_ctx_free(ctx), err("cannot make the key");
     int rc = EXIT_ERROR;
     char *pass = NULL, *capass = NULL, *pem = NULL, *capem = NULL;
     uint8_t *der = NULL;
@@ -143,11 +156,9 @@ int cmd_keygen(int argc, char **argv)
     }
     if (!plain && !(pass = get_passphrase("New passphrase for the signing key: ", 1, NULL))) goto out;
     if (ca) {
-        uint8_t pk[32];
         size_t ca_len;
         const uint8_t *ca_der = prov_chain_der(cachain, 0, &ca_len);
-        prov_key_public(k, pk);
-        if (prov_cert_make_leaf(ctx, cak, ca_der, ca_len, pk, subject, days, &der, &der_len) ||
+        if (prov_cert_make_leaf_for(ctx, cak, ca_der, ca_len, k, subject, days, &der, &der_len) ||
             prov_cert_to_pem(der, der_len, &pem)) {
             err("cannot make the certificate: %s", prov_errmsg(ctx));
             goto out;
@@ -157,11 +168,24 @@ int cmd_keygen(int argc, char **argv)
         err("%s", prov_errmsg(ctx));
         goto out;
     }
-    uint8_t pk[32];
-    char b64[64], line[128];
-    prov_key_public(k, pk);
-    sodium_bin2base64(b64, sizeof b64, pk, 32, sodium_base64_VARIANT_ORIGINAL);
-    snprintf(line, sizeof line, "ed25519 %s\n", b64);
+    char line[1024];
+    if (alg == PROV_ALG_ED25519) {
+        uint8_t pk[32];
+        char b64[64];
+        prov_key_public(k, pk);
+        sodium_bin2base64(b64, sizeof b64, pk, 32, sodium_base64_VARIANT_ORIGINAL);
+        snprintf(line, sizeof line, "ed25519 %s\n", b64);
+    } else { /* ECDSA: the SubjectPublicKeyInfo as PEM, as OpenSSL writes it */
+        uint8_t *spki = NULL;
+        size_t n;
+        char b64[512];
+        if (prov_key_public_der(k, &spki, &n) || n > 300) { prov_free(spki); err("cannot encode the public key"); goto out; }
+        sodium_bin2base64(b64, sizeof b64, spki, n, sodium_base64_VARIANT_ORIGINAL);
+        prov_free(spki);
+        size_t o = (size_t)snprintf(line, sizeof line, "-----BEGIN PUBLIC KEY-----\n");
+        for (size_t i = 0, l = strlen(b64); i < l; i += 64) o += (size_t)snprintf(line + o, sizeof line - o, "%.64s\n", b64 + i);
+        snprintf(line + o, sizeof line - o, "-----END PUBLIC KEY-----\n");
+    }
     remove(pubp);
     if (write_text(pubp, line, strlen(line), 0644)) goto out;
     if (pem) {

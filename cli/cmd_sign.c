@@ -1,17 +1,28 @@
 /* cmd_sign.c - prov sign. */
 #include "cli.h"
 
+#include "sign_batch.h"
+
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 static const char USAGE[] =
     "usage: prov sign IN -o OUT --key KEY [options]\n"
+    "       prov sign FILE... -d OUTDIR --key KEY [--files-from LIST] [--jobs N] [options]\n"
     "\n"
-    "Sign a JPEG or PNG: embed a C2PA manifest signed with KEY.  The input is\n"
-    "never changed; OUT is written whole or not at all.\n"
+    "Sign a JPEG, PNG or ISO BMFF file: embed a C2PA manifest signed with KEY.\n"
+    "The input is never changed; OUT is written whole or not at all.\n"
     "  -o, --output OUT      the signed file (may equal IN only with --in-place)\n"
+    "  -d, --output-dir DIR  batch: sign every FILE (and --files-from) into DIR\n"
+    "                        under its own name, after one passphrase unlock, on\n"
+    "                        all cores; a file that fails is reported, leaves no\n"
+    "                        output, and the others go on (exit 2 if any failed)\n"
+    "  --files-from LIST     batch inputs, one path a line (-: stdin)\n"
+    "  --jobs N              batch workers (default: the CPUs online)\n"
     "  --in-place            replace IN atomically\n"
     "  --key KEY             the signing key (from prov keygen)\n"
     "  --chain PEM           its certificate chain (default KEY.chain.pem); a\n"
@@ -39,7 +50,61 @@ static const char USAGE[] =
     "  --tsa URL             time-stamp the signature at this RFC 3161 authority\n"
     "                        (C2PA sigTst2), so it verifies after the certificate\n"
     "                        expires; e.g. http://timestamp.digicert.com\n"
+    "  --allow-expired       sign even though the certificate has expired or is\n"
+    "                        not yet valid (verifiers will report it)\n"
+    "  --insecure-key        use an unencrypted key file that others can read\n"
     "The key's passphrase comes from PROV_PASSPHRASE or a prompt.\n";
+
+/* Batch inputs from LIST (one path a line; "-": stdin), appended to *v. */
+static int read_list(const char *list, const char ***v, size_t *n, size_t *cap)
+{
+    FILE *f = strcmp(list, "-") ? fopen(list, "r") : stdin;
+    if (!f) return err("%s: cannot open: %s", list, strerror(errno));
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t len;
+    int rc = 0;
+    while (!rc && (len = getline(&line, &lcap, f)) > 0) {
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        if (!len) continue;
+        if (*n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 64;
+            const char **nv = realloc(*v, nc * sizeof *nv);
+            if (!nv) { rc = err("out of memory"); break; }
+            *v = nv, *cap = nc;
+        }
+        if (!((*v)[*n] = strdup(line))) rc = err("out of memory");
+        else (*n)++;
+    }
+    if (!rc && ferror(f)) rc = err("%s: read error", list);
+    free(line);
+    if (f != stdin) fclose(f);
+    return rc;
+}
+
+/* The leaf's validity against now: refuse an expired or not yet valid
+ * certificate unless the user said so. */
+static int check_cert_time(const prov_chain *chain, const char *chainp, int allow)
+{
+    size_t len;
+    const uint8_t *der = prov_chain_der(chain, 0, &len);
+    int64_t nb, na;
+    if (!der || prov_cert_validity(der, len, &nb, &na)) return err("%s: the certificate's dates do not parse", chainp);
+    time_t t = time(NULL);
+    if (t >= nb && t <= na) return 0;
+    char when[32];
+    time_t w = t < nb ? (time_t)nb : (time_t)na;
+    struct tm tm;
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&w, &tm));
+    if (allow) {
+        fprintf(stderr, "prov: warning: %s: the certificate %s %s; signing anyway (--allow-expired)\n", chainp,
+                t < nb ? "is valid only from" : "expired on", when);
+        return 0;
+    }
+    return err("%s: the certificate %s %s: verifiers will reject what it signs; renew it (prov keygen --ca) "
+               "or pass --allow-expired",
+               chainp, t < nb ? "is valid only from" : "expired on", when);
+}
 
 static const char *base_name(const char *p)
 {
@@ -91,6 +156,87 @@ done:
     return rc;
 }
 
+/* The key (its passphrase asked once), its registration proof (KEY.proof,
+ * embedded when present) and its chain, checked for use.  Errors printed. */
+static int load_signing(prov_ctx *ctx, const char *key, const char *chainp, int insecure_key, int allow_expired,
+                        prov_key **k, prov_chain **chain, uint8_t **proof, prov_sign_opts *so)
+{
+    int enc = prov_key_file_encrypted(key);
+    if (enc < 0) return err("%s: cannot read the key (make one with prov keygen)", key);
+    struct stat st;
+    if (!enc && stat(key, &st) == 0 && (st.st_mode & 077) && !insecure_key)
+        return err("%s: an unencrypted key that other users can read (mode %04o): chmod 600 it, seal it with a "
+                   "passphrase, or pass --insecure-key",
+                   key, (unsigned)(st.st_mode & 07777));
+    char *pass = NULL;
+    if (enc && !(pass = get_passphrase("Passphrase of the signing key: ", 0, NULL))) return EXIT_ERROR;
+    int r = prov_key_load(ctx, key, pass, k);
+    free_passphrase(pass);
+    if (r) return err("%s", prov_errmsg(ctx));
+    char proofp[4096];
+    snprintf(proofp, sizeof proofp, "%s.proof", key);
+    FILE *pr = fopen(proofp, "rb");
+    if (pr) {
+        *proof = malloc(65536);
+        size_t n = *proof ? fread(*proof, 1, 65536, pr) : 0;
+        fclose(pr);
+        if (!*proof || n == 0 || n == 65536) return err("%s: unreadable or too large", proofp);
+        so->registration = *proof;
+        so->registration_len = n;
+    }
+    if (prov_chain_load_pem(ctx, chainp, chain))
+        return err("%s (a key needs a certificate: prov keygen --ca DIR, or --chain PEM)", prov_errmsg(ctx));
+    return check_cert_time(*chain, chainp, allow_expired);
+}
+
+static int sign_many(int nargs, const char **args, const char **lists, size_t nlists, const char *outdir,
+                     const char *key, const char *chainp, prov_sign_opts *so, unsigned jobs, int allow_expired,
+                     int insecure_key)
+{
+    const char **in = NULL;
+    size_t n = 0, cap = 0, nowned = 0;
+    int rc = EXIT_ERROR;
+    for (size_t i = 0; i < nlists; i++)
+        if (read_list(lists[i], &in, &n, &cap)) goto early;
+    nowned = n;
+    if (n + (size_t)nargs > cap) {
+        const char **nv = realloc(in, (n + (size_t)nargs + 1) * sizeof *nv);
+        if (!nv) { err("out of memory"); goto early; }
+        in = nv;
+    }
+    for (int i = 0; i < nargs; i++) in[n++] = args[i];
+    if (!n) { err("no files to sign (name them, or --files-from LIST)"); goto early; }
+    char **out = NULL;
+    if (sign_batch_outputs(outdir, in, n, &out)) goto early;
+    char defchain[4096];
+    if (!chainp) {
+        snprintf(defchain, sizeof defchain, "%s.chain.pem", key);
+        chainp = defchain;
+    }
+    prov_ctx *ctx = NULL;
+    prov_key *k = NULL;
+    prov_chain *chain = NULL;
+    uint8_t *proof = NULL;
+    if (prov_ctx_new(&ctx)) { err("out of memory"); goto done; }
+    if (load_signing(ctx, key, chainp, insecure_key, allow_expired, &k, &chain, &proof, so)) goto done;
+    prov_signer signer;
+    prov_signer_from_key(&signer, k);
+    sign_batch b = {.in = in, .out = out, .n = n, .dir = outdir, .so = so, .signer = &signer, .chain = chain,
+                    .jobs = jobs, .verbose = 1};
+    rc = sign_batch_run(&b);
+done:
+    for (size_t i = 0; i < n; i++) free(out[i]);
+    free(out);
+    free(proof);
+    prov_key_free(k);
+    prov_chain_free(chain);
+    prov_ctx_free(ctx);
+early:
+    for (size_t i = 0; i < nowned; i++) free((char *)in[i]);
+    free(in);
+    return rc;
+}
+
 int cmd_sign(int argc, char **argv)
 {
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
@@ -108,6 +254,11 @@ int cmd_sign(int argc, char **argv)
                                           {"no-soft-binding", no_argument, 0, 'N'},
                                           {"publish", required_argument, 0, 'B'},
                                           {"tsa", required_argument, 0, 'A'},
+                                          {"output-dir", required_argument, 0, 'd'},
+                                          {"files-from", required_argument, 0, 'L'},
+                                          {"jobs", required_argument, 0, 'j'},
+                                          {"allow-expired", no_argument, 0, 'X'},
+                                          {"insecure-key", no_argument, 0, 'I'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(USAGE, stdout); return 0; }
@@ -116,10 +267,14 @@ int cmd_sign(int argc, char **argv)
     prov_sign_opts so = {0};
     const char **frags = calloc((size_t)argc, sizeof *frags);
     size_t nfrags = 0;
-    const char *fragdir = NULL;
-    if (!frags) return err("out of memory");
+    const char *fragdir = NULL, *outdir = NULL;
+    const char **lists = calloc((size_t)argc, sizeof *lists);
+    size_t nlists = 0;
+    unsigned jobs = 0;
+    int allow_expired = 0, insecure_key = 0;
+    if (!frags || !lists) return free(frags), free(lists), err("out of memory");
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:k:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:k:d:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 'k': key = optarg; break;
@@ -141,10 +296,33 @@ int cmd_sign(int argc, char **argv)
             so.timestamp = prov_tsa_http;
             so.timestamp_user = optarg;
             break;
+        case 'd': outdir = optarg; break;
+        case 'L': lists[nlists++] = optarg; break;
+        case 'j': {
+            char *e;
+            unsigned long v = strtoul(optarg, &e, 10);
+            if (*e || !*optarg || v < 1 || v > 256) return free(frags), free(lists), err("--jobs: 1 to 256");
+            jobs = (unsigned)v;
+            break;
+        }
+        case 'X': allow_expired = 1; break;
+        case 'I': insecure_key = 1; break;
         default: die_usage(USAGE);
         }
     }
-    if (argc - optind != 1 || !key) die_usage(USAGE);
+    if (!key) die_usage(USAGE);
+    if (outdir || nlists) {
+        if (!outdir) return free(frags), free(lists), err("--files-from needs -d OUTDIR");
+        if (out || inplace || parent || nfrags || so.title || so.parent_title)
+            return free(frags), free(lists), err("-d signs each file as its own: -o, --in-place, --parent, --title and --fragment do not apply");
+        free(frags);
+        int brc = sign_many(argc - optind, (const char **)argv + optind, lists, nlists, outdir, key, chainp, &so,
+                            jobs, allow_expired, insecure_key);
+        free(lists);
+        return brc;
+    }
+    free(lists);
+    if (argc - optind != 1) die_usage(USAGE);
     const char *in = argv[optind];
     if (inplace) {
         if (out && strcmp(out, in)) return free(frags), err("--in-place and -o name different files");
@@ -166,33 +344,10 @@ int cmd_sign(int argc, char **argv)
     int rc = EXIT_ERROR;
     prov_key *k = NULL;
     prov_chain *chain = NULL;
-    char *pass = NULL;
     uint8_t *proof = NULL;
     FILE *pf = NULL;
     prov_stream ps;
-    int enc = prov_key_file_encrypted(key);
-    if (enc < 0) { err("%s: cannot read the key (make one with prov keygen)", key); goto out; }
-    if (enc && !(pass = get_passphrase("Passphrase of the signing key: ", 0, NULL))) goto out;
-    if (prov_key_load(ctx, key, pass, &k)) { err("%s", prov_errmsg(ctx)); goto out; }
-    /* a registered key: its registration proof goes into the manifest */
-    char proofp[4096];
-    snprintf(proofp, sizeof proofp, "%s.proof", key);
-    FILE *pr = fopen(proofp, "rb");
-    if (pr) {
-        proof = malloc(65536);
-        size_t n = proof ? fread(proof, 1, 65536, pr) : 0;
-        fclose(pr);
-        if (!proof || n == 0 || n == 65536) {
-            err("%s: unreadable or too large", proofp);
-            goto out;
-        }
-        so.registration = proof;
-        so.registration_len = n;
-    }
-    if (prov_chain_load_pem(ctx, chainp, &chain)) {
-        err("%s (a key needs a certificate: prov keygen --ca DIR, or --chain PEM)", prov_errmsg(ctx));
-        goto out;
-    }
+    if (load_signing(ctx, key, chainp, insecure_key, allow_expired, &k, &chain, &proof, &so)) goto out;
     if (parent) {
         pf = fopen(parent, "rb");
         if (!pf) { err("%s: cannot open the parent", parent); goto out; }
@@ -227,7 +382,6 @@ out:
     free(proof);
     free(frags);
     if (pf) fclose(pf);
-    free_passphrase(pass);
     prov_key_free(k);
     prov_chain_free(chain);
     prov_ctx_free(ctx);

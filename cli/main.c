@@ -107,6 +107,10 @@ char *get_passphrase(const char *prompt, int confirm, const char *env)
 {
     const char *e = env ? getenv(env) : NULL;
     if (!e) e = getenv("PROV_PASSPHRASE");
+    if (e && !*e) {
+        err("PROV_PASSPHRASE is empty: an empty passphrase protects nothing (use --no-encrypt for an unencrypted key)");
+        return NULL;
+    }
     if (e) return strdup(e);
     char *p = prompt_tty(prompt);
     if (!p) {

@@ -40,6 +40,20 @@ void progress_cb(void *user, uint64_t done, uint64_t total)
     p->shown = 1;
 }
 
+void progress_files(progress *p, uint64_t done, uint64_t total)
+{
+    double t = now() - p->start;
+    if (!p->tty || t < 1.0 || !total) return;
+    char bar[31];
+    int fill = (int)((double)done / (double)total * 30);
+    for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
+    bar[30] = 0;
+    double rate = done / t, left = rate > 0 ? (total - done) / rate : 0;
+    fprintf(stderr, "\r%.40s [%s] %llu/%llu files %.1f/s, %.0f s left ", p->label, bar, (unsigned long long)done,
+            (unsigned long long)total, rate, left);
+    p->shown = 1;
+}
+
 void progress_end(progress *p)
 {
     if (p->shown) fputs("\r\033[K", stderr);

@@ -101,6 +101,15 @@ PROV_API void prov_stream_outbuf(prov_stream *s, prov_outbuf *ob);
 typedef struct prov_key prov_key;
 
 PROV_API int prov_key_generate(prov_key **out);
+/* A key for a COSE algorithm: PROV_ALG_ED25519 (what prov_key_generate
+ * makes), PROV_ALG_ES256 (ECDSA P-256) or PROV_ALG_ES384 (P-384);
+ * PROV_EUNSUPPORTED for others. */
+PROV_API int prov_key_generate_alg(int alg, prov_key **out);
+/* The key's PROV_ALG_* (what prov_signer_from_key signs with). */
+PROV_API int prov_key_alg(const prov_key *key);
+/* The public key as DER SubjectPublicKeyInfo (malloc'd; free with
+ * prov_free). */
+PROV_API int prov_key_public_der(const prov_key *key, uint8_t **der, size_t *len);
 /* Load a key file.  passphrase may be NULL for a key saved unencrypted; an
  * encrypted key with a NULL or wrong passphrase gives PROV_EPASSPHRASE. */
 PROV_API int prov_key_load(prov_ctx *ctx, const char *path, const char *passphrase,
@@ -109,6 +118,8 @@ PROV_API int prov_key_load(prov_ctx *ctx, const char *path, const char *passphra
  * stores it unencrypted (devices, tests); refuses to replace a file. */
 PROV_API int prov_key_save(prov_ctx *ctx, const prov_key *key, const char *path,
                            const char *passphrase);
+/* Ed25519: the public key.  ECDSA: the SHA-256 of its SubjectPublicKeyInfo
+ * (an identifier; the identity registry takes Ed25519 keys only). */
 PROV_API void prov_key_public(const prov_key *key, uint8_t pk[32]);
 PROV_API void prov_key_free(prov_key *key);
 /* Does this file hold an encrypted key?  1 yes, 0 no, negative on error. */
@@ -123,6 +134,11 @@ PROV_API int prov_key_file_encrypted(const char *path);
 PROV_API int prov_cert_make_root(prov_ctx *ctx, const prov_key *ca_key,
                                  const char *subject, int days, uint8_t **der,
                                  size_t *der_len);
+/* A leaf for any prov_key (Ed25519, ES256, ES384), issued by the CA:
+ * as prov_cert_make_leaf. */
+PROV_API int prov_cert_make_leaf_for(prov_ctx *ctx, const prov_key *ca_key, const uint8_t *ca_der,
+                                     size_t ca_der_len, const prov_key *subject_key, const char *subject,
+                                     int days, uint8_t **der, size_t *der_len);
 /* A leaf for a signer's public key, issued by the CA: not self-signed,
  * key usage digitalSignature, EKU documentSigning + emailProtection. */
 PROV_API int prov_cert_make_leaf(prov_ctx *ctx, const prov_key *ca_key,
@@ -131,6 +147,9 @@ PROV_API int prov_cert_make_leaf(prov_ctx *ctx, const prov_key *ca_key,
                                  int days, uint8_t **der, size_t *der_len);
 /* PEM text of one DER certificate (malloc'd, NUL-terminated). */
 PROV_API int prov_cert_to_pem(const uint8_t *der, size_t der_len, char **pem);
+/* A certificate's validity period as Unix times (PROV_ECERT when it does
+ * not parse or its dates are malformed). */
+PROV_API int prov_cert_validity(const uint8_t *der, size_t der_len, int64_t *not_before, int64_t *not_after);
 
 /* A chain, leaf first. */
 typedef struct prov_chain prov_chain;

@@ -401,7 +401,11 @@ static int make_cert(prov_ctx *ctx, const prov_key *ca_key, X509 *ca, EVP_PKEY *
              add_ext(x, &v3, NID_key_usage, "critical,digitalSignature") &&
              add_ext(x, &v3, NID_ext_key_usage, OID_DOCUMENT_SIGNING ",emailProtection") &&
              add_ext(x, &v3, NID_subject_key_identifier, "hash") && add_aki(x, ca);
-    if (!ok || X509_sign(x, sk, NULL) <= 0) goto out; /* Ed25519: no separate digest */
+    /* Ed25519: no separate digest; an ECDSA CA key: SHA-256 or SHA-384 */
+    const EVP_MD *md = prov_key_alg(ca_key) == PROV_ALG_ES384   ? EVP_sha384()
+                       : prov_key_alg(ca_key) == PROV_ALG_ES256 ? EVP_sha256()
+                                                                : NULL;
+    if (!ok || X509_sign(x, sk, md) <= 0) goto out;
     int n = i2d_X509(x, NULL);
     if (n <= 0) goto out;
     uint8_t *p = malloc((size_t)n);
@@ -454,6 +458,30 @@ int prov_cert_make_leaf(prov_ctx *ctx, const prov_key *ca_key, const uint8_t *ca
     EVP_PKEY *pub = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pk, 32);
     if (!pub)
         rc = prov_seterr(ctx, PROV_ECERT, "bad Ed25519 public key");
+    else
+        rc = make_cert(ctx, ca_key, ca, pub, subject, days, der, der_len);
+    EVP_PKEY_free(pub);
+    X509_free(ca);
+    ERR_clear_error();
+    return rc;
+}
+
+int prov_cert_make_leaf_for(prov_ctx *ctx, const prov_key *ca_key, const uint8_t *ca_der, size_t ca_der_len,
+                            const prov_key *subject_key, const char *subject, int days, uint8_t **der,
+                            size_t *der_len)
+{
+    int rc = check_args(ctx, ca_key, days, der, der_len);
+    if (rc) return rc;
+    if (!subject_key) return prov_seterr(ctx, PROV_EINVAL, "certificate: NULL subject key");
+    uint8_t *spki;
+    size_t n;
+    if ((rc = prov_key_public_der(subject_key, &spki, &n))) return prov_seterr(ctx, rc, "certificate: bad key");
+    const unsigned char *p = spki;
+    EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, (long)n);
+    free(spki);
+    X509 *ca = prov_x509_parse(ca_der, ca_der_len);
+    if (!pub || !ca)
+        rc = prov_seterr(ctx, PROV_ECERT, pub ? "the CA certificate does not parse" : "bad public key");
     else
         rc = make_cert(ctx, ca_key, ca, pub, subject, days, der, der_len);
     EVP_PKEY_free(pub);
@@ -618,6 +646,24 @@ static const char *check_algs(X509 *x)
 static void set_why(char *why, size_t cap, const char *msg)
 {
     if (why && cap) snprintf(why, cap, "%s", msg);
+}
+
+static int asn1_unix(const ASN1_TIME *a, int64_t *out)
+{
+    struct tm tm;
+    if (!a || !ASN1_TIME_to_tm(a, &tm)) return -1;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+int prov_cert_validity(const uint8_t *der, size_t der_len, int64_t *not_before, int64_t *not_after)
+{
+    if (!not_before || !not_after) return PROV_EINVAL;
+    X509 *x = prov_x509_parse(der, der_len);
+    if (!x) return PROV_ECERT;
+    int bad = asn1_unix(X509_get0_notBefore(x), not_before) || asn1_unix(X509_get0_notAfter(x), not_after);
+    X509_free(x);
+    return bad ? PROV_ECERT : 0;
 }
 
 int prov_x509_check_profile(const prov_trust *t, const uint8_t *der, size_t len, int64_t at_time,

@@ -310,6 +310,38 @@ if [ "${BENCH_VIDEO:-1}" != 0 ] && command -v ffmpeg >/dev/null; then
     rm -f "$vbig" "$T/big.signed.mp4"
 fi
 
+# ---------------------------------------------------------------- 6. batches
+# 200 JPEGs of 2 MP: one `prov sign FILE... -d DIR` with a sealed key (one
+# Argon2id unlock, all cores) against the sum of 200 single signs with an
+# unencrypted key (no unlock at all), run one after another.
+nb=${BENCH_BATCH:-200}
+mkdir -p "$T/batch-in" "$T/batch-out"
+"$T/mkjpeg" "$T/batch-in/b0.jpg" 1600 1200 90 "$noise"
+for i in $(seq 1 $((nb - 1))); do cp "$T/batch-in/b0.jpg" "$T/batch-in/b$i.jpg"; done
+PROV_PASSPHRASE=bench-pass "$prov" keygen -o "$T/ks" --subject "Bench Sealed" --ca "$T/ca" >/dev/null
+t0=$(date +%s.%N)
+for i in $(seq 0 $((nb - 1))); do
+    "$prov" sign "$T/batch-in/b$i.jpg" -o "$T/batch-out/b$i.jpg" --key "$T/k" >/dev/null || die "single sign failed"
+done
+t_singles=$(calc "$(date +%s.%N) - $t0")
+rm -rf "$T/batch-out"; mkdir "$T/batch-out"
+t0=$(date +%s.%N)
+PROV_PASSPHRASE=bench-pass "$prov" sign "$T"/batch-in/*.jpg -d "$T/batch-out" --key "$T/ks" >/dev/null 2>"$T/batch.log" ||
+    { cat "$T/batch.log"; die "batch sign failed"; }
+t_batch=$(calc "$(date +%s.%N) - $t0")
+[ "$(find "$T/batch-out" -name '*.jpg' | wc -l)" = "$nb" ] || die "batch: not every file was signed"
+echo
+echo "batch of $nb JPEGs, 2 MP each; $(nproc) cpus"
+row singles_s "sum of $nb single signs (--no-encrypt key)" "$t_singles" s - - - -
+row batch_s "prov sign -d, sealed key (one unlock)" "$t_batch" s "$t_singles" singles "$(calc "$t_batch / $t_singles")" "<= 1.5x"
+# ECDSA signing of the 24 MP file, for comparison with Ed25519 above
+"$prov" keygen -o "$T/k256" --alg es256 --subject "Bench ES256" --ca "$T/ca" --no-encrypt >/dev/null
+c_es=("$prov" sign "$photo" -o "$T/sign-out.jpg" --key "$T/k256" --no-soft-binding)
+t_es=""
+for _ in $(seq "$runs"); do rm -f "$T/sign-out.jpg"; best t_es "${c_es[@]}"; done
+row sign_es256_24mp_s "prov sign --no-soft-binding, ES256 key" "$t_es" s "$t_sign" ed25519 "$(calc "$t_es / $t_sign")" "(info)"
+rm -rf "$T/batch-in" "$T/batch-out"
+
 echo
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 echo "machine: ${cpu:-unknown cpu}, $(nproc 2>/dev/null || echo '?') cpus, load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'); $(openssl version | cut -d' ' -f1-2)"

@@ -74,8 +74,18 @@ ffmpeg -loglevel error -y -f lavfi -i testsrc=size=128x128 -frames:v 1 -c:v liba
 "$prov" sign "$root/samples/clip.mp4" -o "$t/clip.mp4" --key "$t/k" >/dev/null
 for f in frag.mp4 clip.mov moovlast.mp4 still.avif; do "$prov" sign "$t/$f" -o "$t/s-$f" --key "$t/k" >/dev/null; done
 "$prov" sign "$t/clip.mp4" -o "$t/clip-edited.mp4" --key "$t/k" --action c2pa.trimmed >/dev/null
+# ECDSA keys (ES256, ES384): a JPEG, a PNG and an MP4 each; and an ES256
+# file edited by an Ed25519 signer (mixed algorithms in one store).
+for a in es256 es384; do
+  "$prov" keygen -o "$t/k-$a" --alg $a --subject "CN=Interop $a,O=prov tests" --ca "$t/ca" >/dev/null
+  "$prov" sign "$root/samples/teapot.jpg" -o "$t/$a.jpg" --key "$t/k-$a" >/dev/null
+  "$prov" sign "$root/samples/kodim01.png" -o "$t/$a.png" --key "$t/k-$a" >/dev/null
+  "$prov" sign "$root/samples/clip.mp4" -o "$t/$a.mp4" --key "$t/k-$a" >/dev/null
+done
+"$prov" sign "$root/samples/teapot.jpg" -o "$t/es256-edited.jpg" --key "$t/k" --parent "$t/es256.jpg" >/dev/null
 signed=("$t/created.jpg" "$t/created.png" "$t/inplace.jpg" "$t/edited.jpg" "$t/edited2.jpg" "$t/edited.png"
-        "$t/clip.mp4" "$t/clip-edited.mp4" "$t/s-frag.mp4" "$t/s-clip.mov" "$t/s-moovlast.mp4" "$t/s-still.avif")
+        "$t/clip.mp4" "$t/clip-edited.mp4" "$t/s-frag.mp4" "$t/s-clip.mov" "$t/s-moovlast.mp4" "$t/s-still.avif"
+        "$t/es256.jpg" "$t/es256.png" "$t/es256.mp4" "$t/es384.jpg" "$t/es384.png" "$t/es384.mp4" "$t/es256-edited.jpg")
 
 check_reads() { # expected state, expected failures (comma list), trust args...
   local want=$1 wantfail=$2; shift 2

@@ -2,6 +2,10 @@
  * JSON output, key files, passphrases, and error messages. */
 #include "testutil.h"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +187,143 @@ static void test_stale_temporaries(void **state)
     assert_int_equal(tu_sh("cd %s/tmpt && test $(ls -A | grep -c prov-tmp) = 1", D), 0);
 }
 
+/* A certificate for KEY.pub's Ed25519 key, valid from nb to na days from
+ * now, issued by a throwaway CA: PEM at D/name. */
+static void write_cert_days(const char *keypub, const char *name, long nb, long na)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", D, keypub);
+    char *txt = (char *)tu_read(path, NULL);
+    assert_non_null(txt);
+    char *b64 = strchr(txt, ' ');
+    assert_non_null(b64);
+    b64++;
+    b64[strcspn(b64, "\r\n")] = 0;
+    uint8_t pk[32];
+    size_t pklen = 0;
+    assert_int_equal(sodium_base642bin(pk, sizeof pk, b64, strlen(b64), NULL, &pklen, NULL,
+                                       sodium_base64_VARIANT_ORIGINAL), 0);
+    assert_int_equal(pklen, 32);
+    free(txt);
+    EVP_PKEY *pub = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pk, 32);
+    EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+    EVP_PKEY *ca = NULL;
+    assert_true(pub && kc && EVP_PKEY_keygen_init(kc) > 0 && EVP_PKEY_keygen(kc, &ca) > 0);
+    X509 *x = X509_new();
+    X509_set_version(x, X509_VERSION_3);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+    X509_NAME *sn = X509_NAME_new(), *in = X509_NAME_new();
+    X509_NAME_add_entry_by_txt(sn, "CN", MBSTRING_ASC, (const unsigned char *)"Old Signer", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(in, "CN", MBSTRING_ASC, (const unsigned char *)"Old CA", -1, -1, 0);
+    X509_set_subject_name(x, sn);
+    X509_set_issuer_name(x, in);
+    X509_gmtime_adj(X509_getm_notBefore(x), nb * 86400);
+    X509_gmtime_adj(X509_getm_notAfter(x), na * 86400);
+    X509_set_pubkey(x, pub);
+    assert_true(X509_sign(x, ca, NULL) > 0);
+    snprintf(path, sizeof path, "%s/%s", D, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    PEM_write_X509(f, x);
+    fclose(f);
+    X509_NAME_free(sn);
+    X509_NAME_free(in);
+    X509_free(x);
+    EVP_PKEY_free(ca);
+    EVP_PKEY_free(pub);
+    EVP_PKEY_CTX_free(kc);
+}
+
+/* Refusals that keep a user from signing what verifiers will reject, or
+ * from leaking a key: an expired or not yet valid certificate, a readable
+ * unencrypted key, an empty passphrase. */
+static void test_sign_guards(void **state)
+{
+    (void)state;
+    write_cert_days("k.pub", "expired.pem", -30, -10);
+    write_cert_days("k.pub", "future.pem", 10, 30);
+    assert_int_equal(prov("sign teapot.jpg -o g1.jpg --key k --chain expired.pem"), 2);
+    assert_output_has("expired on");
+    assert_output_has("--allow-expired");
+    assert_int_equal(tu_sh("test ! -e %s/g1.jpg", D), 0);
+    assert_int_equal(prov("sign teapot.jpg -o g1.jpg --key k --chain future.pem"), 2);
+    assert_output_has("is valid only from");
+    assert_int_equal(prov("sign teapot.jpg -o g1.jpg --key k --chain expired.pem --allow-expired"), 0);
+    assert_output_has("warning");
+    assert_int_equal(prov("verify g1.jpg"), 1); /* and a verifier says so */
+    assert_output_has("signingCredential.expired");
+
+    assert_int_equal(prov("keygen -o kp --subject 'CN=Plain' --ca ca --no-encrypt"), 0);
+    assert_int_equal(tu_sh("chmod 644 %s/kp", D), 0);
+    assert_int_equal(prov("sign teapot.jpg -o g2.jpg --key kp"), 2);
+    assert_output_has("other users can read");
+    assert_int_equal(prov("sign teapot.jpg -o g2.jpg --key kp --insecure-key"), 0);
+    assert_int_equal(tu_sh("chmod 600 %s/kp", D), 0);
+    assert_int_equal(prov("sign teapot.jpg -o g3.jpg --key kp"), 0);
+
+    assert_int_equal(tu_sh("cd %s && PROV_PASSPHRASE= %s sign teapot.jpg -o g4.jpg --key k >out.txt 2>&1", D, P), 2);
+    assert_output_has("empty");
+    assert_int_equal(tu_sh("cd %s && PROV_PASSPHRASE= %s keygen -o ke --subject E >out.txt 2>&1", D, P), 2);
+    assert_int_equal(tu_sh("test ! -e %s/ke && test ! -e %s/g4.jpg", D, D), 0);
+}
+
+/* Batches: one unlock, every file signed into -d, a bad file reported and
+ * skipped with no output left, names that would collide refused first. */
+static void test_sign_batch(void **state)
+{
+    (void)state;
+    assert_int_equal(tu_sh("cd %s && mkdir -p bin bout sub && cp teapot.jpg bin/a.jpg && cp kodim01.png bin/b.png && "
+                           "cp teapot.jpg bin/c.jpg && echo junk > bin/bad.jpg && cp teapot.jpg sub/a.jpg && "
+                           "printf 'bin/c.jpg\\n\\nbin/b.png\\n' > list.txt", D), 0);
+    assert_int_equal(prov("sign bin/a.jpg bin/bad.jpg --files-from list.txt -d bout --key k --jobs 2"), 2);
+    assert_output_has("bin/bad.jpg: ");
+    assert_output_has("signed 3 of 4 files into bout");
+    assert_output_has("1 failed");
+    assert_int_equal(tu_sh("cd %s/bout && test $(ls -A | wc -l) = 3 && test -s a.jpg && test -s b.png && test -s c.jpg", D), 0);
+    assert_int_equal(prov("verify bout/a.jpg bout/b.png bout/c.jpg --trust ca/root.pem"), 0);
+    assert_output_has("bout/b.png: trusted");
+    assert_output_has("CLI Signer");
+    /* the title is each output's own name */
+    assert_int_equal(prov("inspect bout/c.jpg"), 0);
+    assert_output_has("c.jpg");
+    /* two inputs named a.jpg: refused before anything is signed */
+    assert_int_equal(tu_sh("cd %s && mkdir -p bout2", D), 0);
+    assert_int_equal(prov("sign bin/a.jpg sub/a.jpg -d bout2 --key k"), 2);
+    assert_output_has("two inputs have this name");
+    assert_int_equal(tu_sh("test $(ls -A %s/bout2 | wc -l) = 0", D), 0);
+    /* usage errors */
+    assert_int_equal(prov("sign bin/a.jpg -d nosuchdir --key k"), 2);
+    assert_output_has("not a folder");
+    assert_int_equal(prov("sign bin/a.jpg -d bout2 -o x.jpg --key k"), 2);
+    assert_int_equal(prov("sign --files-from list.txt --key k"), 2);
+    assert_output_has("needs -d");
+    assert_int_equal(prov("sign bin/a.jpg -d bin --key k"), 2);
+    assert_output_has("would be the file itself");
+}
+
+/* ECDSA keys from the command line: ES256 and ES384 keys certified by the
+ * issuer sign files that verify as trusted (with the COSE algorithm in the
+ * JSON); an unknown algorithm and registering an ECDSA key are refused. */
+static void test_ecdsa_cli(void **state)
+{
+    (void)state;
+    assert_int_equal(prov("keygen -o e256 --alg es256 --subject 'CN=EC Signer,O=prov tests' --ca ca"), 0);
+    assert_int_equal(prov("keygen -o e384 --alg ES384 --subject 'CN=EC Signer 384' --ca ca --no-encrypt"), 0);
+    assert_int_equal(tu_sh("grep -q 'BEGIN PUBLIC KEY' %s/e256.pub && grep -q 'PROV EC P-256 PRIVATE KEY' %s/e256 && "
+                           "test $(stat -c %%a %s/e256) = 600", D, D, D), 0);
+    assert_int_equal(prov("sign teapot.jpg -o e256.jpg --key e256"), 0);
+    assert_int_equal(prov("sign kodim01.png -o e384.png --key e384"), 0);
+    assert_int_equal(prov("verify --json e256.jpg --trust ca/root.pem"), 0);
+    assert_output_has("\"state\":\"trusted\"");
+    assert_output_has("ES256");
+    assert_int_equal(prov("verify --json e384.png --trust ca/root.pem"), 0);
+    assert_output_has("ES384");
+    assert_int_equal(prov("keygen -o e512 --alg rsa --subject X"), 2);
+    assert_output_has("ed25519, es256 or es384");
+    assert_int_equal(prov("register --registry reg --key e256 --name 'EC Signer' --org 'Daily News'"), 2);
+    assert_output_has("Ed25519 keys only");
+}
+
 /* The registry story: register, sign (the proof is embedded), verify with
  * the signer's identity, flag, revoke: the file turns invalid. */
 static void test_registry_identity(void **state)
@@ -233,6 +374,9 @@ int main(void)
         cmocka_unit_test(test_parent_and_inplace),
         cmocka_unit_test(test_registry_identity),
         cmocka_unit_test(test_stale_temporaries),
+        cmocka_unit_test(test_sign_guards),
+        cmocka_unit_test(test_sign_batch),
+        cmocka_unit_test(test_ecdsa_cli),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -1,9 +1,13 @@
-/* test_key.c - Ed25519 key generation, key files and the key signer. */
+/* test_key.c - key generation (Ed25519, ECDSA P-256/P-384), key files and
+ * the key signer. */
 #include "testutil.h"
 
 #include "x509.h"
 
 #include <dirent.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,6 +298,90 @@ static void test_truncated_and_garbage(void **state)
     prov_key_free(k);
 }
 
+/* ECDSA keys: saved sealed and plain, loaded back as the same key; their
+ * signer gives r||s that OpenSSL verifies against the SPKI; a damaged
+ * body, a P-256 body under a P-384 label, and a wrong passphrase fail. */
+static void test_ecdsa_keys(void **state)
+{
+    (void)state;
+    const int algs[] = {PROV_ALG_ES256, PROV_ALG_ES384};
+    for (int i = 0; i < 2; i++) {
+        int alg = algs[i];
+        size_t half = alg == PROV_ALG_ES384 ? 48 : 32;
+        prov_key *k, *k2 = NULL;
+        assert_int_equal(prov_key_generate_alg(alg, &k), 0);
+        assert_int_equal(prov_key_alg(k), alg);
+        char name[64];
+        snprintf(name, sizeof name, "ec%d.sealed", i);
+        const char *sealed = tu_path(name);
+        assert_int_equal(prov_key_save(ctx, k, sealed, "pw"), 0);
+        assert_int_equal(prov_key_file_encrypted(sealed), 1);
+        assert_int_equal(prov_key_load(ctx, sealed, "wrong", &k2), PROV_EPASSPHRASE);
+        assert_int_equal(prov_key_load(ctx, sealed, "pw", &k2), 0);
+        assert_int_equal(prov_key_alg(k2), alg);
+        uint8_t *d1, *d2;
+        size_t n1, n2;
+        assert_int_equal(prov_key_public_der(k, &d1, &n1), 0);
+        assert_int_equal(prov_key_public_der(k2, &d2, &n2), 0);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(d1, d2, n1);
+        snprintf(name, sizeof name, "ec%d.plain", i);
+        const char *plain = tu_path(name);
+        assert_int_equal(prov_key_save(ctx, k2, plain, NULL), 0);
+        prov_key_free(k2);
+        assert_int_equal(prov_key_load(ctx, plain, NULL, &k2), 0);
+
+        /* sign with the reloaded key, verify with the first key's SPKI */
+        prov_signer sg;
+        prov_signer_from_key(&sg, k2);
+        assert_int_equal(sg.alg, alg);
+        assert_int_equal(sg.sig_len, 2 * half);
+        const uint8_t msg[] = "Sig_structure";
+        uint8_t sig[96];
+        assert_int_equal(sg.sign(sg.user, msg, sizeof msg, sig, sg.sig_len), 0);
+        assert_true(sg.sign(sg.user, msg, sizeof msg, sig, sg.sig_len - 1) < 0);
+        const unsigned char *p = d1;
+        EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, (long)n1);
+        assert_non_null(pub);
+        ECDSA_SIG *es = ECDSA_SIG_new();
+        ECDSA_SIG_set0(es, BN_bin2bn(sig, (int)half, NULL), BN_bin2bn(sig + half, (int)half, NULL));
+        unsigned char *der = NULL;
+        int dl = i2d_ECDSA_SIG(es, &der);
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        assert_int_equal(EVP_DigestVerifyInit(md, NULL, half == 48 ? EVP_sha384() : EVP_sha256(), NULL, pub), 1);
+        assert_int_equal(EVP_DigestVerify(md, der, (size_t)dl, msg, sizeof msg), 1);
+        EVP_MD_CTX_free(md);
+        OPENSSL_free(der);
+        ECDSA_SIG_free(es);
+        EVP_PKEY_free(pub);
+        free(d1);
+        free(d2);
+        prov_key_free(k2);
+
+        /* a flipped byte in the plain body: refused, never a wrong key */
+        size_t tl;
+        char *txt = (char *)tu_read(plain, &tl);
+        char *b = strstr(txt, "-----\n") + 6;
+        b[150] = b[150] == 'A' ? 'B' : 'A';
+        snprintf(name, sizeof name, "ec%d.bad", i);
+        tu_write(tu_path(name), txt, tl);
+        assert_true(prov_key_load(ctx, tu_path(name), NULL, &k2) < 0);
+        assert_null(k2);
+        free(txt);
+        prov_key_free(k);
+    }
+    /* a P-256 record under the P-384 label (magic differs): refused */
+    char *txt = (char *)tu_read(tu_path("ec0.plain"), NULL);
+    char *l1 = strstr(txt, "P-256"), *l2 = strstr(l1 + 1, "P-256");
+    memcpy(l1, "P-384", 5);
+    memcpy(l2, "P-384", 5);
+    tu_write(tu_path("ec.swapped"), txt, strlen(txt));
+    prov_key *k3 = NULL;
+    assert_int_equal(prov_key_load(ctx, tu_path("ec.swapped"), NULL, &k3), PROV_EFORMAT);
+    free(txt);
+    assert_int_equal(prov_key_generate_alg(PROV_ALG_PS256, &k3), PROV_EUNSUPPORTED);
+}
+
 static void test_signer(void **state)
 {
     (void)state;
@@ -355,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_absurd_kdf_params),
         cmocka_unit_test(test_truncated_and_garbage),
         cmocka_unit_test(test_signer),
+        cmocka_unit_test(test_ecdsa_keys),
         cmocka_unit_test(test_bad_args),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
