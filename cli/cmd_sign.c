@@ -50,6 +50,10 @@ static const char USAGE[] =
     "  --tsa URL             time-stamp the signature at this RFC 3161 authority\n"
     "                        (C2PA sigTst2), so it verifies after the certificate\n"
     "                        expires; e.g. http://timestamp.digicert.com\n"
+    "  -m, --manifest DEF    a manifest definition (c2patool's JSON): title,\n"
+    "                        claim_generator_info, actions (model, parameters,\n"
+    "                        digitalSourceType), assertions such as\n"
+    "                        stds.schema-org.CreativeWork; docs/manifest-definition.md\n"
     "  --allow-expired       sign even though the certificate has expired or is\n"
     "                        not yet valid (verifiers will report it)\n"
     "  --insecure-key        use an unencrypted key file that others can read\n"
@@ -259,6 +263,7 @@ int cmd_sign(int argc, char **argv)
                                           {"jobs", required_argument, 0, 'j'},
                                           {"allow-expired", no_argument, 0, 'X'},
                                           {"insecure-key", no_argument, 0, 'I'},
+                                          {"manifest", required_argument, 0, 'm'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(USAGE, stdout); return 0; }
@@ -274,7 +279,8 @@ int cmd_sign(int argc, char **argv)
     int allow_expired = 0, insecure_key = 0;
     if (!frags || !lists) return free(frags), free(lists), err("out of memory");
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:k:d:h", opts, NULL)) != -1) {
+    const char *defp = NULL;
+    while ((c = getopt_long(argc, argv, "o:k:d:m:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 'k': key = optarg; break;
@@ -307,10 +313,23 @@ int cmd_sign(int argc, char **argv)
         }
         case 'X': allow_expired = 1; break;
         case 'I': insecure_key = 1; break;
+        case 'm': defp = optarg; break;
         default: die_usage(USAGE);
         }
     }
     if (!key) die_usage(USAGE);
+    char *deftext = NULL;
+    if (defp) {
+        FILE *df = fopen(defp, "rb");
+        if (!df) return free(frags), free(lists), err("%s: cannot open the manifest definition: %s", defp, strerror(errno));
+        deftext = malloc((1u << 20) + 1);
+        size_t dn = deftext ? fread(deftext, 1, (1u << 20) + 1, df) : 0;
+        int bad = !deftext || ferror(df) || dn > (1u << 20);
+        fclose(df);
+        if (bad) return free(deftext), free(frags), free(lists), err("%s: unreadable, or larger than 1 MiB", defp);
+        so.definition = deftext;
+        so.definition_len = dn;
+    }
     if (outdir || nlists) {
         if (!outdir) return free(frags), free(lists), err("--files-from needs -d OUTDIR");
         if (out || inplace || parent || nfrags || so.title || so.parent_title)
@@ -319,20 +338,21 @@ int cmd_sign(int argc, char **argv)
         int brc = sign_many(argc - optind, (const char **)argv + optind, lists, nlists, outdir, key, chainp, &so,
                             jobs, allow_expired, insecure_key);
         free(lists);
+        free(deftext);
         return brc;
     }
     free(lists);
     if (argc - optind != 1) die_usage(USAGE);
     const char *in = argv[optind];
     if (inplace) {
-        if (out && strcmp(out, in)) return free(frags), err("--in-place and -o name different files");
+        if (out && strcmp(out, in)) return free(frags), free(deftext), err("--in-place and -o name different files");
         out = in;
     }
     if (!out) die_usage(USAGE);
     struct stat si, so_;
     if (!inplace && stat(in, &si) == 0 && stat(out, &so_) == 0 && si.st_dev == so_.st_dev && si.st_ino == so_.st_ino)
-        return free(frags), err("%s: output is the input; use --in-place to replace it", out);
-    if (!so.title) so.title = base_name(out);
+        return free(frags), free(deftext), err("%s: output is the input; use --in-place to replace it", out);
+    if (!so.title && !so.definition) so.title = base_name(out); /* a definition may name it */
 
     char defchain[4096];
     if (!chainp) {
@@ -340,7 +360,7 @@ int cmd_sign(int argc, char **argv)
         chainp = defchain;
     }
     prov_ctx *ctx;
-    if (prov_ctx_new(&ctx)) return free(frags), err("out of memory");
+    if (prov_ctx_new(&ctx)) return free(frags), free(deftext), err("out of memory");
     int rc = EXIT_ERROR;
     prov_key *k = NULL;
     prov_chain *chain = NULL;
@@ -379,6 +399,7 @@ int cmd_sign(int argc, char **argv)
     if (so.publish) printf("published its manifest to %s/manifests\n", so.publish);
     rc = 0;
 out:
+    free(deftext);
     free(proof);
     free(frags);
     if (pf) fclose(pf);

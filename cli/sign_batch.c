@@ -47,7 +47,7 @@ static void *worker(void *arg)
         if (i >= b->n) break;
         prov_sign_opts so = *b->so;
         so.progress = NULL; /* one line for the batch, not a bar per file */
-        if (!so.title) so.title = base_name(b->out[i]);
+        if (!so.title && !so.definition) so.title = base_name(b->out[i]);
         int rc = ctx ? prov_sign_file(ctx, &so, b->signer, b->chain, b->in[i], b->out[i]) : PROV_ENOMEM;
         if (rc == PROV_ELIMIT && so.timestamp) { /* a large token: once more with room for it */
             so.timestamp_reserve = 65536;

@@ -288,6 +288,13 @@ typedef struct prov_sign_opts {
      * store is laid out); 0: 16384.  A larger token fails the signing with
      * PROV_ELIMIT and leaves no output. */
     size_t timestamp_reserve;
+    /* A manifest definition: the JSON c2patool takes with -m (title,
+     * claim_generator_info, actions, other assertions;
+     * docs/manifest-definition.md), definition_len bytes (0: up to the
+     * NUL).  A definition prov cannot honour fails the signing with
+     * PROV_EINVAL and a message.  NULL: none. */
+    const char *definition;
+    size_t definition_len;
 } prov_sign_opts;
 
 /* Sign `in` and write the signed file to `out` (which must be seekable:

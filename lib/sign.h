@@ -7,6 +7,18 @@
 #include "report.h"
 #include "store.h"
 
+#include "json.h"
+
+#define DEF_MAX_ASSERTIONS 16
+#define DEF_MAX_ACTIONS 64
+
+/* An assertion from a manifest definition, ready to write. */
+typedef struct def_extra {
+    const char *label; /* in the definition's JSON */
+    int json;          /* 1: a JSON box, 0: CBOR */
+    pbuf body;
+} def_extra;
+
 typedef struct sctx {
     prov_ctx *ctx;
     const prov_sign_opts *o;
@@ -26,6 +38,14 @@ typedef struct sctx {
     pbuf soft;  /* c2pa.soft-binding (PDQ), or empty */
     uint8_t pdq[9][32]; /* the picture's PDQ and its centred crops (pdq.h) */
     int has_pdq;
+    /* a manifest definition (sign_def.c) */
+    int has_def;
+    json_doc def;
+    const char *def_title, *def_gen_name, *def_gen_version;
+    const json_node *def_actions[DEF_MAX_ACTIONS];
+    size_t ndef_actions;
+    def_extra extra[DEF_MAX_ASSERTIONS];
+    size_t nextra;
     /* fragmented media: the leaves of the Merkle tree over the fragments */
     const uint8_t (*leaves)[32];
     size_t nleaves;
@@ -52,6 +72,9 @@ PROV_HIDDEN int sign_bmff(sctx *s, rdr *rd, prov_stream *in, prov_stream *out);
  * place (location) in the init segment's tree; *leaf gets its hash. */
 PROV_HIDDEN int sign_fragment(prov_ctx *ctx, rdr *rd, prov_stream *out, uint64_t location, uint8_t leaf[32]);
 PROV_HIDDEN void md_update(void *md, const uint8_t *p, size_t n);
+/* Parse o->definition into s (sign_def.c); nothing when there is none. */
+PROV_HIDDEN int def_load(sctx *s);
+PROV_HIDDEN void def_json_to_cbor(pbuf *b, const json_node *n);
 /* prov_sign, with the leaves of fragments when signing an init segment. */
 PROV_HIDDEN int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *signer,
                             const prov_chain *chain, prov_stream *in, prov_stream *out, const uint8_t (*leaves)[32],

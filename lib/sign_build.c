@@ -37,15 +37,36 @@ static void put_huri(pbuf *b, const char *url, const uint8_t hash[32], int with_
     }
 }
 
-static void put_generator(pbuf *b, const prov_sign_opts *o)
+static void put_generator(pbuf *b, const sctx *s)
 {
-    const char *ver = o->generator_version ? o->generator_version : (o->generator ? NULL : PROV_VERSION_STRING);
+    const prov_sign_opts *o = s->o;
+    const char *name = o->generator && *o->generator ? o->generator : s->def_gen_name;
+    const char *ver = o->generator && *o->generator ? o->generator_version
+                      : s->def_gen_name                  ? s->def_gen_version
+                                                         : PROV_VERSION_STRING;
     cbor_put_map(b, ver ? 2 : 1);
     cbor_put_text(b, "name");
-    cbor_put_text(b, o->generator && *o->generator ? o->generator : GENERATOR_NAME);
+    cbor_put_text(b, name ? name : GENERATOR_NAME);
     if (ver) {
         cbor_put_text(b, "version");
         cbor_put_text(b, ver);
+    }
+}
+
+/* An action from the definition; a c2pa.created one gets the source type
+ * when it has none (claim v2 requires it). */
+static void put_def_action(pbuf *b, const sctx *s, const json_node *a)
+{
+    int created = json_is_str(json_get(a, "action"), "c2pa.created");
+    int add_dst = created && !json_get(a, "digitalSourceType");
+    cbor_put_map(b, a->len + (size_t)add_dst);
+    for (const json_node *c = a->child; c; c = c->next) {
+        cbor_put_textn(b, c->key, c->key_len);
+        def_json_to_cbor(b, c);
+    }
+    if (add_dst) {
+        cbor_put_text(b, "digitalSourceType");
+        cbor_put_text(b, s->o->source_type && *s->o->source_type ? s->o->source_type : PROV_SOURCE_DIGITAL_CAPTURE);
     }
 }
 
@@ -55,6 +76,16 @@ static void put_assertion(pbuf *b, const char *label, const pbuf *cbor)
     size_t s = jumbf_open_super(b, C2PA_CBOR, label);
     size_t c = jumbf_open(b, BOX_CBOR);
     pbuf_put(b, cbor->p, cbor->len);
+    jumbf_close(b, c);
+    jumbf_close(b, s);
+}
+
+/* One JSON assertion superbox (schema.org and other JSON-LD). */
+static void put_json_assertion(pbuf *b, const char *label, const pbuf *json)
+{
+    size_t s = jumbf_open_super(b, C2PA_JSON, label);
+    size_t c = jumbf_open(b, BOX_JSON);
+    pbuf_put(b, json->p, json->len);
     jumbf_close(b, c);
     jumbf_close(b, s);
 }
@@ -112,6 +143,20 @@ int prov_test_legacy_ingredient;
 int build_fixed(sctx *s)
 {
     const prov_sign_opts *o = s->o;
+    int rc = def_load(s);
+    if (rc) return rc;
+    /* a c2pa.created of the definition takes the place of prov's own */
+    const json_node *def_created = NULL;
+    size_t ndef = s->ndef_actions;
+    for (size_t i = 0; i < s->ndef_actions; i++)
+        if (json_is_str(json_get(s->def_actions[i], "action"), "c2pa.created")) {
+            if (s->has_parent || def_created)
+                return prov_seterr(s->ctx, PROV_EINVAL, "manifest definition: %s",
+                                   s->has_parent ? "c2pa.created on a file that has a parent (it was opened)"
+                                                 : "two c2pa.created actions");
+            def_created = s->def_actions[i];
+            ndef--;
+        }
     const char *action = o->action && *o->action ? o->action : (s->has_parent ? "c2pa.edited" : "c2pa.created");
     pbuf *b = &s->actions;
     if (s->has_parent) {
@@ -159,7 +204,7 @@ int build_fixed(sctx *s)
     int extra = strcmp(action, opened ? "c2pa.opened" : "c2pa.created") != 0;
     cbor_put_map(b, 1);
     cbor_put_text(b, "actions");
-    cbor_put_array(b, 1 + extra);
+    cbor_put_array(b, 1 + extra + ndef);
     if (opened) {
         uint8_t h[32];
         pbuf box;
@@ -172,18 +217,20 @@ int build_fixed(sctx *s)
         cbor_put_text(b, "action");
         cbor_put_text(b, "c2pa.opened");
         cbor_put_text(b, "softwareAgent");
-        put_generator(b, o);
+        put_generator(b, s);
         cbor_put_text(b, "parameters");
         cbor_put_map(b, 1);
         cbor_put_text(b, "ingredients");
         cbor_put_array(b, 1);
         put_huri(b, "self#jumbf=c2pa.assertions/c2pa.ingredient.v3", h, 0);
+    } else if (def_created) {
+        put_def_action(b, s, def_created);
     } else {
         cbor_put_map(b, 3);
         cbor_put_text(b, "action");
         cbor_put_text(b, "c2pa.created");
         cbor_put_text(b, "softwareAgent");
-        put_generator(b, o);
+        put_generator(b, s);
         cbor_put_text(b, "digitalSourceType");
         cbor_put_text(b, o->source_type && *o->source_type ? o->source_type : PROV_SOURCE_DIGITAL_CAPTURE);
     }
@@ -192,8 +239,10 @@ int build_fixed(sctx *s)
         cbor_put_text(b, "action");
         cbor_put_text(b, action);
         cbor_put_text(b, "softwareAgent");
-        put_generator(b, o);
+        put_generator(b, s);
     }
+    for (size_t i = 0; i < s->ndef_actions; i++)
+        if (s->def_actions[i] != def_created) put_def_action(b, s, s->def_actions[i]);
     return b->err;
 }
 
@@ -285,32 +334,34 @@ int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, i
         cbor_put_text(&reg, "tlog_proof");
         cbor_put_textn(&reg, (const char *)s->o->registration, s->o->registration_len);
     }
-    struct item { const char *label; const pbuf *cbor; } list[6];
+    struct item { const char *label; const pbuf *cbor; int json; } list[6 + DEF_MAX_ASSERTIONS];
     size_t n = 0;
-    if (reg.len) list[n++] = (struct item){"prov.registration", &reg};
-    if (s->thumb.len) list[n++] = (struct item){"c2pa.thumbnail.claim", &s->thumb};
-    if (s->soft.len) list[n++] = (struct item){"c2pa.soft-binding", &s->soft};
-    if (s->has_parent) list[n++] = (struct item){"c2pa.ingredient.v3", &s->ingredient};
-    list[n++] = (struct item){"c2pa.actions.v2", &s->actions};
-    list[n++] = (struct item){hard_label, &hd};
-    uint8_t ah[6][32];
+    if (reg.len) list[n++] = (struct item){"prov.registration", &reg, 0};
+    if (s->thumb.len) list[n++] = (struct item){"c2pa.thumbnail.claim", &s->thumb, 0};
+    if (s->soft.len) list[n++] = (struct item){"c2pa.soft-binding", &s->soft, 0};
+    if (s->has_parent) list[n++] = (struct item){"c2pa.ingredient.v3", &s->ingredient, 0};
+    list[n++] = (struct item){"c2pa.actions.v2", &s->actions, 0};
+    for (size_t i = 0; i < s->nextra; i++) list[n++] = (struct item){s->extra[i].label, &s->extra[i].body, s->extra[i].json};
+    list[n++] = (struct item){hard_label, &hd, 0};
+    uint8_t ah[6 + DEF_MAX_ASSERTIONS][32];
     size_t as = jumbf_open_super(&asrt, C2PA_ASSERTIONS, "c2pa.assertions");
     for (size_t i = 0; i < n; i++) {
         size_t at = asrt.len;
         if (list[i].cbor == &s->thumb) put_thumbnail(&asrt, list[i].label, &s->thumb);
+        else if (list[i].json) put_json_assertion(&asrt, list[i].label, list[i].cbor);
         else put_assertion(&asrt, list[i].label, list[i].cbor);
         if (!asrt.err) sha256(asrt.p + at + 8, asrt.len - at - 8, ah[i]);
     }
     jumbf_close(&asrt, as);
 
     /* claim v2 */
-    const char *title = s->o->title;
+    const char *title = s->o->title && *s->o->title ? s->o->title : s->def_title;
     char url[256];
     cbor_put_map(&claim, title && *title ? 6 : 5);
     cbor_put_text(&claim, "instanceID");
     cbor_put_text(&claim, s->instance);
     cbor_put_text(&claim, "claim_generator_info");
-    put_generator(&claim, s->o);
+    put_generator(&claim, s);
     cbor_put_text(&claim, "signature");
     snprintf(url, sizeof url, "self#jumbf=/c2pa/%s/c2pa.signature", s->label);
     cbor_put_text(&claim, url);
@@ -421,6 +472,8 @@ void sctx_free(sctx *s)
     pbuf_free(&s->ingredient);
     pbuf_free(&s->thumb);
     pbuf_free(&s->soft);
+    for (size_t i = 0; i < s->nextra; i++) pbuf_free(&s->extra[i].body);
+    if (s->has_def) json_free(&s->def);
     store_free(&s->pstore);
     if (s->has_parent || s->parent.head.p || s->parent.store.p) asset_free(&s->parent);
     prov_report_free(s->preport);

@@ -82,6 +82,7 @@ int main(int argc, char **argv)
     const char *names[] = {"jpeg-q70", "half-size", "crop-5%", "crop-edge"};
     int hits[4] = {0}, tries[4] = {0}, worst[4] = {0}, hist[4][257];
     memset(hist, 0, sizeof hist);
+    int scaled_n = 0, scaled_worst = 0, scaled_over = 0, scaled_hist[257] = {0};
     int good = 0, lowq = 0;
     for (int i = 0; i < n; i++) {
         const char *path = argv[a + i];
@@ -102,6 +103,22 @@ int main(int argc, char **argv)
         img_free(&im);
         if (img_decode(NULL, p, len, 0, &im)) { free(p); continue; }
         free(p);
+        /* the fingerprint from a full decode against the DCT-scaled one
+         * signing uses (issue 12: at most 8 bits apart) */
+        uint32_t side = im.w > im.h ? im.w : im.h;
+        prov_img full;
+        if (img_downscale(&im, side, &full) == 0) {
+            uint8_t hf[32];
+            if (pdq_fit(&full) == 0 && pdq_rgb(full.rgb, full.w, full.h, (size_t)full.w * 3, hf, NULL) == 0) {
+                int dd = 0;
+                for (int b = 0; b < 32; b++) dd += __builtin_popcount((unsigned)(hf[b] ^ var[i][0][b]));
+                scaled_n++;
+                scaled_hist[dd]++;
+                if (dd > scaled_worst) scaled_worst = dd;
+                if (dd > 8) scaled_over++;
+            }
+            img_free(&full);
+        }
         ok[i] = 1;
         good++;
         if (q < 50) lowq++;
@@ -164,6 +181,12 @@ int main(int argc, char **argv)
             th += hits[k];
             tt += tries[k];
         }
+    }
+    {
+        int p50 = 0, c = 0;
+        for (int d = 0; d <= 256; d++) { c += scaled_hist[d]; if (c * 2 >= scaled_n) { p50 = d; break; } }
+        printf("  scaled vs full decode: %d images, median %d bits, worst %d, %d over 8 bits\n", scaled_n, p50,
+               scaled_worst, scaled_over);
     }
     printf("  true match  q70+half+crop %4d / %4d = %6.2f%%\n", th, tt, tt ? 100.0 * th / tt : 0);
     printf("  false match unrelated %ld / %ld pairs = %.4f%%  (closest pair %d bits; %ld pairs were one picture twice)\n",

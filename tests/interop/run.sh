@@ -83,9 +83,13 @@ for a in es256 es384; do
   "$prov" sign "$root/samples/clip.mp4" -o "$t/$a.mp4" --key "$t/k-$a" >/dev/null
 done
 "$prov" sign "$root/samples/teapot.jpg" -o "$t/es256-edited.jpg" --key "$t/k" --parent "$t/es256.jpg" >/dev/null
+# A generator's manifest definition (docs/generator_recipe.py): the model
+# and its parameters, schema.org authorship, training-mining.
+PROV="$prov" python3 "$root/docs/generator_recipe.py" "$root/samples/kodim01.png" -o "$t/generated.png" \
+  --key "$t/k-es256" --model example-diffusion --model-version 3.0 --prompt "a lighthouse" --seed 42 >/dev/null
 signed=("$t/created.jpg" "$t/created.png" "$t/inplace.jpg" "$t/edited.jpg" "$t/edited2.jpg" "$t/edited.png"
         "$t/clip.mp4" "$t/clip-edited.mp4" "$t/s-frag.mp4" "$t/s-clip.mov" "$t/s-moovlast.mp4" "$t/s-still.avif"
-        "$t/es256.jpg" "$t/es256.png" "$t/es256.mp4" "$t/es384.jpg" "$t/es384.png" "$t/es384.mp4" "$t/es256-edited.jpg")
+        "$t/es256.jpg" "$t/es256.png" "$t/es256.mp4" "$t/es384.jpg" "$t/es384.png" "$t/es384.mp4" "$t/es256-edited.jpg" "$t/generated.png")
 
 check_reads() { # expected state, expected failures (comma list), trust args...
   local want=$1 wantfail=$2; shift 2
@@ -105,6 +109,19 @@ step "c2pa-rs reads every file prov signed: Valid, only signingCredential.untrus
   check_reads Valid signingCredential.untrusted
 step "c2pa-rs reads every file prov signed as Trusted with our root" \
   check_reads Trusted "" --trust "$t/ca/root.pem"
+step "c2pa-rs reads the generator's manifest definition as recorded (model, parameters, source type, author, training-mining)" \
+  node -e '
+    const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const a = m.assertions.find((x) => x.label === "c2pa.actions.v2").data.actions[0];
+    const cw = m.assertions.find((x) => x.label === "stds.schema-org.CreativeWork");
+    const tm = m.assertions.find((x) => x.label === "cawg.training-mining");
+    const ok = m.claim_generator_info[0].name === "Example Image Generator" && a.action === "c2pa.created" &&
+      a.softwareAgent.name === "example-diffusion" && a.parameters.seed === 42 &&
+      a.digitalSourceType.endsWith("/trainedAlgorithmicMedia") && cw && cw.kind === "Json" &&
+      cw.data.author[0].name === "Example AI Lab" && tm && tm.data.entries["cawg.ai_training"].use === "notAllowed" &&
+      m.signature_info.alg === "Es256";
+    if (!ok) console.log(JSON.stringify(m));
+    process.exit(ok ? 0 : 1);' < <(node "$here/c2pa_manifest.mjs" "$t/generated.png")
 step "prov agrees with c2pa-rs on the files it signed (no anchors)" \
   bash "$here/compare.sh" "$prov" "${signed[@]}"
 step "prov agrees with c2pa-rs on the files it signed (our root)" \

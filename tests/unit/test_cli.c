@@ -324,6 +324,65 @@ static void test_ecdsa_cli(void **state)
     assert_output_has("Ed25519 keys only");
 }
 
+/* Manifest definitions (-m): the generator recipe's fields land in the
+ * manifest as given; what prov writes itself, bad labels, unknown fields
+ * and broken JSON are refused with no output. */
+static void test_manifest_definition(void **state)
+{
+    (void)state;
+    assert_int_equal(tu_sh("cd %s && cat > def.json <<'EOF'\n"
+                           "{\"title\": \"A lighthouse\",\n"
+                           " \"claim_generator_info\": [{\"name\": \"Example Generator\", \"version\": \"2.1\"}],\n"
+                           " \"assertions\": [\n"
+                           "  {\"label\": \"c2pa.actions\", \"data\": {\"actions\": [\n"
+                           "    {\"action\": \"c2pa.created\", \"digitalSourceType\": "
+                           "\"http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia\",\n"
+                           "     \"softwareAgent\": {\"name\": \"example-diffusion\", \"version\": \"3.0\"},\n"
+                           "     \"parameters\": {\"prompt\": \"a lighthouse\", \"seed\": 42, \"cfg\": 7.5}},\n"
+                           "    {\"action\": \"c2pa.color_adjustments\", \"parameters\": {\"name\": \"brightness\"}}]}},\n"
+                           "  {\"label\": \"stds.schema-org.CreativeWork\", \"data\": {\"@context\": \"https://schema.org\",\n"
+                           "    \"@type\": \"CreativeWork\", \"author\": [{\"@type\": \"Organization\", \"name\": \"Example Lab\"}]}},\n"
+                           "  {\"label\": \"cawg.training-mining\", \"data\": {\"entries\": {\"cawg.ai_training\": {\"use\": \"notAllowed\"}}}}\n"
+                           " ]}\nEOF", D), 0);
+    assert_int_equal(prov("sign kodim01.png -o gen.png --key k -m def.json"), 0);
+    assert_int_equal(prov("verify gen.png --trust ca/root.pem"), 0);
+    assert_int_equal(prov("inspect --json gen.png"), 0);
+    assert_output_has("A lighthouse");
+    assert_output_has("Example Generator");
+    assert_output_has("example-diffusion");
+    assert_output_has("trainedAlgorithmicMedia");
+    assert_output_has("\"seed\":42");
+    assert_output_has("c2pa.color_adjustments");
+    assert_output_has("stds.schema-org.CreativeWork");
+    assert_output_has("Example Lab");
+    assert_output_has("cawg.training-mining");
+    /* refusals: nothing written */
+    static const char *const bad[][2] = {
+        {"{\"assertions\":[{\"label\":\"c2pa.hash.data\",\"data\":{}}]}", "written by prov itself"},
+        {"{\"assertions\":[{\"label\":\"bad label!\",\"data\":{}}]}", "assertion label"},
+        {"{\"assertions\":[{\"label\":\"a.b\",\"data\":1},{\"label\":\"a.b\",\"data\":2}]}", "given twice"},
+        {"{\"titel\":\"typo\"}", "unknown field"},
+        {"{\"ingredients\":[]}", "--parent"},
+        {"{\"title\": ", "not JSON"},
+        {"{\"assertions\":[{\"label\":\"c2pa.actions\",\"data\":{\"actions\":[{\"action\":\"c2pa.opened\"}]}}]}",
+         "c2pa.opened"},
+        {"{\"assertions\":[{\"label\":\"c2pa.actions\",\"data\":{\"actions\":[{\"parameters\":{}}]}}]}",
+         "needs an \"action\""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char path[700];
+        snprintf(path, sizeof path, "%s/bad.json", D);
+        tu_write(path, bad[i][0], strlen(bad[i][0]));
+        assert_int_equal(prov("sign kodim01.png -o badgen.png --key k -m bad.json"), 2);
+        assert_output_has(bad[i][1]);
+        assert_int_equal(tu_sh("test ! -e %s/badgen.png", D), 0);
+    }
+    /* c2pa.created on a file that has a parent */
+    assert_int_equal(prov("sign gen.png -o gen2.png --key k -m def.json"), 2);
+    assert_output_has("has a parent");
+    assert_int_equal(prov("sign kodim01.png -o g.png --key k -m nosuch.json"), 2);
+}
+
 /* The registry story: register, sign (the proof is embedded), verify with
  * the signer's identity, flag, revoke: the file turns invalid. */
 static void test_registry_identity(void **state)
@@ -377,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_sign_guards),
         cmocka_unit_test(test_sign_batch),
         cmocka_unit_test(test_ecdsa_cli),
+        cmocka_unit_test(test_manifest_definition),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
