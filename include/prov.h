@@ -210,7 +210,22 @@ PROV_API void prov_free(void *p);
 
 /* A signer: the library hands it the bytes to sign (the COSE
  * Sig_structure) and expects exactly sig_len bytes back.  A secure element
- * implements sign(); prov_signer_from_key() fills one for a prov_key. */
+ * implements sign(); prov_signer_from_key() fills one for a prov_key.
+ * ECDSA signatures are r||s, each big-endian and padded to the curve size
+ * (64 bytes for ES256, 96 for ES384), not DER.  A camera whose secure
+ * element holds a P-256 key:
+ *
+ *     static int se_sign(void *user, const uint8_t *msg, size_t n,
+ *                        uint8_t *sig, size_t sig_len)
+ *     {
+ *         uint8_t digest[32];
+ *         sha256(msg, n, digest);               // the SE signs a digest
+ *         return se_ecdsa_p256(user, digest, sig) == SE_OK ? 0 : -1;
+ *     }
+ *     prov_signer s = {PROV_ALG_ES256, 64, se_sign, &se_handle};
+ *     prov_sign(ctx, &opts, &s, chain, &in, &out);  // chain: the SE's
+ *                                                    // certificate first
+ */
 typedef struct prov_signer {
     int alg;        /* PROV_ALG_* */
     size_t sig_len; /* exact signature length: 64 for Ed25519 and ES256 */

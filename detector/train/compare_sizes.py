@@ -60,7 +60,7 @@ def main():
     print(file=sys.stderr)
     print("held-out: %d real, %d AI-made; max |PyTorch - libprov| as-is logit (npr): %.2g"
           % ((y == 0).sum(), (y == 1).sum(), c_diff))
-    print("| model | AUC as-is [95%% CI] | AUC JPEG q90 [95%% CI] |\n|---|---|---|")
+    print("| model | AUC as-is [95% CI] | AUC JPEG q90 [95% CI] |\n|---|---|---|")
     for k in nets:
         cells = []
         for cond in ("asis", "jpeg90"):
