@@ -102,4 +102,16 @@ set +e
 run "$prov" scan "$d/ben-uploaded.jpg" "$d/house-cropped-unsigned.jpg"
 set -e
 
+say "14. A camera's kind of key (ECDSA P-256), a batch after one unlock, and an image generator's record"
+run "$prov" keygen -o "$d/cam.key" --alg es256 --subject "CN=Demo Camera 0042,O=Demo Newsroom" --ca "$d/ca"
+mkdir -p "$d/batch-in" "$d/batch"
+cp "$d/house-camera.jpg" "$d/batch-in/shot1.jpg"
+cp samples/kodim01.png "$d/batch-in/shot2.png"
+run "$prov" sign "$d/batch-in/shot1.jpg" "$d/batch-in/shot2.png" -d "$d/batch" --key "$d/cam.key"
+run "$prov" verify "$d/batch/shot1.jpg" --trust "$d/ca/root.pem" --json | grep -o '"state":"[a-z]*"\|"alg":"[A-Z0-9]*"' | tr '\n' ' '
+echo
+PROV="$prov" run python3 docs/generator_recipe.py samples/kodim01.png -o "$d/generated.png" --key "$d/jane.key" \
+    --model example-diffusion --model-version 3.0 --prompt "a lighthouse" --seed 42
+run "$prov" inspect "$d/generated.png" --json | grep -o '"digitalSourceType":"[^"]*"\|"softwareAgent":{[^}]*}' | head -2
+
 say "Done.  Files are in $build/demo/; try: $build/prov inspect $build/demo/house-cropped.jpg"
