@@ -3,7 +3,7 @@
 # Runs apt-get only when something is missing; needs root (or sudo).
 set -euo pipefail
 pkgs=(build-essential pkg-config clang libsodium-dev libssl-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
-      libcmocka-dev libopenblas-dev libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev nginx ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev nodejs npm)
+      libcmocka-dev libopenblas-dev libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev nginx ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev nodejs npm python3)
 # prov serve: its page is tested in headless chromium, its load in make bench with wrk
 pkgs+=(chromium wrk)
 missing=()
