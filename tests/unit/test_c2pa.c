@@ -3,7 +3,10 @@
  * the shared fixtures' verdicts (tests/vectors/c2pa/fixtures.tsv). */
 #include "testutil.h"
 
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
+#include "x509.h"
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,6 +300,63 @@ static void test_signer_callback(void **state)
     free(ob.data);
 }
 
+/* A secure element holding a P-256 key: it signs a SHA-256 digest and the
+ * callback re-encodes its DER signature as r||s (include/prov.h). */
+static int se_es256(void *user, const uint8_t *msg, size_t len, uint8_t *sig, size_t sig_len)
+{
+    uint8_t digest[32], der[80];
+    size_t dlen = sizeof der;
+    SHA256(msg, len, digest);
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new((EVP_PKEY *)user, NULL);
+    int ok = pc && sig_len == 64 && EVP_PKEY_sign_init(pc) == 1 &&
+             EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) == 1 && EVP_PKEY_sign(pc, der, &dlen, digest, 32) == 1;
+    EVP_PKEY_CTX_free(pc);
+    const unsigned char *p = der;
+    ECDSA_SIG *es = ok ? d2i_ECDSA_SIG(NULL, &p, (long)dlen) : NULL;
+    const BIGNUM *r, *s;
+    if (es) ECDSA_SIG_get0(es, &r, &s);
+    ok = es && BN_bn2binpad(r, sig, 32) == 32 && BN_bn2binpad(s, sig + 32, 32) == 32;
+    ECDSA_SIG_free(es);
+    se_calls++;
+    return ok ? 0 : -1;
+}
+
+static void test_es256_secure_element(void **state)
+{
+    (void)state;
+    prov_key *se;
+    assert_int_equal(prov_key_generate_alg(PROV_ALG_ES256, &se), 0);
+    uint8_t *root, *leaf;
+    size_t rl, ll;
+    char *pem;
+    prov_chain *c;
+    assert_int_equal(prov_cert_make_root(ctx, id.ca_key, "CN=SE Root", 30, &root, &rl), 0);
+    assert_int_equal(prov_cert_make_leaf_for(ctx, id.ca_key, root, rl, se, "CN=Camera SE", 30, &leaf, &ll), 0);
+    assert_int_equal(prov_cert_to_pem(leaf, ll, &pem), 0);
+    assert_int_equal(prov_chain_from_pem(ctx, pem, strlen(pem), &c), 0);
+    EVP_PKEY *ek = prov_key_evp(se); /* stands for the key inside the element */
+    prov_signer s = {PROV_ALG_ES256, 64, se_es256, ek};
+    se_calls = 0;
+    prov_stream si, so;
+    prov_outbuf ob = {0};
+    prov_stream_mem(&si, jpeg, jpeg_len);
+    prov_stream_outbuf(&so, &ob);
+    assert_int_equal(prov_sign(ctx, NULL, &s, c, &si, &so), 0);
+    assert_int_equal(se_calls, 1);
+    prov_report *r = verify_mem(ob.data, ob.len, 0);
+    assert_int_equal(prov_report_state(r), PROV_STATE_VALID);
+    assert_true(prov_report_has_code(r, "claimSignature.validated"));
+    assert_false(prov_report_has_code(r, "claimSignature.mismatch"));
+    prov_report_free(r);
+    free(ob.data);
+    EVP_PKEY_free(ek);
+    prov_chain_free(c);
+    prov_free(pem);
+    prov_free(leaf);
+    prov_free(root);
+    prov_key_free(se);
+}
+
 /* A pipe: read callback only, no seek. */
 struct pipe { const uint8_t *p; size_t n, pos; };
 static long pipe_read(void *u, void *buf, size_t len)
@@ -519,7 +579,8 @@ int main(void)
         cmocka_unit_test(test_thumbnail),
         cmocka_unit_test(test_tamper_every_region), cmocka_unit_test(test_truncated_never_valid),
         cmocka_unit_test(test_resign_keeps_parent), cmocka_unit_test(test_large_store_splits),
-        cmocka_unit_test(test_signer_callback),   cmocka_unit_test(test_streams),
+        cmocka_unit_test(test_signer_callback),
+        cmocka_unit_test(test_es256_secure_element),   cmocka_unit_test(test_streams),
         cmocka_unit_test(test_files_atomic),      cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_large_body),        cmocka_unit_test(test_fixture_verdicts),
     };
