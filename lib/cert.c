@@ -446,6 +446,22 @@ int prov_cert_make_root(prov_ctx *ctx, const prov_key *ca_key, const char *subje
     return rc;
 }
 
+/* A leaf for pub (taken: freed here) issued by the CA in ca_der. */
+static int make_leaf(prov_ctx *ctx, const prov_key *ca_key, const uint8_t *ca_der, size_t ca_der_len,
+                     EVP_PKEY *pub, const char *subject, int days, uint8_t **der, size_t *der_len)
+{
+    X509 *ca = prov_x509_parse(ca_der, ca_der_len);
+    int rc;
+    if (!pub || !ca)
+        rc = prov_seterr(ctx, PROV_ECERT, pub ? "the CA certificate does not parse" : "bad public key");
+    else
+        rc = make_cert(ctx, ca_key, ca, pub, subject, days, der, der_len);
+    EVP_PKEY_free(pub);
+    X509_free(ca);
+    ERR_clear_error();
+    return rc;
+}
+
 int prov_cert_make_leaf(prov_ctx *ctx, const prov_key *ca_key, const uint8_t *ca_der,
                         size_t ca_der_len, const uint8_t pk[32], const char *subject, int days,
                         uint8_t **der, size_t *der_len)
@@ -453,17 +469,8 @@ int prov_cert_make_leaf(prov_ctx *ctx, const prov_key *ca_key, const uint8_t *ca
     int rc = check_args(ctx, ca_key, days, der, der_len);
     if (rc) return rc;
     if (!pk) return prov_seterr(ctx, PROV_EINVAL, "certificate: NULL public key");
-    X509 *ca = prov_x509_parse(ca_der, ca_der_len);
-    if (!ca) return prov_seterr(ctx, PROV_ECERT, "the CA certificate does not parse");
-    EVP_PKEY *pub = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pk, 32);
-    if (!pub)
-        rc = prov_seterr(ctx, PROV_ECERT, "bad Ed25519 public key");
-    else
-        rc = make_cert(ctx, ca_key, ca, pub, subject, days, der, der_len);
-    EVP_PKEY_free(pub);
-    X509_free(ca);
-    ERR_clear_error();
-    return rc;
+    return make_leaf(ctx, ca_key, ca_der, ca_der_len, EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pk, 32),
+                     subject, days, der, der_len);
 }
 
 int prov_cert_make_leaf_for(prov_ctx *ctx, const prov_key *ca_key, const uint8_t *ca_der, size_t ca_der_len,
@@ -473,21 +480,8 @@ int prov_cert_make_leaf_for(prov_ctx *ctx, const prov_key *ca_key, const uint8_t
     int rc = check_args(ctx, ca_key, days, der, der_len);
     if (rc) return rc;
     if (!subject_key) return prov_seterr(ctx, PROV_EINVAL, "certificate: NULL subject key");
-    uint8_t *spki;
-    size_t n;
-    if ((rc = prov_key_public_der(subject_key, &spki, &n))) return prov_seterr(ctx, rc, "certificate: bad key");
-    const unsigned char *p = spki;
-    EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, (long)n);
-    free(spki);
-    X509 *ca = prov_x509_parse(ca_der, ca_der_len);
-    if (!pub || !ca)
-        rc = prov_seterr(ctx, PROV_ECERT, pub ? "the CA certificate does not parse" : "bad public key");
-    else
-        rc = make_cert(ctx, ca_key, ca, pub, subject, days, der, der_len);
-    EVP_PKEY_free(pub);
-    X509_free(ca);
-    ERR_clear_error();
-    return rc;
+    /* the certificate takes only the public half of the key */
+    return make_leaf(ctx, ca_key, ca_der, ca_der_len, prov_key_evp(subject_key), subject, days, der, der_len);
 }
 
 /* ---- reading certificates ------------------------------------------ */

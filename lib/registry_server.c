@@ -747,11 +747,30 @@ static int load_request(reg_server *s, const char *id, pbuf *buf, reg_entry *e)
     return rc;
 }
 
+/* Store the registrar's decision (kind "approved" or "refused") for the
+ * request with this key, replacing the other kind: 0, 409 when the key is
+ * in the log already, 503 when it cannot be stored. */
+static int store_decision(reg_server *s, const conn *c, const uint8_t key[32], const char *kind, const char *other)
+{
+    pthread_mutex_lock(&s->log_mu);
+    bool known = reg_state_find(reg_log_state(s->log), key) != NULL;
+    pthread_mutex_unlock(&s->log_mu);
+    if (known) return 409;
+    char rel[80], op[4300];
+    snprintf(rel, sizeof rel, "pending/%s.%s", c->id, kind);
+    snprintf(op, sizeof op, "%s/pending/%s.%s", s->dir, c->id, other);
+    pthread_mutex_lock(&s->req_mu);
+    int prc = put_file(s, rel, c->body.p, c->body.len);
+    if (!prc) unlink(op);
+    pthread_mutex_unlock(&s->req_mu);
+    return prc ? 503 : 0;
+}
+
 /* POST /v1/requests/ID/refuse: a refusal signed by the registrar the
  * request names. */
 static enum MHD_Result post_refuse(reg_server *s, struct MHD_Connection *mc, conn *c)
 {
-    char rel[80], rid[17];
+    char rid[17];
     pbuf req;
     reg_entry e;
     int rc = load_request(s, c->id, &req, &e);
@@ -764,18 +783,8 @@ static enum MHD_Result post_refuse(reg_server *s, struct MHD_Connection *mc, con
     if (strcmp(rid, c->id)) return send_err(s, mc, 400, "refusal: names another request");
     if (!reg_policy_registrar(&s->policy, e.registrar))
         return send_err(s, mc, 403, "refusal: the registrar is no longer accredited by the policy");
-    pthread_mutex_lock(&s->log_mu);
-    bool known = reg_state_find(reg_log_state(s->log), e.key) != NULL;
-    pthread_mutex_unlock(&s->log_mu);
-    if (known) return send_err(s, mc, 409, "the request was accepted already");
-    snprintf(rel, sizeof rel, "pending/%s.refused", c->id);
-    pthread_mutex_lock(&s->req_mu);
-    int prc = put_file(s, rel, c->body.p, c->body.len);
-    char ap[4300];
-    snprintf(ap, sizeof ap, "%s/pending/%s.approved", s->dir, c->id);
-    if (!prc) unlink(ap);
-    pthread_mutex_unlock(&s->req_mu);
-    if (prc) return send_err(s, mc, 503, "cannot store the refusal");
+    int st = store_decision(s, c, e.key, "refused", "approved");
+    if (st) return send_err(s, mc, st, st == 409 ? "the request was accepted already" : "cannot store the refusal");
     pbuf b;
     pbuf_init(&b);
     pbuf_printf(&b, "{\"id\":\"%s\",\"status\":\"refused\"", c->id);
@@ -824,19 +833,8 @@ static enum MHD_Result approve_checked(reg_server *s, struct MHD_Connection *mc,
     if (!reg_approval_matches(&e, &ap))
         return send_err(s, mc, 409, "approve: the entry does not keep the request's key, name, org and contact");
     if (reg_entry_fresh(&ap, now_unix(), &ctx)) return send_err(s, mc, 400, ctx.msg);
-    pthread_mutex_lock(&s->log_mu);
-    bool known = reg_state_find(reg_log_state(s->log), e.key) != NULL;
-    pthread_mutex_unlock(&s->log_mu);
-    if (known) return send_err(s, mc, 409, "the request was accepted already");
-    char rel[80];
-    snprintf(rel, sizeof rel, "pending/%s.approved", c->id);
-    pthread_mutex_lock(&s->req_mu);
-    int prc = put_file(s, rel, c->body.p, c->body.len);
-    char rp[4300];
-    snprintf(rp, sizeof rp, "%s/pending/%s.refused", s->dir, c->id);
-    if (!prc) unlink(rp);
-    pthread_mutex_unlock(&s->req_mu);
-    if (prc) return send_err(s, mc, 503, "cannot store the approval");
+    int st = store_decision(s, c, e.key, "approved", "refused");
+    if (st) return send_err(s, mc, st, st == 409 ? "the request was accepted already" : "cannot store the approval");
     pbuf b;
     pbuf_init(&b);
     pbuf_printf(&b, "{\"id\":\"%s\",\"status\":\"approved\"}", c->id);

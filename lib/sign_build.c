@@ -70,25 +70,18 @@ static void put_def_action(pbuf *b, const sctx *s, const json_node *a)
     }
 }
 
-/* One CBOR assertion superbox. */
-static void put_assertion(pbuf *b, const char *label, const pbuf *cbor)
+/* One assertion superbox holding body in a content box: CBOR, or JSON
+ * (schema.org and other JSON-LD from a manifest definition). */
+static void put_box(pbuf *b, const char *label, const pbuf *body, int json)
 {
-    size_t s = jumbf_open_super(b, C2PA_CBOR, label);
-    size_t c = jumbf_open(b, BOX_CBOR);
-    pbuf_put(b, cbor->p, cbor->len);
+    size_t s = jumbf_open_super(b, json ? C2PA_JSON : C2PA_CBOR, label);
+    size_t c = jumbf_open(b, json ? BOX_JSON : BOX_CBOR);
+    pbuf_put(b, body->p, body->len);
     jumbf_close(b, c);
     jumbf_close(b, s);
 }
 
-/* One JSON assertion superbox (schema.org and other JSON-LD). */
-static void put_json_assertion(pbuf *b, const char *label, const pbuf *json)
-{
-    size_t s = jumbf_open_super(b, C2PA_JSON, label);
-    size_t c = jumbf_open(b, BOX_JSON);
-    pbuf_put(b, json->p, json->len);
-    jumbf_close(b, c);
-    jumbf_close(b, s);
-}
+static void put_assertion(pbuf *b, const char *label, const pbuf *cbor) { put_box(b, label, cbor, 0); }
 
 /* An embedded-file assertion: the JPEG bytes with their media type. */
 static void put_thumbnail(pbuf *b, const char *label, const pbuf *jpeg)
@@ -348,8 +341,7 @@ int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, i
     for (size_t i = 0; i < n; i++) {
         size_t at = asrt.len;
         if (list[i].cbor == &s->thumb) put_thumbnail(&asrt, list[i].label, &s->thumb);
-        else if (list[i].json) put_json_assertion(&asrt, list[i].label, list[i].cbor);
-        else put_assertion(&asrt, list[i].label, list[i].cbor);
+        else put_box(&asrt, list[i].label, list[i].cbor, list[i].json);
         if (!asrt.err) sha256(asrt.p + at + 8, asrt.len - at - 8, ah[i]);
     }
     jumbf_close(&asrt, as);
