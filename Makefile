@@ -7,9 +7,9 @@ BUILD ?= build
 VERSION := 0.1.0
 SOMAJOR := 0
 
-PKGS := libsodium libcrypto libjpeg libpng zlib
+PKGS := libsodium libcrypto libjpeg libpng zlib p11-kit-1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -lcrypto -ljpeg -lpng -lz)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -lcrypto -ljpeg -lpng -lz -lp11-kit)
 # the prov command also reads media details with FFmpeg, opened with
 # dlopen when needed (cli/media.c): its headers only
 CLI_PKGS := libavformat libavcodec libavutil libswscale

@@ -5,6 +5,7 @@
 #include "prov.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
 
 /* Exit codes: 0 ok, 1 a file failed verification, 2 usage or I/O error. */
@@ -16,6 +17,13 @@ int err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * (twice when confirm).  NULL when none can be had (message printed). */
 char *get_passphrase(const char *prompt, int confirm, const char *env);
 void free_passphrase(char *p);
+/* A key on a PKCS#11 token (uri: "pkcs11:..."); its PIN from the URI,
+ * PROV_PKCS11_PIN, or a prompt.  Prints the error; 0 or EXIT_ERROR. */
+int token_open(prov_ctx *ctx, const char *uri, prov_pkcs11_key **out);
+static inline int is_token_uri(const char *s) { return s && !strncmp(s, "pkcs11:", 7); }
+/* printf arguments for "%.*s": a URI without its query (pin-value= is
+ * never printed). */
+#define URI_SHOWN(u) (int)strcspn((u), "?"), (u)
 /* Is a wants-help flag among argv? */
 int wants_help(int argc, char **argv);
 /* Write len bytes to path: a temporary file beside it, synced, renamed
@@ -42,6 +50,7 @@ char *media_json(const char *path);
 
 int cmd_ca(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_certify(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);

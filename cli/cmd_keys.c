@@ -1,4 +1,4 @@
-/* cmd_keys.c - prov ca init, prov keygen. */
+/* cmd_keys.c - prov ca init, prov keygen, prov certify. */
 #include "cli.h"
 
 #include <errno.h>
@@ -36,6 +36,22 @@ static const char KEYGEN_USAGE[] =
     "Passphrases: PROV_PASSPHRASE for the new key, PROV_CA_PASSPHRASE (else\n"
     "PROV_PASSPHRASE) for the issuer's key, or prompts.\n";
 
+static const char CERTIFY_USAGE[] =
+    "usage: prov certify --key KEY --ca DIR --subject NAME -o CHAIN [--days N]\n"
+    "\n"
+    "Issue a certificate from the issuer in DIR for a public key held\n"
+    "elsewhere, and write it to CHAIN (PEM) for `prov sign --chain CHAIN`.\n"
+    "  --key KEY        a key on a PKCS#11 token (an RFC 7512 URI:\n"
+    "                   'pkcs11:token=Cam;object=sign?module-path=...'; its\n"
+    "                   private half never leaves the token), or a public key\n"
+    "                   file: KEY.pub from prov keygen, or a PEM public key\n"
+    "                   (Ed25519, ECDSA P-256 or P-384)\n"
+    "  --ca DIR         the issuer (prov ca init)\n"
+    "  --subject NAME   the signer: \"Cam 42\" or \"CN=Cam 42,O=Maker\"\n"
+    "  --days N         validity of the certificate (default 730)\n"
+    "  -o CHAIN         where the certificate goes (not replaced if it exists)\n"
+    "The token's PIN: pin-source= in the URI, PROV_PKCS11_PIN or a prompt.\n"
+    "The issuer's passphrase: PROV_CA_PASSPHRASE, PROV_PASSPHRASE or a prompt.\n";
 
 static int exists(const char *p)
 {
@@ -100,6 +116,21 @@ out:
     return rc;
 }
 
+/* The issuer in DIR: its key (passphrase asked) and its certificate. */
+static int load_issuer(prov_ctx *ctx, const char *ca, prov_key **cak, prov_chain **cachain)
+{
+    char cakeyp[4096], capemp[4096];
+    snprintf(cakeyp, sizeof cakeyp, "%s/root.key", ca);
+    snprintf(capemp, sizeof capemp, "%s/root.pem", ca);
+    int enc = prov_key_file_encrypted(cakeyp);
+    if (enc < 0) return err("%s: not an issuer key", cakeyp);
+    char *capass = NULL;
+    if (enc && !(capass = get_passphrase("Passphrase of the issuer key: ", 0, "PROV_CA_PASSPHRASE"))) return EXIT_ERROR;
+    int r = prov_key_load(ctx, cakeyp, capass, cak) || prov_chain_load_pem(ctx, capemp, cachain);
+    free_passphrase(capass);
+    return r ? err("%s", prov_errmsg(ctx)) : 0;
+}
+
 int cmd_keygen(int argc, char **argv)
 {
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
@@ -129,7 +160,7 @@ int cmd_keygen(int argc, char **argv)
     }
     if (optind != argc || !out || !subject) die_usage(KEYGEN_USAGE);
     if (days <= 0) return err("--days must be positive");
-    char pubp[4096], chainp[4096], cakeyp[4096], capemp[4096];
+    char pubp[4096], chainp[4096];
     snprintf(pubp, sizeof pubp, "%s.pub", out);
     snprintf(chainp, sizeof chainp, "%s.chain.pem", out);
     if (exists(out)) return err("%s: already exists (a key is never overwritten)", out);
@@ -139,21 +170,11 @@ int cmd_keygen(int argc, char **argv)
     if (prov_ctx_new(&ctx)) return err("out of memory");
     if (prov_key_generate_alg(alg, &k)) return prov_ctx_free(ctx), err("cannot make the key");
     int rc = EXIT_ERROR;
-    char *pass = NULL, *capass = NULL, *pem = NULL, *capem = NULL;
+    char *pass = NULL, *pem = NULL, *capem = NULL;
     uint8_t *der = NULL;
     size_t der_len;
     prov_chain *cachain = NULL;
-    if (ca) {
-        snprintf(cakeyp, sizeof cakeyp, "%s/root.key", ca);
-        snprintf(capemp, sizeof capemp, "%s/root.pem", ca);
-        int enc = prov_key_file_encrypted(cakeyp);
-        if (enc < 0) { err("%s: not an issuer key", cakeyp); goto out; }
-        if (enc && !(capass = get_passphrase("Passphrase of the issuer key: ", 0, "PROV_CA_PASSPHRASE"))) goto out;
-        if (prov_key_load(ctx, cakeyp, capass, &cak) || prov_chain_load_pem(ctx, capemp, &cachain)) {
-            err("%s", prov_errmsg(ctx));
-            goto out;
-        }
-    }
+    if (ca && load_issuer(ctx, ca, &cak, &cachain)) goto out;
     if (!plain && !(pass = get_passphrase("New passphrase for the signing key: ", 1, NULL))) goto out;
     if (ca) {
         size_t ca_len;
@@ -197,13 +218,103 @@ int cmd_keygen(int argc, char **argv)
     rc = 0;
 out:
     free_passphrase(pass);
-    free_passphrase(capass);
     prov_free(der);
     prov_free(pem);
     prov_free(capem);
     prov_chain_free(cachain);
     prov_key_free(k);
     prov_key_free(cak);
+    prov_ctx_free(ctx);
+    return rc;
+}
+
+/* A public key file as DER SPKI: a PEM "PUBLIC KEY" or prov's
+ * "ed25519 BASE64" line. */
+static int read_public_file(const char *path, uint8_t *spki, size_t cap, size_t *len)
+{
+    char text[4096];
+    FILE *f = fopen(path, "rb");
+    if (!f) return err("%s: cannot read it", path);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    const char *b = strstr(text, "-----BEGIN PUBLIC KEY-----"), *e = b ? strstr(b, "-----END PUBLIC KEY-----") : NULL;
+    if (b && e) {
+        b += strlen("-----BEGIN PUBLIC KEY-----");
+        if (sodium_base642bin(spki, cap, b, (size_t)(e - b), " \r\n\t", len, NULL, sodium_base64_VARIANT_ORIGINAL))
+            return err("%s: bad base64 in the public key", path);
+        return 0;
+    }
+    if (!strncmp(text, "ed25519 ", 8)) {
+        static const uint8_t pre[] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
+        size_t pl = 0;
+        if (cap < sizeof pre + 32 ||
+            sodium_base642bin(spki + sizeof pre, 32, text + 8, strcspn(text + 8, "\r\n"), NULL, &pl, NULL,
+                              sodium_base64_VARIANT_ORIGINAL) || pl != 32)
+            return err("%s: bad Ed25519 public key", path);
+        memcpy(spki, pre, sizeof pre);
+        *len = sizeof pre + 32;
+        return 0;
+    }
+    return err("%s: not a public key (PEM PUBLIC KEY or prov's KEY.pub)", path);
+}
+
+int cmd_certify(int argc, char **argv)
+{
+    static const struct option opts[] = {{"output", required_argument, 0, 'o'},
+                                          {"subject", required_argument, 0, 's'},
+                                          {"ca", required_argument, 0, 'c'},
+                                          {"days", required_argument, 0, 'd'},
+                                          {"key", required_argument, 0, 'k'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
+    if (wants_help(argc, argv)) { fputs(CERTIFY_USAGE, stdout); return 0; }
+    const char *out = NULL, *subject = NULL, *ca = NULL, *key = NULL;
+    int days = 730, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:s:c:d:k:h", opts, NULL)) != -1) {
+        if (c == 'o') out = optarg;
+        else if (c == 's') subject = optarg;
+        else if (c == 'c') ca = optarg;
+        else if (c == 'd') days = atoi(optarg);
+        else if (c == 'k') key = optarg;
+        else die_usage(CERTIFY_USAGE);
+    }
+    if (optind != argc || !out || !subject || !ca || !key) die_usage(CERTIFY_USAGE);
+    if (days <= 0) return err("--days must be positive");
+    if (exists(out)) return err("%s: already exists (remove it first)", out);
+    prov_ctx *ctx;
+    if (prov_ctx_new(&ctx)) return err("out of memory");
+    int rc = EXIT_ERROR;
+    prov_pkcs11_key *hk = NULL;
+    prov_key *cak = NULL;
+    prov_chain *cachain = NULL;
+    uint8_t spki[1024], *tok = NULL, *der = NULL;
+    const uint8_t *pub = spki;
+    size_t plen = 0, der_len, ca_len;
+    char *pem = NULL;
+    if (is_token_uri(key)) {
+        if (token_open(ctx, key, &hk)) goto out;
+        if (prov_pkcs11_public_der(hk, &tok, &plen)) { err("out of memory"); goto out; }
+        pub = tok;
+    } else if (read_public_file(key, spki, sizeof spki, &plen)) goto out;
+    if (load_issuer(ctx, ca, &cak, &cachain)) goto out;
+    const uint8_t *ca_der = prov_chain_der(cachain, 0, &ca_len);
+    if (prov_cert_make_leaf_spki(ctx, cak, ca_der, ca_len, pub, plen, subject, days, &der, &der_len) ||
+        prov_cert_to_pem(der, der_len, &pem)) {
+        err("%.*s: cannot issue the certificate: %s", URI_SHOWN(key), prov_errmsg(ctx));
+        goto out;
+    }
+    if (write_text(out, pem, strlen(pem), 0644)) goto out;
+    printf("certificate for %.*s: %s (issued by %s, %d days)\n", URI_SHOWN(key), out, ca, days);
+    rc = 0;
+out:
+    prov_free(tok);
+    prov_free(der);
+    prov_free(pem);
+    prov_pkcs11_close(hk);
+    prov_key_free(cak);
+    prov_chain_free(cachain);
     prov_ctx_free(ctx);
     return rc;
 }

@@ -24,7 +24,12 @@ static const char USAGE[] =
     "  --files-from LIST     batch inputs, one path a line (-: stdin)\n"
     "  --jobs N              batch workers (default: the CPUs online)\n"
     "  --in-place            replace IN atomically\n"
-    "  --key KEY             the signing key (from prov keygen)\n"
+    "  --key KEY             the signing key (from prov keygen), or a key on a\n"
+    "                        PKCS#11 token: an RFC 7512 URI such as\n"
+    "                        'pkcs11:token=Cam;object=sign?module-path=/usr/lib/\n"
+    "                        x86_64-linux-gnu/softhsm/libsofthsm2.so' (its PIN:\n"
+    "                        pin-source= in the URI, PROV_PKCS11_PIN or a prompt;\n"
+    "                        its chain: --chain, from prov certify)"
     "  --chain PEM           its certificate chain (default KEY.chain.pem); a\n"
     "                        registry proof at KEY.proof is embedded too\n"
     "  --parent ORIGINAL     the file this one was edited from: its manifests are\n"
@@ -160,37 +165,67 @@ done:
     return rc;
 }
 
-/* The key (its passphrase asked once), its registration proof (KEY.proof,
- * embedded when present) and its chain, checked for use.  Errors printed. */
-static int load_signing(prov_ctx *ctx, const char *key, const char *chainp, int insecure_key, int allow_expired,
-                        prov_key **k, prov_chain **chain, uint8_t **proof, prov_sign_opts *so)
+/* What signs: a key file or a token's key, its chain and registration. */
+typedef struct signing {
+    prov_key *k;
+    prov_pkcs11_key *hk;
+    prov_chain *chain;
+    uint8_t *proof;
+    prov_signer signer;
+} signing;
+
+static void signing_free(signing *g)
 {
-    int enc = prov_key_file_encrypted(key);
-    if (enc < 0) return err("%s: cannot read the key (make one with prov keygen)", key);
-    struct stat st;
-    if (!enc && stat(key, &st) == 0 && (st.st_mode & 077) && !insecure_key)
-        return err("%s: an unencrypted key that other users can read (mode %04o): chmod 600 it, seal it with a "
-                   "passphrase, or pass --insecure-key",
-                   key, (unsigned)(st.st_mode & 07777));
-    char *pass = NULL;
-    if (enc && !(pass = get_passphrase("Passphrase of the signing key: ", 0, NULL))) return EXIT_ERROR;
-    int r = prov_key_load(ctx, key, pass, k);
-    free_passphrase(pass);
-    if (r) return err("%s", prov_errmsg(ctx));
-    char proofp[4096];
-    snprintf(proofp, sizeof proofp, "%s.proof", key);
-    FILE *pr = fopen(proofp, "rb");
-    if (pr) {
-        *proof = malloc(65536);
-        size_t n = *proof ? fread(*proof, 1, 65536, pr) : 0;
-        fclose(pr);
-        if (!*proof || n == 0 || n == 65536) return err("%s: unreadable or too large", proofp);
-        so->registration = *proof;
-        so->registration_len = n;
+    free(g->proof);
+    prov_key_free(g->k);
+    prov_pkcs11_close(g->hk);
+    prov_chain_free(g->chain);
+}
+
+/* The key (its passphrase asked once, or the token opened), its
+ * registration proof (KEY.proof, embedded when present) and its chain,
+ * checked for use.  Errors printed. */
+static int load_signing(prov_ctx *ctx, const char *key, const char *chainp, int insecure_key, int allow_expired,
+                        signing *g, prov_sign_opts *so)
+{
+    if (is_token_uri(key)) {
+        if (!chainp) return err("a token's key needs --chain PEM (issue one with prov certify --key URI --ca DIR)");
+        if (token_open(ctx, key, &g->hk)) return EXIT_ERROR;
+        prov_signer_from_pkcs11(&g->signer, g->hk);
+    } else {
+        int enc = prov_key_file_encrypted(key);
+        if (enc < 0) return err("%s: cannot read the key (make one with prov keygen)", key);
+        struct stat st;
+        if (!enc && stat(key, &st) == 0 && (st.st_mode & 077) && !insecure_key)
+            return err("%s: an unencrypted key that other users can read (mode %04o): chmod 600 it, seal it with a "
+                       "passphrase, or pass --insecure-key",
+                       key, (unsigned)(st.st_mode & 07777));
+        char *pass = NULL;
+        if (enc && !(pass = get_passphrase("Passphrase of the signing key: ", 0, NULL))) return EXIT_ERROR;
+        int r = prov_key_load(ctx, key, pass, &g->k);
+        free_passphrase(pass);
+        if (r) return err("%s", prov_errmsg(ctx));
+        prov_signer_from_key(&g->signer, g->k);
+        char proofp[4096];
+        snprintf(proofp, sizeof proofp, "%s.proof", key);
+        FILE *pr = fopen(proofp, "rb");
+        if (pr) {
+            g->proof = malloc(65536);
+            size_t n = g->proof ? fread(g->proof, 1, 65536, pr) : 0;
+            fclose(pr);
+            if (!g->proof || n == 0 || n == 65536) return err("%s: unreadable or too large", proofp);
+            so->registration = g->proof;
+            so->registration_len = n;
+        }
     }
-    if (prov_chain_load_pem(ctx, chainp, chain))
+    char defchain[4096];
+    if (!chainp) {
+        snprintf(defchain, sizeof defchain, "%s.chain.pem", key);
+        chainp = defchain;
+    }
+    if (prov_chain_load_pem(ctx, chainp, &g->chain))
         return err("%s (a key needs a certificate: prov keygen --ca DIR, or --chain PEM)", prov_errmsg(ctx));
-    return check_cert_time(*chain, chainp, allow_expired);
+    return check_cert_time(g->chain, chainp, allow_expired);
 }
 
 static int sign_many(int nargs, const char **args, const char **lists, size_t nlists, const char *outdir,
@@ -212,28 +247,17 @@ static int sign_many(int nargs, const char **args, const char **lists, size_t nl
     if (!n) { err("no files to sign (name them, or --files-from LIST)"); goto early; }
     char **out = NULL;
     if (sign_batch_outputs(outdir, in, n, &out)) goto early;
-    char defchain[4096];
-    if (!chainp) {
-        snprintf(defchain, sizeof defchain, "%s.chain.pem", key);
-        chainp = defchain;
-    }
     prov_ctx *ctx = NULL;
-    prov_key *k = NULL;
-    prov_chain *chain = NULL;
-    uint8_t *proof = NULL;
+    signing g = {0};
     if (prov_ctx_new(&ctx)) { err("out of memory"); goto done; }
-    if (load_signing(ctx, key, chainp, insecure_key, allow_expired, &k, &chain, &proof, so)) goto done;
-    prov_signer signer;
-    prov_signer_from_key(&signer, k);
-    sign_batch b = {.in = in, .out = out, .n = n, .dir = outdir, .so = so, .signer = &signer, .chain = chain,
+    if (load_signing(ctx, key, chainp, insecure_key, allow_expired, &g, so)) goto done;
+    sign_batch b = {.in = in, .out = out, .n = n, .dir = outdir, .so = so, .signer = &g.signer, .chain = g.chain,
                     .jobs = jobs, .verbose = 1};
     rc = sign_batch_run(&b);
 done:
     for (size_t i = 0; i < n; i++) free(out[i]);
     free(out);
-    free(proof);
-    prov_key_free(k);
-    prov_chain_free(chain);
+    signing_free(&g);
     prov_ctx_free(ctx);
 early:
     for (size_t i = 0; i < nowned; i++) free((char *)in[i]);
@@ -354,20 +378,13 @@ int cmd_sign(int argc, char **argv)
         return free(frags), free(deftext), err("%s: output is the input; use --in-place to replace it", out);
     if (!so.title && !so.definition) so.title = base_name(out); /* a definition may name it */
 
-    char defchain[4096];
-    if (!chainp) {
-        snprintf(defchain, sizeof defchain, "%s.chain.pem", key);
-        chainp = defchain;
-    }
     prov_ctx *ctx;
     if (prov_ctx_new(&ctx)) return free(frags), free(deftext), err("out of memory");
     int rc = EXIT_ERROR;
-    prov_key *k = NULL;
-    prov_chain *chain = NULL;
-    uint8_t *proof = NULL;
+    signing g = {0};
     FILE *pf = NULL;
     prov_stream ps;
-    if (load_signing(ctx, key, chainp, insecure_key, allow_expired, &k, &chain, &proof, &so)) goto out;
+    if (load_signing(ctx, key, chainp, insecure_key, allow_expired, &g, &so)) goto out;
     if (parent) {
         pf = fopen(parent, "rb");
         if (!pf) { err("%s: cannot open the parent", parent); goto out; }
@@ -375,20 +392,18 @@ int cmd_sign(int argc, char **argv)
         so.parent = &ps;
         if (!so.parent_title) so.parent_title = base_name(parent);
     }
-    prov_signer signer;
-    prov_signer_from_key(&signer, k);
     if (nfrags) {
-        rc = sign_fragments(ctx, &so, &signer, chain, in, out, frags, nfrags, fragdir);
+        rc = sign_fragments(ctx, &so, &g.signer, g.chain, in, out, frags, nfrags, fragdir);
         goto out;
     }
     progress pg;
     progress_start(&pg, in);
     so.progress = progress_cb;
     so.progress_user = &pg;
-    int r = prov_sign_file(ctx, &so, &signer, chain, in, out);
+    int r = prov_sign_file(ctx, &so, &g.signer, g.chain, in, out);
     if (r == PROV_ELIMIT && so.timestamp) { /* a token larger than the usual room: once more with more */
         so.timestamp_reserve = 65536;
-        r = prov_sign_file(ctx, &so, &signer, chain, in, out);
+        r = prov_sign_file(ctx, &so, &g.signer, g.chain, in, out);
     }
     progress_end(&pg);
     if (r) {
@@ -400,11 +415,9 @@ int cmd_sign(int argc, char **argv)
     rc = 0;
 out:
     free(deftext);
-    free(proof);
     free(frags);
     if (pf) fclose(pf);
-    prov_key_free(k);
-    prov_chain_free(chain);
+    signing_free(&g);
     prov_ctx_free(ctx);
     return rc;
 }

@@ -19,7 +19,9 @@ static const char USAGE[] =
     "  ca init DIR --subject NAME      make an issuer: root key and DIR/root.pem\n"
     "  keygen -o KEY --subject NAME [--ca DIR]\n"
     "                                  make a signing key (and its certificate)\n"
-    "  sign IN -o OUT --key KEY        sign a JPEG or PNG\n"
+    "  certify --key KEY --ca DIR --subject NAME -o CHAIN\n"
+    "                                  certify a token's key (pkcs11:URI) or a KEY.pub\n"
+    "  sign IN -o OUT --key KEY        sign a JPEG, PNG or MP4 (KEY: a file or pkcs11:URI)\n"
     "  verify FILE... [--trust PEM]    check files' manifests and signers\n"
     "  inspect FILE [--json]           show a file's whole manifest store\n"
     "  registry init|revoke|flag|rotate|lookup|verify|serve|pending|approve ...\n"
@@ -103,6 +105,22 @@ static char *prompt_tty(const char *prompt)
     return buf;
 }
 
+int token_open(prov_ctx *ctx, const char *uri, prov_pkcs11_key **out)
+{
+    const char *pin = getenv("PROV_PKCS11_PIN");
+    int r = prov_pkcs11_open(ctx, uri, pin, out);
+    if (r == PROV_EPASSPHRASE && !pin && strstr(prov_errmsg(ctx), "wants a PIN")) {
+        char *p = prompt_tty("PIN of the token: ");
+        if (!p)
+            return err("%.*s: the token wants a PIN: set PROV_PKCS11_PIN, put pin-source= in the URI, or run on a "
+                       "terminal",
+                       URI_SHOWN(uri));
+        r = prov_pkcs11_open(ctx, uri, p, out);
+        free_passphrase(p);
+    }
+    return r ? err("%.*s: %s", URI_SHOWN(uri), prov_errmsg(ctx)) : 0;
+}
+
 char *get_passphrase(const char *prompt, int confirm, const char *env)
 {
     const char *e = env ? getenv(env) : NULL;
@@ -156,6 +174,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(c, "ca")) return cmd_ca(argc - 1, argv + 1);
     if (!strcmp(c, "keygen")) return cmd_keygen(argc - 1, argv + 1);
+    if (!strcmp(c, "certify")) return cmd_certify(argc - 1, argv + 1);
     if (!strcmp(c, "sign")) return cmd_sign(argc - 1, argv + 1);
     if (!strcmp(c, "verify")) return cmd_verify(argc - 1, argv + 1);
     if (!strcmp(c, "inspect")) return cmd_inspect(argc - 1, argv + 1);

@@ -139,6 +139,11 @@ PROV_API int prov_cert_make_root(prov_ctx *ctx, const prov_key *ca_key,
 PROV_API int prov_cert_make_leaf_for(prov_ctx *ctx, const prov_key *ca_key, const uint8_t *ca_der,
                                      size_t ca_der_len, const prov_key *subject_key, const char *subject,
                                      int days, uint8_t **der, size_t *der_len);
+/* A leaf for a public key given as DER SubjectPublicKeyInfo (Ed25519,
+ * ECDSA P-256 or P-384: a token's key, a KEY.pub), as prov_cert_make_leaf. */
+PROV_API int prov_cert_make_leaf_spki(prov_ctx *ctx, const prov_key *ca_key, const uint8_t *ca_der,
+                                      size_t ca_der_len, const uint8_t *spki, size_t spki_len,
+                                      const char *subject, int days, uint8_t **der, size_t *der_len);
 /* A leaf for a signer's public key, issued by the CA: not self-signed,
  * key usage digitalSignature, EKU documentSigning + emailProtection. */
 PROV_API int prov_cert_make_leaf(prov_ctx *ctx, const prov_key *ca_key,
@@ -237,6 +242,28 @@ typedef struct prov_signer {
 /* The signer borrows key; key must outlive it. */
 PROV_API void prov_signer_from_key(prov_signer *s, const prov_key *key);
 
+/* A key that never leaves a PKCS#11 token (an HSM, a smart card, SoftHSM),
+ * named by an RFC 7512 URI: "pkcs11:token=Cam;object=sign-key".  The
+ * module is the URI's module-path, else $PROV_PKCS11_MODULE, else every
+ * module registered with p11-kit (module-name= picks one).  The PIN is the
+ * URI's pin-value or pin-source (a file), else pin; a token that wants one
+ * without it gives PROV_EPASSPHRASE, as does a wrong one.  Exactly one
+ * private key must match (PROV_ENOTFOUND none, PROV_EINVAL several); its
+ * public key is the public object with the same CKA_ID.  ECDSA P-256
+ * (ES256), P-384 (ES384) and Ed25519 (CKM_EDDSA) keys sign.  One handle
+ * may sign from several threads (calls are serialised on its session). */
+typedef struct prov_pkcs11_key prov_pkcs11_key;
+PROV_API int prov_pkcs11_open(prov_ctx *ctx, const char *uri, const char *pin, prov_pkcs11_key **out);
+/* The key's PROV_ALG_*. */
+PROV_API int prov_pkcs11_alg(const prov_pkcs11_key *key);
+/* The public key as DER SubjectPublicKeyInfo (malloc'd; free with
+ * prov_free), for prov_cert_make_leaf_spki. */
+PROV_API int prov_pkcs11_public_der(const prov_pkcs11_key *key, uint8_t **der, size_t *len);
+/* Logs out, closes the session and unloads the module. */
+PROV_API void prov_pkcs11_close(prov_pkcs11_key *key);
+/* The signer borrows key; key must outlive it. */
+PROV_API void prov_signer_from_pkcs11(prov_signer *s, prov_pkcs11_key *key);
+
 /* IPTC digital source types (a few common ones). */
 #define PROV_SOURCE_DIGITAL_CAPTURE \
     "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
@@ -314,7 +341,10 @@ typedef struct prov_sign_opts {
 
 /* Sign `in` and write the signed file to `out` (which must be seekable:
  * the manifest region is reserved, the image streamed once while hashing,
- * then the manifest is written into the reserved region). */
+ * then the manifest is written into the reserved region).  The signature
+ * is checked against the chain's first certificate before the manifest is
+ * written: a chain for another key gives PROV_ECERT.  On failure `out`
+ * holds partial bytes the caller discards (prov_sign_file does). */
 PROV_API int prov_sign(prov_ctx *ctx, const prov_sign_opts *opts,
                        const prov_signer *signer, const prov_chain *chain,
                        prov_stream *in, prov_stream *out);

@@ -484,6 +484,25 @@ int prov_cert_make_leaf_for(prov_ctx *ctx, const prov_key *ca_key, const uint8_t
     return make_leaf(ctx, ca_key, ca_der, ca_der_len, prov_key_evp(subject_key), subject, days, der, der_len);
 }
 
+int prov_cert_make_leaf_spki(prov_ctx *ctx, const prov_key *ca_key, const uint8_t *ca_der, size_t ca_der_len,
+                             const uint8_t *spki, size_t spki_len, const char *subject, int days, uint8_t **der,
+                             size_t *der_len)
+{
+    int rc = check_args(ctx, ca_key, days, der, der_len);
+    if (rc) return rc;
+    if (!spki || spki_len > 1024) return prov_seterr(ctx, PROV_EINVAL, "certificate: no or oversized public key");
+    const unsigned char *p = spki;
+    EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, (long)spki_len);
+    int id = pub ? EVP_PKEY_get_base_id(pub) : 0;
+    int ok = id == EVP_PKEY_ED25519 || (id == EVP_PKEY_EC && (EVP_PKEY_get_bits(pub) == 256 || EVP_PKEY_get_bits(pub) == 384));
+    if (!pub || p != spki + spki_len || !ok) {
+        EVP_PKEY_free(pub);
+        ERR_clear_error();
+        return prov_seterr(ctx, PROV_EFORMAT, "certificate: the public key is not Ed25519, P-256 or P-384");
+    }
+    return make_leaf(ctx, ca_key, ca_der, ca_der_len, pub, subject, days, der, der_len);
+}
+
 /* ---- reading certificates ------------------------------------------ */
 
 /* UTF-8 of the first nid attribute of n into out ("" if none), cut at a

@@ -209,6 +209,17 @@ size_t cose_sign_len(const prov_signer *signer, const prov_chain *chain)
     return n;
 }
 
+/* The signer's answer checked against the chain's first certificate, so a
+ * chain for another key or a faulty secure element never reaches a file
+ * (PROV_ESIGNER when the callback failed, PROV_ECERT when it disagrees). */
+static int sign_checked(const prov_signer *signer, const prov_chain *chain, const pbuf *tbs, uint8_t *sig)
+{
+    if (signer->sign(signer->user, tbs->p, tbs->len, sig, signer->sig_len)) return PROV_ESIGNER;
+    size_t n;
+    const uint8_t *leaf = prov_chain_der(chain, 0, &n);
+    return prov_x509_pubkey_verify(leaf, n, signer->alg, tbs->p, tbs->len, sig, signer->sig_len) ? PROV_ECERT : 0;
+}
+
 int cose_sign(const prov_signer *signer, const prov_chain *chain, const uint8_t *payload,
               size_t payload_len, pbuf *out)
 {
@@ -222,7 +233,7 @@ int cose_sign(const prov_signer *signer, const prov_chain *chain, const uint8_t 
     cose_tbs(prot.p, prot.len, payload, payload_len, &tbs);
     uint8_t sig[1024];
     int rc = prot.err ? prot.err : tbs.err;
-    if (!rc && signer->sign(signer->user, tbs.p, tbs.len, sig, signer->sig_len)) rc = PROV_ESIGNER;
+    if (!rc) rc = sign_checked(signer, chain, &tbs, sig);
     if (!rc) {
         put_envelope(&prot, sig, signer->sig_len, out);
         rc = out->err;
@@ -311,7 +322,7 @@ int cose_sign_ts(const prov_signer *signer, const prov_chain *chain, const uint8
     uint8_t *tok = NULL;
     size_t tok_len = 0;
     int rc = prot.err ? prot.err : tbs.err;
-    if (!rc && signer->sign(signer->user, tbs.p, tbs.len, sig, signer->sig_len)) rc = PROV_ESIGNER;
+    if (!rc) rc = sign_checked(signer, chain, &tbs, sig);
     if (!rc) {
         /* the token covers this signature: C2PA 2.x sigTst2 */
         cose_sign1 c;

@@ -239,6 +239,15 @@ int build_fixed(sctx *s)
     return b->err;
 }
 
+static void sign_error(prov_ctx *ctx, int rc)
+{
+    if (rc == PROV_ECERT)
+        prov_seterr(ctx, rc, "the signature does not verify with the chain's first certificate: the chain is for "
+                             "another key (or the signer answered wrongly)");
+    else
+        prov_seterr(ctx, rc, "signing failed: %s", prov_strerror(rc));
+}
+
 int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, int sign, pbuf *out)
 {
     pbuf hd, claim, asrt, sig;
@@ -382,16 +391,10 @@ int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, i
                         tl, reserve);
             goto out;
         }
-        if (rc) {
-            prov_seterr(s->ctx, rc, "signing failed: %s", prov_strerror(rc));
-            goto out;
-        }
+        if (rc) { sign_error(s->ctx, rc); goto out; }
     } else if (sign) {
         rc = cose_sign(s->signer, s->chain, claim.p, claim.len, &sig);
-        if (rc) {
-            prov_seterr(s->ctx, rc, "signing failed: %s", prov_strerror(rc));
-            goto out;
-        }
+        if (rc) { sign_error(s->ctx, rc); goto out; }
     } else {
         size_t k = reserve ? cose_sign_ts_len(s->signer, s->chain, reserve) : cose_sign_len(s->signer, s->chain);
         if (pbuf_reserve(&sig, k)) { rc = PROV_ENOMEM; goto out; }

@@ -83,13 +83,23 @@ for a in es256 es384; do
   "$prov" sign "$root/samples/clip.mp4" -o "$t/$a.mp4" --key "$t/k-$a" >/dev/null
 done
 "$prov" sign "$root/samples/teapot.jpg" -o "$t/es256-edited.jpg" --key "$t/k" --parent "$t/es256.jpg" >/dev/null
+# Keys that never leave a PKCS#11 token (SoftHSM2, keys made on it by
+# pkcs11-tool): an ECDSA P-256 and an Ed25519 key each sign a JPEG and an MP4.
+eval "$(bash "$root/tests/pkcs11/make_token.sh" "$t/hsm" | sed 's/^/export /')"
+for o in cam-p256 cam-ed; do
+  u="pkcs11:token=prov-test;object=$o?module-path=$MODULE&pin-value=1234"
+  "$prov" certify --key "$u" --ca "$t/ca" --subject "CN=Interop token $o,O=prov tests" -o "$t/$o.pem" >/dev/null
+  "$prov" sign "$root/samples/teapot.jpg" -o "$t/token-$o.jpg" --key "$u" --chain "$t/$o.pem" >/dev/null
+  "$prov" sign "$root/samples/clip.mp4" -o "$t/token-$o.mp4" --key "$u" --chain "$t/$o.pem" >/dev/null
+done
 # A generator's manifest definition (docs/generator_recipe.py): the model
 # and its parameters, schema.org authorship, training-mining.
 PROV="$prov" python3 "$root/docs/generator_recipe.py" "$root/samples/kodim01.png" -o "$t/generated.png" \
   --key "$t/k-es256" --model example-diffusion --model-version 3.0 --prompt "a lighthouse" --seed 42 >/dev/null
 signed=("$t/created.jpg" "$t/created.png" "$t/inplace.jpg" "$t/edited.jpg" "$t/edited2.jpg" "$t/edited.png"
         "$t/clip.mp4" "$t/clip-edited.mp4" "$t/s-frag.mp4" "$t/s-clip.mov" "$t/s-moovlast.mp4" "$t/s-still.avif"
-        "$t/es256.jpg" "$t/es256.png" "$t/es256.mp4" "$t/es384.jpg" "$t/es384.png" "$t/es384.mp4" "$t/es256-edited.jpg" "$t/generated.png")
+        "$t/es256.jpg" "$t/es256.png" "$t/es256.mp4" "$t/es384.jpg" "$t/es384.png" "$t/es384.mp4" "$t/es256-edited.jpg" "$t/generated.png"
+        "$t/token-cam-p256.jpg" "$t/token-cam-p256.mp4" "$t/token-cam-ed.jpg" "$t/token-cam-ed.mp4")
 
 check_reads() { # expected state, expected failures (comma list), trust args...
   local want=$1 wantfail=$2; shift 2
