@@ -114,4 +114,13 @@ PROV="$prov" run python3 docs/generator_recipe.py samples/kodim01.png -o "$d/gen
     --model example-diffusion --model-version 3.0 --prompt "a lighthouse" --seed 42
 run "$prov" inspect "$d/generated.png" --json | grep -o '"digitalSourceType":"[^"]*"\|"softwareAgent":{[^}]*}' | head -2
 
+say "15. A key that never leaves a hardware token (PKCS#11; here SoftHSM2 stands in for an HSM)"
+eval "$(bash tests/pkcs11/make_token.sh "$d/hsm" | sed 's/^/export /')"
+tok="pkcs11:token=prov-test;object=cam-p256?module-path=$MODULE"
+export PROV_PKCS11_PIN=1234
+run "$prov" certify --key "$tok" --ca "$d/ca" --subject "CN=Demo HSM Signer,O=Demo Newsroom" -o "$d/hsm.chain.pem"
+run "$prov" sign "$d/house-camera.jpg" -o "$d/house-hsm.jpg" --key "$tok" --chain "$d/hsm.chain.pem"
+run "$prov" verify "$d/house-hsm.jpg" --trust "$d/ca/root.pem"
+unset PROV_PKCS11_PIN
+
 say "Done.  Files are in $build/demo/; try: $build/prov inspect $build/demo/house-cropped.jpg"
