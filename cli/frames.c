@@ -244,7 +244,10 @@ int video_frames(const char *path, unsigned n, frame_cb cb, void *user, double *
     const AVCodec *codec = NULL;
     d.vs = ff.find_best_stream(d.fc, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
     if (d.vs < 0 || !codec) {
-        snprintf(err, errlen, d.vs < 0 ? "no video stream" : "no decoder for its video stream");
+        if (d.vs < 0 && ff.find_best_stream(d.fc, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0) >= 0)
+            snprintf(err, errlen, "audio: the detector judges pictures and video, not sound (no finding)");
+        else
+            snprintf(err, errlen, d.vs < 0 ? "no video stream" : "no decoder for its video stream");
         goto out;
     }
     AVStream *st = d.fc->streams[d.vs];

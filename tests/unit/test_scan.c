@@ -287,6 +287,17 @@ static void test_video(void **state)
     assert_int_equal(tu_sh("cd %s && head -c $(( $(stat -c %%s v.mp4) / 2 )) v.mp4 > half.mp4", D), 0);
     int rc = sh("%s scan --json half.mp4", P);
     assert_true(rc == 0 || rc == 1 || rc == 2);
+    /* sound: said plainly, no score (WAV, MP3 and M4A alike) */
+    assert_int_equal(tu_sh("cd %s && ffmpeg -nostdin -loglevel error -y -f lavfi -i sine=frequency=440:duration=1 a.wav "
+                           "&& ffmpeg -nostdin -loglevel error -y -i a.wav a.mp3 && ffmpeg -nostdin -loglevel error "
+                           "-y -i a.wav -c:a aac a.m4a", D), 0);
+    const char *audio[] = {"a.wav", "a.mp3", "a.m4a"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(sh("%s scan %s", P, audio[i]), 2);
+        char *e = out("err.txt");
+        has(e, "the detector judges pictures and video, not sound");
+        free(e);
+    }
 }
 
 /* verify: a detector object for an unsigned file, none for a signed one,
