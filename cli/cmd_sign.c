@@ -165,6 +165,24 @@ done:
     return rc;
 }
 
+/* A definition's ingredient files, opened relative to its folder (as
+ * c2patool does); their file names are their titles.  Errors printed. */
+static int open_ingredients(const char *defp, char **paths, size_t n, FILE **files, prov_stream *streams,
+                            prov_ingredient *ings)
+{
+    const char *sl = strrchr(defp, '/');
+    int dl = sl ? (int)(sl - defp) : 0;
+    for (size_t i = 0; i < n && i < 16; i++) {
+        char p[8192];
+        if (paths[i][0] == '/' || !dl) snprintf(p, sizeof p, "%s", paths[i]);
+        else snprintf(p, sizeof p, "%.*s/%s", dl, defp, paths[i]);
+        if (!(files[i] = fopen(p, "rb"))) return err("%s: ingredient %s: %s", defp, p, strerror(errno));
+        prov_stream_file(&streams[i], files[i]);
+        ings[i] = (prov_ingredient){&streams[i], base_name(paths[i])};
+    }
+    return 0;
+}
+
 /* What signs: a key file or a token's key, its chain and registration. */
 typedef struct signing {
     prov_key *k;
@@ -354,6 +372,19 @@ int cmd_sign(int argc, char **argv)
         so.definition = deftext;
         so.definition_len = dn;
     }
+    char **ipaths = NULL;
+    size_t nipaths = 0;
+    if (deftext) {
+        prov_ctx *c0;
+        if (prov_ctx_new(&c0)) return free(deftext), free(frags), free(lists), err("out of memory");
+        int r0 = prov_definition_ingredient_paths(c0, deftext, so.definition_len, &ipaths, &nipaths);
+        if (r0) err("%s: %s", defp, prov_errmsg(c0));
+        prov_ctx_free(c0);
+        if (r0) return free(deftext), free(frags), free(lists), EXIT_ERROR;
+    }
+    if ((outdir || nlists) && nipaths)
+        return prov_definition_paths_free(ipaths, nipaths), free(deftext), free(frags), free(lists),
+               err("%s: a definition with ingredient_paths signs one file at a time (not with -d)", defp);
     if (outdir || nlists) {
         if (!outdir) return free(frags), free(lists), err("--files-from needs -d OUTDIR");
         if (out || inplace || parent || nfrags || so.title || so.parent_title)
@@ -382,9 +413,13 @@ int cmd_sign(int argc, char **argv)
     if (prov_ctx_new(&ctx)) return free(frags), free(deftext), err("out of memory");
     int rc = EXIT_ERROR;
     signing g = {0};
-    FILE *pf = NULL;
-    prov_stream ps;
+    FILE *pf = NULL, *ing_files[16] = {0};
+    prov_stream ps, ing_streams[16];
+    prov_ingredient ings[16];
     if (load_signing(ctx, key, chainp, insecure_key, allow_expired, &g, &so)) goto out;
+    if (nipaths && open_ingredients(defp, ipaths, nipaths, ing_files, ing_streams, ings)) goto out;
+    so.ingredients = ings;
+    so.ningredients = nipaths;
     if (parent) {
         pf = fopen(parent, "rb");
         if (!pf) { err("%s: cannot open the parent", parent); goto out; }
@@ -417,6 +452,9 @@ out:
     free(deftext);
     free(frags);
     if (pf) fclose(pf);
+    for (size_t i = 0; i < 16; i++)
+        if (ing_files[i]) fclose(ing_files[i]);
+    prov_definition_paths_free(ipaths, nipaths);
     signing_free(&g);
     prov_ctx_free(ctx);
     return rc;

@@ -257,14 +257,16 @@ int cmd_verify(int argc, char **argv)
                 else if (vo_json_field(d, "error", e, sizeof e)) printf("  detector: not run: %s\n", e);
             }
             const char *a = strstr(buf, "\"actions\":[");
-            for (const char *p = a; p && (p = strstr(p, "\"action\":\"")); p += 10) {
+            const char *g = strstr(buf, "\"ingredients\":[");
+            for (const char *p = a; p && (p = strstr(p, "\"action\":\"")) && (!g || p < g); p += 10) {
                 const char *e = strchr(p + 10, '"');
                 if (e) printf("  action:   %.*s\n", (int)(e - p - 10), p + 10);
             }
-            const char *g = strstr(buf, "\"ingredients\":[");
             for (const char *p = g; p && (p = strstr(p, "{\"title\":\"")); p += 10) {
                 const char *e = strchr(p + 10, '"');
-                if (e) printf("  parent:   %.*s\n", (int)(e - p - 10), p + 10);
+                const char *rel = e ? strstr(e, "\"relationship\":\"") : NULL;
+                int parent = rel && !strncmp(rel + 16, "parentOf\"", 9);
+                if (e) printf("  %s %.*s\n", parent ? "parent:  " : "ingredient:", (int)(e - p - 10), p + 10);
             }
         }
         fflush(stdout);

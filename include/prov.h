@@ -337,7 +337,29 @@ typedef struct prov_sign_opts {
      * PROV_EINVAL and a message.  NULL: none. */
     const char *definition;
     size_t definition_len;
+    /* Ingredients placed into this file (componentOf), each a seekable
+     * stream read once and validated: its manifests are carried into the
+     * store, its c2pa.ingredient.v3 records its title, format and
+     * validation, and a c2pa.placed action names it.  At most 16.  A
+     * definition's "ingredient_paths" must be given here, in its order
+     * (prov_definition_ingredient_paths lists them). */
+    const struct prov_ingredient *ingredients;
+    size_t ningredients;
 } prov_sign_opts;
+
+typedef struct prov_ingredient {
+    prov_stream *stream;
+    const char *title; /* e.g. its file name; NULL: "ingredient" */
+} prov_ingredient;
+
+/* The "ingredient_paths" of a manifest definition (c2patool's field: files
+ * placed into the signed one), as written, in order; the caller opens them
+ * (relative to the definition's folder, as c2patool does) and passes them
+ * as prov_sign_opts.ingredients.  *paths is malloc'd (free with
+ * prov_definition_paths_free); none gives *n = 0. */
+PROV_API int prov_definition_ingredient_paths(prov_ctx *ctx, const char *definition, size_t len, char ***paths,
+                                              size_t *n);
+PROV_API void prov_definition_paths_free(char **paths, size_t n);
 
 /* Sign `in` and write the signed file to `out` (which must be seekable:
  * the manifest region is reserved, the image streamed once while hashing,

@@ -106,6 +106,7 @@ int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *si
         }
     }
     if (s.o->parent && (rc = load_parent(&s, s.o->parent))) goto out;
+    if ((rc = load_components(&s))) goto out;
     if ((rc = rdr_fill(&rd, 12))) goto out;
     if (bmff_sniff(rd.buf + rd.pos, rd.end - rd.pos)) {
         rc = sign_bmff(&s, &rd, in, out);

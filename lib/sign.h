@@ -11,6 +11,17 @@
 
 #define DEF_MAX_ASSERTIONS 16
 #define DEF_MAX_ACTIONS 64
+#define SIGN_MAX_INGREDIENTS 16
+
+/* An ingredient placed into the file (prov_sign_opts.ingredients). */
+typedef struct comp_ing {
+    asset a;           /* its head and store */
+    c2pa_store st;     /* its parsed store (may be empty) */
+    prov_report *rep;  /* its validation */
+    pbuf ing;          /* its c2pa.ingredient.v3 */
+    char label[48];    /* c2pa.ingredient.v3[__k] */
+    int loaded;
+} comp_ing;
 
 /* An assertion from a manifest definition, ready to write. */
 typedef struct def_extra {
@@ -32,6 +43,9 @@ typedef struct sctx {
     asset parent;          /* head and store of the parent file */
     c2pa_store pstore;     /* parsed parent store (may be empty) */
     prov_report *preport;  /* the parent's validation */
+    comp_ing comp[SIGN_MAX_INGREDIENTS];
+    size_t ncomp;
+    size_t def_npaths; /* the definition's ingredient_paths */
     /* assertions other than the hash, built once */
     pbuf actions, ingredient;
     pbuf thumb; /* a JPEG claim thumbnail, or empty */
@@ -57,6 +71,8 @@ PROV_HIDDEN void sctx_init(sctx *s, prov_ctx *ctx, const prov_sign_opts *o, cons
 PROV_HIDDEN void sctx_free(sctx *s);
 /* Read and validate the parent (a separate stream, or the input itself). */
 PROV_HIDDEN int load_parent(sctx *s, prov_stream *ps);
+/* Read and validate o->ingredients. */
+PROV_HIDDEN int load_components(sctx *s);
 /* The assertions that do not depend on the file's bytes. */
 PROV_HIDDEN int build_fixed(sctx *s);
 /* The whole store: parent manifests, then ours.  sign=0 lays it out with a

@@ -132,6 +132,72 @@ static void put_codes(pbuf *b, const prov_report *r, int kind, const char *activ
  * C2PA 1.0-1.2 writers did, to check that verification accepts it. */
 int prov_test_legacy_ingredient;
 
+/* c2pa.ingredient.v3 of a file read as rep says: its title, format,
+ * relationship, its active manifest (the last of st) and claim signature
+ * when it has one, and its validation results. */
+static int put_ingredient(pbuf *g, const char *title, const char *mime, const char *rel, const c2pa_store *st,
+                          const prov_report *rep)
+{
+    const c2pa_manifest *pm = st->n ? &st->m[st->n - 1] : NULL;
+    cbor_put_map(g, pm ? 6 : 4);
+    cbor_put_text(g, "dc:title");
+    cbor_put_text(g, title);
+    cbor_put_text(g, "dc:format");
+    cbor_put_text(g, mime);
+    cbor_put_text(g, "relationship");
+    cbor_put_text(g, rel);
+    if (pm) {
+        char url[512];
+        uint8_t h[32];
+        snprintf(url, sizeof url, "self#jumbf=/c2pa/%s", pm->label);
+        jsuper_hash(&pm->sb, h);
+        if (prov_test_legacy_ingredient) { /* a 1.x writer: c2pa_manifest hashed over the claim */
+            sha256(pm->claim_bytes, pm->claim_len, h);
+            cbor_put_text(g, "c2pa_manifest");
+        } else {
+            cbor_put_text(g, "activeManifest");
+        }
+        put_huri(g, url, h, 1);
+        if (pm->sig_bytes) {
+            snprintf(url, sizeof url, "self#jumbf=/c2pa/%s/c2pa.signature", pm->label);
+            jsuper_hash(&pm->sig_sb, h);
+        }
+        cbor_put_text(g, "claimSignature");
+        put_huri(g, url, h, 1);
+    }
+    cbor_put_text(g, "validationResults");
+    cbor_put_map(g, 1);
+    cbor_put_text(g, "activeManifest");
+    cbor_put_map(g, 3);
+    cbor_put_text(g, "success");
+    put_codes(g, rep, PROV_CODE_SUCCESS, pm ? pm->label : NULL);
+    cbor_put_text(g, "informational");
+    put_codes(g, rep, PROV_CODE_INFO, pm ? pm->label : NULL);
+    cbor_put_text(g, "failure");
+    put_codes(g, rep, PROV_CODE_FAILURE, pm ? pm->label : NULL);
+    return g->err;
+}
+
+/* The hashed URI of an assertion as it will be written. */
+static int assertion_huri(pbuf *b, const char *label, const pbuf *body)
+{
+    uint8_t h[32];
+    pbuf box;
+    pbuf_init(&box);
+    put_assertion(&box, label, body);
+    if (box.err) {
+        int e = box.err;
+        pbuf_free(&box);
+        return e;
+    }
+    sha256(box.p + 8, box.len - 8, h);
+    pbuf_free(&box);
+    char url[128];
+    snprintf(url, sizeof url, "self#jumbf=c2pa.assertions/%s", label);
+    put_huri(b, url, h, 0);
+    return 0;
+}
+
 /* c2pa.ingredient.v3 for the parent, and c2pa.actions.v2. */
 int build_fixed(sctx *s)
 {
@@ -153,59 +219,25 @@ int build_fixed(sctx *s)
     const char *action = o->action && *o->action ? o->action : (s->has_parent ? "c2pa.edited" : "c2pa.created");
     pbuf *b = &s->actions;
     if (s->has_parent) {
-        pbuf *g = &s->ingredient;
-        c2pa_manifest *pm = s->pstore.n ? &s->pstore.m[s->pstore.n - 1] : NULL;
-        cbor_put_map(g, pm ? 6 : 4);
-        cbor_put_text(g, "dc:title");
-        cbor_put_text(g, o->parent_title && *o->parent_title ? o->parent_title : "parent");
-        cbor_put_text(g, "dc:format");
-        cbor_put_text(g, s->parent.mime);
-        cbor_put_text(g, "relationship");
-        cbor_put_text(g, "parentOf");
-        if (pm) {
-            char url[512];
-            uint8_t h[32];
-            snprintf(url, sizeof url, "self#jumbf=/c2pa/%s", pm->label);
-            jsuper_hash(&pm->sb, h);
-            if (prov_test_legacy_ingredient) { /* a 1.x writer: c2pa_manifest hashed over the claim */
-                sha256(pm->claim_bytes, pm->claim_len, h);
-                cbor_put_text(g, "c2pa_manifest");
-            } else {
-                cbor_put_text(g, "activeManifest");
-            }
-            put_huri(g, url, h, 1);
-            if (pm->sig_bytes) {
-                snprintf(url, sizeof url, "self#jumbf=/c2pa/%s/c2pa.signature", pm->label);
-                jsuper_hash(&pm->sig_sb, h);
-            }
-            cbor_put_text(g, "claimSignature");
-            put_huri(g, url, h, 1);
-        }
-        cbor_put_text(g, "validationResults");
-        cbor_put_map(g, 1);
-        cbor_put_text(g, "activeManifest");
-        cbor_put_map(g, 3);
-        cbor_put_text(g, "success");
-        put_codes(g, s->preport, PROV_CODE_SUCCESS, pm ? pm->label : NULL);
-        cbor_put_text(g, "informational");
-        put_codes(g, s->preport, PROV_CODE_INFO, pm ? pm->label : NULL);
-        cbor_put_text(g, "failure");
-        put_codes(g, s->preport, PROV_CODE_FAILURE, pm ? pm->label : NULL);
-        if (g->err) return g->err;
+        int rc2 = put_ingredient(&s->ingredient, o->parent_title && *o->parent_title ? o->parent_title : "parent",
+                                 s->parent.mime, "parentOf", &s->pstore, s->preport);
+        if (rc2) return rc2;
+    }
+    for (size_t i = 0; i < s->ncomp; i++) {
+        comp_ing *c = &s->comp[i];
+        const char *t = o->ingredients[i].title;
+        size_t k = i + (size_t)s->has_parent;
+        if (k) snprintf(c->label, sizeof c->label, "c2pa.ingredient.v3__%zu", k);
+        else snprintf(c->label, sizeof c->label, "c2pa.ingredient.v3");
+        int rc2 = put_ingredient(&c->ing, t && *t ? t : "ingredient", c->a.mime, "componentOf", &c->st, c->rep);
+        if (rc2) return rc2;
     }
     int opened = s->has_parent;
     int extra = strcmp(action, opened ? "c2pa.opened" : "c2pa.created") != 0;
     cbor_put_map(b, 1);
     cbor_put_text(b, "actions");
-    cbor_put_array(b, 1 + extra + ndef);
+    cbor_put_array(b, 1 + extra + ndef + s->ncomp);
     if (opened) {
-        uint8_t h[32];
-        pbuf box;
-        pbuf_init(&box);
-        put_assertion(&box, "c2pa.ingredient.v3", &s->ingredient);
-        if (box.err) return box.err;
-        sha256(box.p + 8, box.len - 8, h);
-        pbuf_free(&box);
         cbor_put_map(b, 3);
         cbor_put_text(b, "action");
         cbor_put_text(b, "c2pa.opened");
@@ -215,7 +247,7 @@ int build_fixed(sctx *s)
         cbor_put_map(b, 1);
         cbor_put_text(b, "ingredients");
         cbor_put_array(b, 1);
-        put_huri(b, "self#jumbf=c2pa.assertions/c2pa.ingredient.v3", h, 0);
+        if ((rc = assertion_huri(b, "c2pa.ingredient.v3", &s->ingredient))) return rc;
     } else if (def_created) {
         put_def_action(b, s, def_created);
     } else {
@@ -234,6 +266,18 @@ int build_fixed(sctx *s)
         cbor_put_text(b, "softwareAgent");
         put_generator(b, s);
     }
+    for (size_t i = 0; i < s->ncomp; i++) { /* after the creation: each ingredient placed */
+        cbor_put_map(b, 3);
+        cbor_put_text(b, "action");
+        cbor_put_text(b, "c2pa.placed");
+        cbor_put_text(b, "softwareAgent");
+        put_generator(b, s);
+        cbor_put_text(b, "parameters");
+        cbor_put_map(b, 1);
+        cbor_put_text(b, "ingredients");
+        cbor_put_array(b, 1);
+        if ((rc = assertion_huri(b, s->comp[i].label, &s->comp[i].ing))) return rc;
+    }
     for (size_t i = 0; i < s->ndef_actions; i++)
         if (s->def_actions[i] != def_created) put_def_action(b, s, s->def_actions[i]);
     return b->err;
@@ -246,6 +290,18 @@ static void sign_error(prov_ctx *ctx, int rc)
                              "another key (or the signer answered wrongly)");
     else
         prov_seterr(ctx, rc, "signing failed: %s", prov_strerror(rc));
+}
+
+/* Is the manifest labelled label already in the store: the parent's, or
+ * an ingredient's before ingredient c? */
+static int manifest_written(const sctx *s, size_t c, const char *label)
+{
+    for (size_t i = 0; i < s->pstore.n; i++)
+        if (!strcmp(s->pstore.m[i].label, label)) return 1;
+    for (size_t k = 0; k < c; k++)
+        for (size_t i = 0; i < s->comp[k].st.n; i++)
+            if (!strcmp(s->comp[k].st.m[i].label, label)) return 1;
+    return 0;
 }
 
 int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, int sign, pbuf *out)
@@ -336,16 +392,17 @@ int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, i
         cbor_put_text(&reg, "tlog_proof");
         cbor_put_textn(&reg, (const char *)s->o->registration, s->o->registration_len);
     }
-    struct item { const char *label; const pbuf *cbor; int json; } list[6 + DEF_MAX_ASSERTIONS];
+    struct item { const char *label; const pbuf *cbor; int json; } list[6 + DEF_MAX_ASSERTIONS + SIGN_MAX_INGREDIENTS];
     size_t n = 0;
     if (reg.len) list[n++] = (struct item){"prov.registration", &reg, 0};
     if (s->thumb.len) list[n++] = (struct item){"c2pa.thumbnail.claim", &s->thumb, 0};
     if (s->soft.len) list[n++] = (struct item){"c2pa.soft-binding", &s->soft, 0};
     if (s->has_parent) list[n++] = (struct item){"c2pa.ingredient.v3", &s->ingredient, 0};
+    for (size_t i = 0; i < s->ncomp; i++) list[n++] = (struct item){s->comp[i].label, &s->comp[i].ing, 0};
     list[n++] = (struct item){"c2pa.actions.v2", &s->actions, 0};
     for (size_t i = 0; i < s->nextra; i++) list[n++] = (struct item){s->extra[i].label, &s->extra[i].body, s->extra[i].json};
     list[n++] = (struct item){hard_label, &hd, 0};
-    uint8_t ah[6 + DEF_MAX_ASSERTIONS][32];
+    uint8_t ah[6 + DEF_MAX_ASSERTIONS + SIGN_MAX_INGREDIENTS][32];
     size_t as = jumbf_open_super(&asrt, C2PA_ASSERTIONS, "c2pa.assertions");
     for (size_t i = 0; i < n; i++) {
         size_t at = asrt.len;
@@ -404,6 +461,10 @@ int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, i
 
     size_t st = jumbf_open_super(out, C2PA_STORE, "c2pa");
     for (size_t i = 0; i < s->pstore.n; i++) pbuf_put(out, s->pstore.m[i].sb.box.p, s->pstore.m[i].sb.box.len);
+    for (size_t c = 0; c < s->ncomp; c++) /* the ingredients' manifests, each once */
+        for (size_t i = 0; i < s->comp[c].st.n; i++)
+            if (!manifest_written(s, c, s->comp[c].st.m[i].label))
+                pbuf_put(out, s->comp[c].st.m[i].sb.box.p, s->comp[c].st.m[i].sb.box.len);
     size_t ms = jumbf_open_super(out, C2PA_MANIFEST, s->label);
     pbuf_put(out, asrt.p, asrt.len);
     size_t cs = jumbf_open_super(out, C2PA_CLAIM, "c2pa.claim.v2");
@@ -443,6 +504,29 @@ int load_parent(sctx *s, prov_stream *ps)
 }
 
 
+int load_components(sctx *s)
+{
+    const prov_sign_opts *o = s->o;
+    if (!o->ningredients) return 0;
+    if (!o->ingredients || o->ningredients > SIGN_MAX_INGREDIENTS)
+        return prov_seterr(s->ctx, o->ingredients ? PROV_ELIMIT : PROV_EINVAL, "ingredients: %s",
+                           o->ingredients ? "at most 16" : "NULL list");
+    for (size_t i = 0; i < o->ningredients; i++) {
+        comp_ing *c = &s->comp[i];
+        const char *t = o->ingredients[i].title ? o->ingredients[i].title : "ingredient";
+        pbuf_init(&c->ing);
+        c->loaded = 1;
+        s->ncomp = i + 1;
+        if (!o->ingredients[i].stream) return prov_seterr(s->ctx, PROV_EINVAL, "ingredient %zu: no stream", i + 1);
+        if (!(c->rep = report_new())) return PROV_ENOMEM;
+        int rc = verify_stream(s->ctx, NULL, o->ingredients[i].stream, c->rep, &c->a, NULL);
+        if (rc) return prov_seterr(s->ctx, rc, "ingredient %s: %s", t, s->ctx ? s->ctx->msg : prov_strerror(rc));
+        if (c->a.has_store && (rc = store_parse(s->ctx, c->a.store.p, c->a.store.len, &c->st)))
+            return prov_seterr(s->ctx, rc, "ingredient %s: its manifest store is malformed", t);
+    }
+    return 0;
+}
+
 void sctx_init(sctx *s, prov_ctx *ctx, const prov_sign_opts *o, const prov_signer *signer, const prov_chain *chain)
 {
     memset(s, 0, sizeof *s);
@@ -473,4 +557,12 @@ void sctx_free(sctx *s)
     if (s->has_parent || s->parent.head.p || s->parent.store.p) asset_free(&s->parent);
     prov_report_free(s->preport);
     s->preport = NULL;
+    for (size_t i = 0; i < s->ncomp; i++) {
+        comp_ing *c = &s->comp[i];
+        pbuf_free(&c->ing);
+        store_free(&c->st);
+        asset_free(&c->a);
+        prov_report_free(c->rep);
+    }
+    s->ncomp = 0;
 }

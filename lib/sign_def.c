@@ -158,6 +158,61 @@ static int take_actions(sctx *s, const json_node *data)
     return 0;
 }
 
+/* The definition's "ingredient_paths": checked, counted, and copied into
+ * out when given. */
+static int paths_of(prov_ctx *ctx, const json_node *root, char **out, size_t *n)
+{
+    *n = 0;
+    const json_node *ip = json_get(root, "ingredient_paths");
+    if (!ip) return 0;
+    if (ip->type != JSON_ARRAY)
+        return prov_seterr(ctx, PROV_EINVAL, "manifest definition: \"ingredient_paths\" must be an array of paths");
+    for (const json_node *e = ip->child; e; e = e->next) {
+        if (e->type != JSON_STRING || !e->len || e->len > 4096 || memchr(e->str, 0, e->len))
+            return prov_seterr(ctx, PROV_EINVAL, "manifest definition: each ingredient path must be a string of 1 to 4096 bytes");
+        if (*n == SIGN_MAX_INGREDIENTS)
+            return prov_seterr(ctx, PROV_ELIMIT, "manifest definition: more than %d ingredient paths", SIGN_MAX_INGREDIENTS);
+        if (out && !(out[*n] = strdup(e->str))) return PROV_ENOMEM;
+        (*n)++;
+    }
+    return 0;
+}
+
+int prov_definition_ingredient_paths(prov_ctx *ctx, const char *definition, size_t len, char ***paths, size_t *n)
+{
+    if (!definition || !paths || !n) return prov_seterr(ctx, PROV_EINVAL, "NULL argument");
+    *paths = NULL;
+    *n = 0;
+    if (!len) len = strlen(definition);
+    if (len > DEF_MAX_TEXT) return prov_seterr(ctx, PROV_EINVAL, "manifest definition: larger than 1 MiB");
+    json_doc d;
+    const char *why = NULL;
+    int rc = json_parse(definition, len, &d, &why);
+    if (rc) return prov_seterr(ctx, rc == PROV_EFORMAT ? PROV_EINVAL : rc, "manifest definition: not JSON (%s)",
+                               why ? why : prov_strerror(rc));
+    char **out = calloc(SIGN_MAX_INGREDIENTS, sizeof *out);
+    if (!out) rc = PROV_ENOMEM;
+    else if (!d.root || d.root->type != JSON_OBJECT)
+        rc = prov_seterr(ctx, PROV_EINVAL, "manifest definition: not a JSON object");
+    else
+        rc = paths_of(ctx, d.root, out, n);
+    json_free(&d);
+    if (rc || !*n) {
+        prov_definition_paths_free(out, SIGN_MAX_INGREDIENTS);
+        *n = 0;
+        return rc;
+    }
+    *paths = out;
+    return 0;
+}
+
+void prov_definition_paths_free(char **paths, size_t n)
+{
+    if (!paths) return;
+    for (size_t i = 0; i < n; i++) free(paths[i]);
+    free(paths);
+}
+
 int def_load(sctx *s)
 {
     const prov_sign_opts *o = s->o;
@@ -190,7 +245,7 @@ int def_load(sctx *s)
     if (!s->def_gen_name && cg && *cg && strlen(cg) <= 256) s->def_gen_name = cg;
     for (const json_node *k = root->child; k; k = k->next) {
         static const char *const known[] = {"title", "claim_generator_info", "claim_generator", "assertions",
-                                            "format", "instance_id", "label", "vendor"};
+                                            "format", "instance_id", "label", "vendor", "ingredient_paths"};
         int ok = 0;
         for (size_t i = 0; i < sizeof known / sizeof *known; i++)
             if (k->key_len == strlen(known[i]) && !memcmp(k->key, known[i], k->key_len)) ok = 1;
@@ -198,10 +253,18 @@ int def_load(sctx *s)
             char name[80];
             snprintf(name, sizeof name, "%.*s", (int)(k->key_len < 64 ? k->key_len : 64), k->key);
             if (!strcmp(name, "ingredients"))
-                return bad(s, "manifest definition: %s are not taken yet; give the parent with --parent", name);
+                return bad(s, "manifest definition: %s without files are not taken; name the files in "
+                              "\"ingredient_paths\" (or the parent with --parent)", name);
             return bad(s, "manifest definition: unknown field \"%s\"", name);
         }
     }
+    size_t np = 0;
+    if ((rc = paths_of(s->ctx, root, NULL, &np))) return rc;
+    if (np && np != o->ningredients)
+        return bad(s, "manifest definition: \"ingredient_paths\" names %s; open them and pass them as "
+                      "prov_sign_opts.ingredients, in order",
+                   np == 1 ? "one file" : "files");
+    s->def_npaths = np;
     const json_node *as = json_get(root, "assertions");
     if (as && as->type != JSON_ARRAY) return bad(s, "manifest definition: %s", "\"assertions\" must be an array");
     for (const json_node *a = as ? as->child : NULL; a; a = a->next) {

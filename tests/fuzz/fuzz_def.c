@@ -49,6 +49,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(rc < 0);
     }
     sctx_free(&s);
+    /* the ingredient paths a caller opens */
+    char **paths = NULL;
+    size_t np = 0;
+    rc = prov_definition_ingredient_paths(ctx, j, o.definition_len, &paths, &np);
+    CHECK(rc <= 0 && np <= SIGN_MAX_INGREDIENTS && (rc == 0 || (!paths && !np)));
+    for (size_t i = 0; i < np; i++) CHECK(paths[i] && strlen(paths[i]) >= 1 && strlen(paths[i]) <= 4096);
+    prov_definition_paths_free(paths, np);
     prov_ctx_free(ctx);
     free(j);
     return 0;

@@ -96,10 +96,17 @@ done
 # and its parameters, schema.org authorship, training-mining.
 PROV="$prov" python3 "$root/docs/generator_recipe.py" "$root/samples/kodim01.png" -o "$t/generated.png" \
   --key "$t/k-es256" --model example-diffusion --model-version 3.0 --prompt "a lighthouse" --seed 42 >/dev/null
+# A collage: a definition's ingredient_paths (c2patool's field), a signed
+# JPEG and a plain PNG placed into a new file.
+mkdir -p "$t/collage"
+cp "$t/created.jpg" "$t/collage/signed.jpg"
+cp "$root/samples/kodim01.png" "$t/collage/plain.png"
+printf '{"title":"Collage","ingredient_paths":["signed.jpg","plain.png"]}' >"$t/collage/def.json"
+"$prov" sign "$root/samples/kodim01.png" -o "$t/collage.png" --key "$t/k" -m "$t/collage/def.json" >/dev/null
 signed=("$t/created.jpg" "$t/created.png" "$t/inplace.jpg" "$t/edited.jpg" "$t/edited2.jpg" "$t/edited.png"
         "$t/clip.mp4" "$t/clip-edited.mp4" "$t/s-frag.mp4" "$t/s-clip.mov" "$t/s-moovlast.mp4" "$t/s-still.avif"
         "$t/es256.jpg" "$t/es256.png" "$t/es256.mp4" "$t/es384.jpg" "$t/es384.png" "$t/es384.mp4" "$t/es256-edited.jpg" "$t/generated.png"
-        "$t/token-cam-p256.jpg" "$t/token-cam-p256.mp4" "$t/token-cam-ed.jpg" "$t/token-cam-ed.mp4")
+        "$t/token-cam-p256.jpg" "$t/token-cam-p256.mp4" "$t/token-cam-ed.jpg" "$t/token-cam-ed.mp4" "$t/collage.png")
 
 check_reads() { # expected state, expected failures (comma list), trust args...
   local want=$1 wantfail=$2; shift 2

@@ -271,6 +271,76 @@ static int se_fail(void *user, const uint8_t *msg, size_t len, uint8_t *sig, siz
     return -1;
 }
 
+/* Ingredients placed into a file: a signed one and a plain one; their
+ * bounds; a definition naming files the caller did not open. */
+static void test_ingredients(void **state)
+{
+    (void)state;
+    size_t sl, ol;
+    uint8_t *signed_jpeg = sign_mem(jpeg, jpeg_len, NULL, &sl);
+    prov_stream a, b;
+    prov_stream_mem(&a, signed_jpeg, sl);
+    prov_stream_mem(&b, png, png_len);
+    prov_ingredient ing[2] = {{&a, "photo.jpg"}, {&b, NULL}};
+    prov_sign_opts o = {.ingredients = ing, .ningredients = 2};
+    uint8_t *out = sign_mem(png, png_len, &o, &ol);
+    prov_report *r = verify_mem(out, ol, 1);
+    assert_int_equal(prov_report_state(r), PROV_STATE_TRUSTED);
+    char *js = malloc(1 << 20);
+    assert_true(prov_report_json(r, "x", js, 1 << 20) > 0);
+    assert_non_null(strstr(js, "\"title\":\"photo.jpg\",\"format\":\"image/jpeg\",\"relationship\":\"componentOf\""));
+    assert_non_null(strstr(js, "\"title\":\"ingredient\",\"format\":\"image/png\",\"relationship\":\"componentOf\""));
+    assert_non_null(strstr(js, "\"action\":\"c2pa.placed\""));
+    free(js);
+    prov_report_free(r);
+    free(out);
+    /* more than 16 */
+    prov_ingredient many[17];
+    for (int i = 0; i < 17; i++) many[i] = (prov_ingredient){&b, "x"};
+    o.ingredients = many;
+    o.ningredients = 17;
+    prov_stream si, so;
+    prov_outbuf ob = {0};
+    prov_signer sg;
+    prov_signer_from_key(&sg, key);
+    prov_stream_mem(&si, png, png_len);
+    prov_stream_outbuf(&so, &ob);
+    assert_int_equal(prov_sign(ctx, &o, &sg, chain, &si, &so), PROV_ELIMIT);
+    free(ob.data);
+    /* an ingredient that is not media */
+    static const uint8_t junk[64] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+    prov_stream j;
+    prov_stream_mem(&j, junk, sizeof junk);
+    prov_ingredient bad = {&j, "junk.png"};
+    o.ingredients = &bad;
+    o.ningredients = 1;
+    memset(&ob, 0, sizeof ob);
+    prov_stream_mem(&si, png, png_len);
+    prov_stream_outbuf(&so, &ob);
+    assert_true(prov_sign(ctx, &o, &sg, chain, &si, &so) < 0);
+    assert_non_null(strstr(prov_errmsg(ctx), "ingredient junk.png"));
+    free(ob.data);
+    /* a definition that names files, without them */
+    static const char def[] = "{\"ingredient_paths\":[\"a.jpg\",\"b.png\"]}";
+    prov_sign_opts od = {.definition = def};
+    memset(&ob, 0, sizeof ob);
+    prov_stream_mem(&si, png, png_len);
+    prov_stream_outbuf(&so, &ob);
+    assert_int_equal(prov_sign(ctx, &od, &sg, chain, &si, &so), PROV_EINVAL);
+    free(ob.data);
+    char **paths;
+    size_t n;
+    assert_int_equal(prov_definition_ingredient_paths(ctx, def, 0, &paths, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(paths[1], "b.png");
+    prov_definition_paths_free(paths, n);
+    assert_int_equal(prov_definition_ingredient_paths(ctx, "{}", 0, &paths, &n), 0);
+    assert_int_equal(n, 0);
+    assert_null(paths);
+    assert_int_equal(prov_definition_ingredient_paths(ctx, "[1]", 0, &paths, &n), PROV_EINVAL);
+    free(signed_jpeg);
+}
+
 static void test_signer_callback(void **state)
 {
     (void)state;
@@ -579,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_resign_keeps_parent), cmocka_unit_test(test_large_store_splits),
         cmocka_unit_test(test_signer_callback),
         cmocka_unit_test(test_es256_secure_element),   cmocka_unit_test(test_streams),
+        cmocka_unit_test(test_ingredients),
         cmocka_unit_test(test_files_atomic),      cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_large_body),        cmocka_unit_test(test_fixture_verdicts),
     };

@@ -362,7 +362,12 @@ static void test_manifest_definition(void **state)
         {"{\"assertions\":[{\"label\":\"bad label!\",\"data\":{}}]}", "assertion label"},
         {"{\"assertions\":[{\"label\":\"a.b\",\"data\":1},{\"label\":\"a.b\",\"data\":2}]}", "given twice"},
         {"{\"titel\":\"typo\"}", "unknown field"},
-        {"{\"ingredients\":[]}", "--parent"},
+        {"{\"ingredients\":[]}", "ingredient_paths"},
+        {"{\"ingredient_paths\":\"a.jpg\"}", "must be an array"},
+        {"{\"ingredient_paths\":[7]}", "must be a string"},
+        {"{\"ingredient_paths\":[\"no-such.jpg\"]}", "no-such.jpg"},
+        {"{\"ingredient_paths\":[\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\"]}",
+         "more than 16"},
         {"{\"title\": ", "not JSON"},
         {"{\"assertions\":[{\"label\":\"c2pa.actions\",\"data\":{\"actions\":[{\"action\":\"c2pa.opened\"}]}}]}",
          "c2pa.opened"},
@@ -380,6 +385,23 @@ static void test_manifest_definition(void **state)
     /* c2pa.created on a file that has a parent */
     assert_int_equal(prov("sign gen.png -o gen2.png --key k -m def.json"), 2);
     assert_output_has("has a parent");
+    /* ingredients from files, relative to the definition's folder: a signed
+     * one (its manifest comes along) and a plain one; each placed */
+    assert_int_equal(tu_sh("cd %s && mkdir -p comp && cp gen.png comp/signed.png && cp teapot.jpg comp/plain.jpg && "
+                           "printf '{\"title\":\"Collage\",\"ingredient_paths\":[\"signed.png\",\"plain.jpg\"]}' "
+                           "> comp/def.json", D), 0);
+    assert_int_equal(prov("sign kodim01.png -o collage.png --key k -m comp/def.json"), 0);
+    assert_int_equal(prov("verify collage.png --trust ca/root.pem"), 0);
+    assert_output_has("trusted");
+    assert_output_has("action:   c2pa.placed");
+    assert_output_has("ingredient: signed.png");
+    assert_output_has("ingredient: plain.jpg");
+    assert_int_equal(prov("verify --json collage.png --trust ca/root.pem"), 0);
+    assert_output_has("\"relationship\":\"componentOf\"");
+    assert_output_has("\"title\":\"signed.png\",\"format\":\"image/png\",\"relationship\":\"componentOf\",\"manifest\":\"urn:c2pa:");
+    /* a batch cannot share them */
+    assert_int_equal(prov("sign kodim01.png teapot.jpg -d batchdef --key k -m comp/def.json"), 2);
+    assert_output_has("one file at a time");
     assert_int_equal(prov("sign kodim01.png -o g.png --key k -m nosuch.json"), 2);
 }
 
