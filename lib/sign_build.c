@@ -511,6 +511,7 @@ int load_components(sctx *s)
     if (!o->ingredients || o->ningredients > SIGN_MAX_INGREDIENTS)
         return prov_seterr(s->ctx, o->ingredients ? PROV_ELIMIT : PROV_EINVAL, "ingredients: %s",
                            o->ingredients ? "at most 16" : "NULL list");
+    uint64_t total = s->has_parent ? s->parent.store.len : 0;
     for (size_t i = 0; i < o->ningredients; i++) {
         comp_ing *c = &s->comp[i];
         const char *t = o->ingredients[i].title ? o->ingredients[i].title : "ingredient";
@@ -523,6 +524,10 @@ int load_components(sctx *s)
         if (rc) return prov_seterr(s->ctx, rc, "ingredient %s: %s", t, s->ctx ? s->ctx->msg : prov_strerror(rc));
         if (c->a.has_store && (rc = store_parse(s->ctx, c->a.store.p, c->a.store.len, &c->st)))
             return prov_seterr(s->ctx, rc, "ingredient %s: its manifest store is malformed", t);
+        total += c->a.store.len;
+        if (total > PROV_MAX_STORE) /* the store carries them all: readers must still take it */
+            return prov_seterr(s->ctx, PROV_ELIMIT, "ingredients: their manifests together exceed %u MiB",
+                               PROV_MAX_STORE >> 20);
     }
     return 0;
 }
