@@ -129,25 +129,54 @@ static void dct_init(void)
             dct[i][j] = (float)(scale * cos((M_PI / 2 / 64.0) * (i + 1) * (2 * j + 1)));
 }
 
+/* Scratch for hashing pictures up to n pixels (reused across crops). */
+typedef struct pdq_scratch {
+    float *a, *b, *sum;
+} pdq_scratch;
+
+static int scratch_new(pdq_scratch *sc, size_t n, size_t w)
+{
+    sc->a = malloc(n * sizeof *sc->a);
+    sc->b = malloc(n * sizeof *sc->b);
+    sc->sum = malloc(w * sizeof *sc->sum);
+    if (sc->a && sc->b && sc->sum) return 0;
+    free(sc->a);
+    free(sc->b);
+    free(sc->sum);
+    return PROV_ENOMEM;
+}
+
+static void scratch_free(pdq_scratch *sc)
+{
+    free(sc->a);
+    free(sc->b);
+    free(sc->sum);
+}
+
+static inline float luma_of(const uint8_t *p) { return 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]; }
+
+static int hash_luma(float *a, float *b, float *sum, uint32_t w, uint32_t h, uint8_t hash[32], int *quality);
+
 int pdq_rgb(const uint8_t *rgb, uint32_t w, uint32_t h, size_t stride, uint8_t hash[32], int *quality)
 {
     if (!rgb || !w || !h || stride < (size_t)w * 3 || (uint64_t)w * h > PROV_IMG_MAX_PIXELS) return PROV_EINVAL;
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, dct_init); /* threads may hash at once (a service) */
-    size_t n = (size_t)w * h;
-    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *sum = malloc((size_t)w * sizeof *sum);
-    if (!a || !b || !sum) {
-        free(a);
-        free(b);
-        free(sum);
-        return PROV_ENOMEM;
-    }
+    pdq_scratch sc;
+    if (scratch_new(&sc, (size_t)w * h, w)) return PROV_ENOMEM;
     for (uint32_t y = 0; y < h; y++) {
         const uint8_t *p = rgb + (size_t)y * stride;
-        float *o = a + (size_t)y * w;
-        for (uint32_t x = 0; x < w; x++, p += 3)
-            o[x] = 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
+        float *o = sc.a + (size_t)y * w;
+        for (uint32_t x = 0; x < w; x++, p += 3) o[x] = luma_of(p);
     }
+    int rc = hash_luma(sc.a, sc.b, sc.sum, w, h, hash, quality);
+    scratch_free(&sc);
+    return rc;
+}
+
+/* The hash of the luma plane in a (w x h; a and b are overwritten). */
+static int hash_luma(float *a, float *b, float *sum, uint32_t w, uint32_t h, uint8_t hash[32], int *quality)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, dct_init); /* threads may hash at once (a service) */
     jarosz(a, b, h, w, sum);
     static const int N = 64;
     float d64[64][64];
@@ -158,9 +187,6 @@ int pdq_rgb(const uint8_t *rgb, uint32_t w, uint32_t h, size_t stride, uint8_t h
             d64[i][j] = a[yi * w + xj];
         }
     }
-    free(a);
-    free(b);
-    free(sum);
     /* quality: how much the picture varies (a flat one hashes to noise) */
     int grad = 0;
     for (int i = 0; i < 63; i++)
@@ -195,23 +221,57 @@ int pdq_rgb(const uint8_t *rgb, uint32_t w, uint32_t h, size_t stride, uint8_t h
     return 0;
 }
 
-/* Hash the crop [x0, x0 + w) x [y0, y0 + h) of im. */
-static int pdq_crop(const prov_img *im, uint32_t x0, uint32_t y0, uint32_t w, uint32_t h, uint8_t out[32],
-                    int *quality)
+/* Crops of one picture: its luma computed once, scratch shared. */
+typedef struct crops {
+    const prov_img *im;
+    float *luma;
+    pdq_scratch sc;
+} crops;
+
+static int crops_new(crops *c, const prov_img *im)
 {
-    if (!w || !h || x0 + w > im->w || y0 + h > im->h) return pdq_rgb(im->rgb, im->w, im->h, (size_t)im->w * 3, out, quality);
-    return pdq_rgb(im->rgb + ((size_t)y0 * im->w + x0) * 3, w, h, (size_t)im->w * 3, out, quality);
+    if (!im || !im->rgb || !im->w || !im->h || (uint64_t)im->w * im->h > PROV_IMG_MAX_PIXELS) return PROV_EINVAL;
+    size_t n = (size_t)im->w * im->h;
+    c->im = im;
+    if (!(c->luma = malloc(n * sizeof *c->luma))) return PROV_ENOMEM;
+    if (scratch_new(&c->sc, n, im->w)) {
+        free(c->luma);
+        return PROV_ENOMEM;
+    }
+    const uint8_t *p = im->rgb;
+    for (size_t i = 0; i < n; i++, p += 3) c->luma[i] = luma_of(p);
+    return 0;
+}
+
+static void crops_free(crops *c)
+{
+    free(c->luma);
+    scratch_free(&c->sc);
+}
+
+/* Hash the crop [x0, x0 + w) x [y0, y0 + h) (the whole picture when it
+ * does not fit). */
+static int crop_hash(crops *c, uint32_t x0, uint32_t y0, uint32_t w, uint32_t h, uint8_t out[32], int *quality)
+{
+    const prov_img *im = c->im;
+    if (!w || !h || x0 + w > im->w || y0 + h > im->h) x0 = y0 = 0, w = im->w, h = im->h;
+    for (uint32_t y = 0; y < h; y++)
+        memcpy(c->sc.a + (size_t)y * w, c->luma + (size_t)(y0 + y) * im->w + x0, (size_t)w * sizeof(float));
+    return hash_luma(c->sc.a, c->sc.b, c->sc.sum, w, h, out, quality);
 }
 
 int pdq_variants(const prov_img *im, uint8_t out[PDQ_VARIANTS][32], int *quality)
 {
-    int rc = 0;
+    crops c;
+    int rc = crops_new(&c, im);
+    if (rc) return rc;
     for (int k = 0; k < PDQ_VARIANTS && !rc; k++) {
         /* k % 3 and k / 3: 0, 5 or 10% of the width and the height, half
          * off each edge; k = 0 is the whole picture */
         uint32_t cx = (uint32_t)((uint64_t)im->w * (k % 3) / 20), cy = (uint32_t)((uint64_t)im->h * (k / 3) / 20);
-        rc = pdq_crop(im, cx / 2, cy / 2, im->w - cx, im->h - cy, out[k], k ? NULL : quality);
+        rc = crop_hash(&c, cx / 2, cy / 2, im->w - cx, im->h - cy, out[k], k ? NULL : quality);
     }
+    crops_free(&c);
     return rc;
 }
 
@@ -220,13 +280,16 @@ int pdq_queries(const prov_img *im, uint8_t out[PDQ_QUERIES][32], int *quality)
     /* which edges lose 5%: none; left, right, top, bottom; the corners */
     static const uint8_t cut[PDQ_QUERIES][4] = {{0, 0, 0, 0}, {1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1},
                                                 {1, 0, 1, 0}, {0, 1, 1, 0}, {1, 0, 0, 1}, {0, 1, 0, 1}};
+    crops c;
+    int rc = crops_new(&c, im);
+    if (rc) return rc;
     uint32_t dx = im->w / 20, dy = im->h / 20;
-    int rc = 0;
     for (int k = 0; k < PDQ_QUERIES && !rc; k++) {
         uint32_t x0 = cut[k][0] ? dx : 0, y0 = cut[k][2] ? dy : 0;
         uint32_t w = im->w - (cut[k][0] + cut[k][1]) * dx, h = im->h - (cut[k][2] + cut[k][3]) * dy;
-        rc = pdq_crop(im, x0, y0, w, h, out[k], k ? NULL : quality);
+        rc = crop_hash(&c, x0, y0, w, h, out[k], k ? NULL : quality);
     }
+    crops_free(&c);
     return rc;
 }
 
