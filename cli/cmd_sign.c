@@ -29,7 +29,7 @@ static const char USAGE[] =
     "                        'pkcs11:token=Cam;object=sign?module-path=/usr/lib/\n"
     "                        x86_64-linux-gnu/softhsm/libsofthsm2.so' (its PIN:\n"
     "                        pin-source= in the URI, PROV_PKCS11_PIN or a prompt;\n"
-    "                        its chain: --chain, from prov certify)"
+    "                        its chain: --chain, from prov certify)\n"
     "  --chain PEM           its certificate chain (default KEY.chain.pem); a\n"
     "                        registry proof at KEY.proof is embedded too\n"
     "  --parent ORIGINAL     the file this one was edited from: its manifests are\n"
