@@ -226,9 +226,11 @@ static int jpeg_run(prov_ctx *ctx, jdec *d, uint32_t min_side, int header_only)
     int cmyk = c->jpeg_color_space == JCS_CMYK || c->jpeg_color_space == JCS_YCCK;
     c->out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     if (min_side) {
-        uint32_t side = c->image_width > c->image_height ? c->image_width : c->image_height;
+        int shorter = (min_side & IMG_SHORT_SIDE) != 0;
+        uint32_t want = min_side & ~IMG_SHORT_SIDE;
+        uint32_t side = (c->image_width > c->image_height) != shorter ? c->image_width : c->image_height;
         for (unsigned s = 8; s >= 2; s /= 2)
-            if ((side + s - 1) / s >= min_side) {
+            if ((side + s - 1) / s >= want) {
                 c->scale_num = 1;
                 c->scale_denom = s;
                 break;

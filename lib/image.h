@@ -17,11 +17,13 @@ typedef struct prov_img {
 
 #define PROV_IMG_MAX_SIDE 30000
 #define PROV_IMG_MAX_PIXELS (200u * 1000 * 1000)
+#define IMG_SHORT_SIDE 0x80000000u /* min_side flag: bound the shorter side */
 
 /* Decode a JPEG or PNG (sniffed from its first bytes) held in memory into
  * 8-bit RGB.  min_side > 0 lets a JPEG decode at 1/2, 1/4 or 1/8 size
- * (libjpeg DCT scaling): the smallest scale whose longer side is still
- * >= min_side; 0 decodes full size (PNGs always decode full size).
+ * (libjpeg DCT scaling): the smallest scale whose longer side (its shorter
+ * side with IMG_SHORT_SIDE or'd in) is still >= min_side; 0 decodes full
+ * size (PNGs always decode full size).
  * PNG: 16-bit scaled to 8, palette and gray expanded, alpha composited on
  * white.  JPEG: gray expanded, CMYK/YCCK converted to RGB.  A truncated
  * JPEG decodes in part (the rest mid-gray, as libjpeg fills it); a
