@@ -174,8 +174,9 @@ static int open_ingredients(const char *defp, char **paths, size_t n, FILE **fil
     int dl = sl ? (int)(sl - defp) : 0;
     for (size_t i = 0; i < n && i < 16; i++) {
         char p[8192];
-        if (paths[i][0] == '/' || !dl) snprintf(p, sizeof p, "%s", paths[i]);
-        else snprintf(p, sizeof p, "%.*s/%s", dl, defp, paths[i]);
+        int pl = paths[i][0] == '/' || !dl ? snprintf(p, sizeof p, "%s", paths[i])
+                                            : snprintf(p, sizeof p, "%.*s/%s", dl, defp, paths[i]);
+        if (pl < 0 || (size_t)pl >= sizeof p) return err("%s: ingredient path too long", defp);
         if (!(files[i] = fopen(p, "rb"))) return err("%s: ingredient %s: %s", defp, p, strerror(errno));
         prov_stream_file(&streams[i], files[i]);
         ings[i] = (prov_ingredient){&streams[i], base_name(paths[i])};

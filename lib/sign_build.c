@@ -198,6 +198,21 @@ static int assertion_huri(pbuf *b, const char *label, const pbuf *body)
     return 0;
 }
 
+/* An action that names one ingredient assertion (c2pa.opened, c2pa.placed). */
+static int put_ingredient_action(pbuf *b, sctx *s, const char *action, const char *label, const pbuf *body)
+{
+    cbor_put_map(b, 3);
+    cbor_put_text(b, "action");
+    cbor_put_text(b, action);
+    cbor_put_text(b, "softwareAgent");
+    put_generator(b, s);
+    cbor_put_text(b, "parameters");
+    cbor_put_map(b, 1);
+    cbor_put_text(b, "ingredients");
+    cbor_put_array(b, 1);
+    return assertion_huri(b, label, body);
+}
+
 /* c2pa.ingredient.v3 for the parent, and c2pa.actions.v2. */
 int build_fixed(sctx *s)
 {
@@ -238,16 +253,7 @@ int build_fixed(sctx *s)
     cbor_put_text(b, "actions");
     cbor_put_array(b, 1 + extra + ndef + s->ncomp);
     if (opened) {
-        cbor_put_map(b, 3);
-        cbor_put_text(b, "action");
-        cbor_put_text(b, "c2pa.opened");
-        cbor_put_text(b, "softwareAgent");
-        put_generator(b, s);
-        cbor_put_text(b, "parameters");
-        cbor_put_map(b, 1);
-        cbor_put_text(b, "ingredients");
-        cbor_put_array(b, 1);
-        if ((rc = assertion_huri(b, "c2pa.ingredient.v3", &s->ingredient))) return rc;
+        if ((rc = put_ingredient_action(b, s, "c2pa.opened", "c2pa.ingredient.v3", &s->ingredient))) return rc;
     } else if (def_created) {
         put_def_action(b, s, def_created);
     } else {
@@ -266,18 +272,8 @@ int build_fixed(sctx *s)
         cbor_put_text(b, "softwareAgent");
         put_generator(b, s);
     }
-    for (size_t i = 0; i < s->ncomp; i++) { /* after the creation: each ingredient placed */
-        cbor_put_map(b, 3);
-        cbor_put_text(b, "action");
-        cbor_put_text(b, "c2pa.placed");
-        cbor_put_text(b, "softwareAgent");
-        put_generator(b, s);
-        cbor_put_text(b, "parameters");
-        cbor_put_map(b, 1);
-        cbor_put_text(b, "ingredients");
-        cbor_put_array(b, 1);
-        if ((rc = assertion_huri(b, s->comp[i].label, &s->comp[i].ing))) return rc;
-    }
+    for (size_t i = 0; i < s->ncomp; i++) /* after the creation: each ingredient placed */
+        if ((rc = put_ingredient_action(b, s, "c2pa.placed", s->comp[i].label, &s->comp[i].ing))) return rc;
     for (size_t i = 0; i < s->ndef_actions; i++)
         if (s->def_actions[i] != def_created) put_def_action(b, s, s->def_actions[i]);
     return b->err;
