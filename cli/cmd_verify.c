@@ -236,8 +236,10 @@ int cmd_verify(int argc, char **argv)
             show_field(buf, "issuer", "issuer:");
             show_field(buf, "generator", "tool:");
             show_field(buf, "title", "title:");
+            char *d = strstr(buf, "\"detector\":{");
+            if (d) *d = 0; /* the detector's own error is shown on its line */
             show_field(buf, "error", "error:");
-            const char *d = strstr(buf, "\"detector\":{");
+            if (d) *d = '"';
             if (d) {
                 const char *pr = strstr(d, "\"probability\":"), *lg = strstr(d, "\"logit\":");
                 const char *th = strstr(d, "\"threshold\":");

@@ -2,6 +2,7 @@
  * JUMBF segments) and PNG (caBX chunk) files. */
 #include "asset.h"
 #include "jumbf.h"
+#include "media.h"
 
 #include <string.h>
 #include <zlib.h>
@@ -14,6 +15,12 @@ const char *asset_format_mime(int format)
     switch (format) {
     case FMT_JPEG: return "image/jpeg";
     case FMT_PNG: return "image/png";
+    case FMT_WAV: return "audio/wav";
+    case FMT_WEBP: return "image/webp";
+    case FMT_AVI: return "video/x-msvideo";
+    case FMT_GIF: return "image/gif";
+    case FMT_MP3: return "audio/mpeg";
+    case FMT_FLAC: return "audio/flac";
     default: return "application/octet-stream";
     }
 }
@@ -200,15 +207,20 @@ trunc:
 int asset_read_head(prov_ctx *ctx, rdr *r, asset *a, const char *what)
 {
     memset(a, 0, sizeof *a);
-    int rc = rdr_fill(r, 8);
+    int rc = rdr_fill(r, 12);
     if (rc) return prov_seterr(ctx, rc, "%s: read failed", what);
     const uint8_t *p = r->buf + r->pos;
     size_t n = r->end - r->pos;
     if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) a->format = FMT_JPEG;
     else if (n >= 8 && memcmp(p, PNG_SIG, 8) == 0) a->format = FMT_PNG;
-    else return prov_seterr(ctx, PROV_EUNSUPPORTED, "%s: not a JPEG or PNG file", what);
+    else if ((a->format = media_sniff(p, n)) == 0)
+        return prov_seterr(ctx, PROV_EUNSUPPORTED,
+                           "%s: not a format prov reads (JPEG, PNG, WebP, GIF, BMFF: MP4/MOV/HEIC/AVIF/M4A, WAV, AVI, MP3, FLAC)",
+                           what);
     a->mime = asset_format_mime(a->format);
-    rc = a->format == FMT_JPEG ? jpeg_head(ctx, r, a, what) : png_head(ctx, r, a, what);
+    if (media_is(a->format)) rc = media_scan(ctx, r, a, what);
+    else rc = a->format == FMT_JPEG ? jpeg_head(ctx, r, a, what) : png_head(ctx, r, a, what);
+    a->mime = asset_format_mime(a->format); /* an ID3 tag may front FLAC */
     if (rc) asset_free(a);
     return rc;
 }

@@ -9,7 +9,11 @@
 #include "hash.h"
 #include "stream.h"
 
-enum { FMT_UNKNOWN = 0, FMT_JPEG, FMT_PNG, FMT_BMFF };
+enum {
+    FMT_UNKNOWN = 0, FMT_JPEG, FMT_PNG, FMT_BMFF,
+    /* media.h: the store anywhere in the file, found with seeks */
+    FMT_WAV, FMT_WEBP, FMT_AVI, FMT_GIF, FMT_MP3, FMT_FLAC
+};
 
 #define ASSET_MAX_RANGES 1100 /* a 64 MiB store in 64 KB segments */
 
@@ -22,6 +26,12 @@ typedef struct asset {
     xrange ranges[ASSET_MAX_RANGES]; /* file ranges holding the store */
     size_t nranges;
     uint64_t insert_at; /* where a new store is put when signing */
+    /* media.h formats: what the writer keeps and drops */
+    xrange drop;        /* the old store's whole container (chunk, block, frame) */
+    uint64_t body, end; /* RIFF: the chunks [12, end); GIF: the insert point;
+                         * ID3: the frames [body, end) */
+    uint64_t tail;      /* ID3: where the tag ends and the audio begins */
+    int ver;            /* ID3 major version (0: none); GIF: 1 for 87a */
 } asset;
 
 /* Sniff the format from the first bytes and read the head from r (which is

@@ -8,6 +8,7 @@
 #include "bmff.h"
 #include "cose.h"
 #include "image.h"
+#include "media.h"
 #include "pump.h"
 #include "tmpfile.h"
 #include "report.h"
@@ -128,6 +129,10 @@ int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *si
     }
     s.format = a.format;
     if ((rc = build_fixed(&s))) goto out;
+    if (media_is(a.format)) {
+        rc = sign_media(&s, &rd, &a, out);
+        goto out;
+    }
 
     /* where the store goes in the output, and how long it is */
     uint64_t start = a.insert_at;

@@ -84,6 +84,9 @@ PROV_HIDDEN int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uin
 PROV_HIDDEN int build_soft_binding(sctx *s, prov_stream *in);
 /* BMFF signing (sign_bmff.c). */
 PROV_HIDDEN int sign_bmff(sctx *s, rdr *rd, prov_stream *in, prov_stream *out);
+/* Signing the formats of media.h (sign_media.c): a is the input's scan,
+ * rd its reader. */
+PROV_HIDDEN int sign_media(sctx *s, rdr *rd, asset *a, prov_stream *out);
 /* A media fragment: a C2PA 'merkle' box before its first moof naming its
  * place (location) in the init segment's tree; *leaf gets its hash. */
 PROV_HIDDEN int sign_fragment(prov_ctx *ctx, rdr *rd, prov_stream *out, uint64_t location, uint8_t leaf[32]);

@@ -8,6 +8,7 @@ pkgs=(build-essential pkg-config clang libsodium-dev libssl-dev libjpeg62-turbo-
 pkgs+=(chromium wrk)
 # hardware keys: tests sign through SoftHSM2 with keys made by pkcs11-tool (opensc)
 pkgs+=(softhsm2 opensc)
+pkgs+=(webp flac libtiff-tools) # tests: libwebp, libFLAC and libtiff decode signed files
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,6 +9,8 @@ const MIME = {
   '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png',
   '.mp4': 'video/mp4', '.mov': 'video/quicktime',
   '.heic': 'image/heic', '.avif': 'image/avif', '.heif': 'image/heif', '.m4a': 'audio/mp4',
+  '.webp': 'image/webp', '.gif': 'image/gif', '.wav': 'audio/wav', '.avi': 'video/x-msvideo',
+  '.mp3': 'audio/mpeg', '.flac': 'audio/flac',
 };
 
 export function mimeFor(file) {

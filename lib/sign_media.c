@@ -1,0 +1,123 @@
+/* sign_media.c - signing the formats of media.h: the output is laid out by
+ * a plan (pieces of the input, literal bytes, the wrapped store), written
+ * and hashed in one pass with the store's region reserved, and the
+ * finished store written into it. */
+#include "media.h"
+#include "pump.h"
+#include "sign.h"
+
+#include <openssl/evp.h>
+#include <string.h>
+
+#define LAYOUT_ROUNDS 6
+
+typedef struct mout {
+    prov_stream *out;
+    EVP_MD_CTX *md;
+    uint64_t off;
+} mout;
+
+static int put(mout *w, const uint8_t *p, size_t n, int hash)
+{
+    if (!n) return 0;
+    if (w->out->write(w->out->user, p, n)) return PROV_EIO;
+    if (hash) EVP_DigestUpdate(w->md, p, n);
+    w->off += n;
+    return 0;
+}
+
+/* The exclusion's place in the output for a store of n bytes. */
+static int layout(sctx *s, const asset *a, size_t n, mplan *pl, uint64_t *start)
+{
+    int rc = media_plan(s->ctx, a, n, pl);
+    if (rc) return rc;
+    uint64_t off = 0;
+    for (size_t i = 0; i < pl->n; i++) {
+        if (pl->p[i].kind == MP_STORE) {
+            *start = off + pl->ex_off;
+            return 0;
+        }
+        off += pl->p[i].len; /* pieces before the store never run to the end */
+    }
+    return PROV_EINVAL;
+}
+
+int sign_media(sctx *s, rdr *rd, asset *a, prov_stream *out)
+{
+    prov_ctx *ctx = s->ctx;
+    mplan pl;
+    memset(&pl, 0, sizeof pl);
+    pbuf store, wrapped;
+    pbuf_init(&store);
+    pbuf_init(&wrapped);
+    mout w = {out, NULL, 0};
+    uint8_t hash[32] = {0};
+    uint64_t start = 0, store_at = 0;
+    size_t n = 0;
+    int rc = 0, settled = 0;
+    for (int round = 0; round < LAYOUT_ROUNDS && !settled; round++) {
+        media_plan_free(&pl);
+        if ((rc = layout(s, a, n, &pl, &start))) goto out;
+        store.len = 0;
+        if ((rc = build_store(s, hash, start, pl.ex_len, 0, &store))) goto out;
+        settled = store.len == n;
+        n = store.len;
+    }
+    if (!settled) { rc = prov_seterr(ctx, PROV_EINVAL, "manifest layout did not settle"); goto out; }
+    if (n > PROV_MAX_STORE) {
+        rc = prov_seterr(ctx, PROV_ELIMIT, "manifest store would be %zu bytes, over the %u-byte limit", n, PROV_MAX_STORE);
+        goto out;
+    }
+
+    w.md = EVP_MD_CTX_new();
+    if (!w.md || !EVP_DigestInit_ex(w.md, EVP_sha256(), NULL)) { rc = PROV_ECRYPTO; goto out; }
+    if (out->seek(out->user, 0)) { rc = prov_seterr(ctx, PROV_EIO, "output: seek failed"); goto out; }
+    for (size_t i = 0; i < pl.n; i++) {
+        const mpiece *p = &pl.p[i];
+        if (p->kind == MP_LIT) {
+            if ((rc = put(&w, pl.lit.p + p->off, (size_t)p->len, 1))) goto wfail;
+        } else if (p->kind == MP_STORE) {
+            /* the region reserved: the bytes around the exclusion are hashed */
+            wrapped.len = 0;
+            if ((rc = media_wrap(a, NULL, n, &wrapped))) goto out;
+            if (wrapped.len != pl.wrapped) { rc = prov_seterr(ctx, PROV_EINVAL, "wrapped manifest size mismatch"); goto out; }
+            store_at = w.off;
+            if ((rc = put(&w, wrapped.p, (size_t)pl.ex_off, 1)) ||
+                (rc = put(&w, wrapped.p + pl.ex_off, (size_t)pl.ex_len, 0)) ||
+                (rc = put(&w, wrapped.p + pl.ex_off + pl.ex_len, (size_t)(pl.wrapped - pl.ex_off - pl.ex_len), 1)))
+                goto wfail;
+        } else {
+            if (rdr_seek(rd, p->off)) { rc = prov_seterr(ctx, PROV_EIO, "input: seek failed"); goto out; }
+            uint64_t moved;
+            int where;
+            if ((rc = pump(rd, p->len, md_update, w.md, out, &moved, &where))) {
+                if (where == 1) goto wfail;
+                rc = prov_seterr(ctx, rc, "input: read failed");
+                goto out;
+            }
+            if (p->len != MP_TO_END && moved != p->len) {
+                rc = prov_seterr(ctx, PROV_EFORMAT, "input: ends before offset %llu", (unsigned long long)(p->off + p->len));
+                goto out;
+            }
+            w.off += moved;
+        }
+    }
+    unsigned int hl = 0;
+    if (!EVP_DigestFinal_ex(w.md, hash, &hl)) { rc = PROV_ECRYPTO; goto out; }
+    store.len = 0;
+    if ((rc = build_store(s, hash, start, pl.ex_len, 1, &store))) goto out;
+    if (store.len != n) { rc = prov_seterr(ctx, PROV_EINVAL, "manifest size changed after signing"); goto out; }
+    wrapped.len = 0;
+    if ((rc = media_wrap(a, store.p, store.len, &wrapped))) goto out;
+    if (out->seek(out->user, store_at) || out->write(out->user, wrapped.p, wrapped.len)) goto wfail;
+    rc = 0;
+    goto out;
+wfail:
+    rc = prov_seterr(ctx, PROV_EIO, "output: write failed");
+out:
+    if (w.md) EVP_MD_CTX_free(w.md);
+    media_plan_free(&pl);
+    pbuf_free(&store);
+    pbuf_free(&wrapped);
+    return rc;
+}

@@ -1,0 +1,316 @@
+/* test_media.c - WebP, GIF, WAV, AVI, MP3 and FLAC (lib/riff.c, gif.c,
+ * id3.c): files made by the ffmpeg CLI are signed, verified, re-signed and
+ * tampered with through the prov command; the signed files decode to the
+ * same pixels and samples in FFmpeg, libwebp (dwebp) and libFLAC (flac);
+ * hostile files (truncated, oversized, doubled, nested past their parent)
+ * get a clear error through the library. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *P; /* the prov binary (absolute) */
+static char D[512];   /* the test folder */
+
+/* A shell command in D (stdout+stderr to out.txt); its exit status. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[3000];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return tu_sh("cd %s && PROV_PASSPHRASE='test pass' %s >out.txt 2>&1", D, cmd);
+}
+
+static void output_has(const char *s)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/out.txt", D);
+    char *o = (char *)tu_read(p, NULL);
+    if (!strstr(o, s)) fail_msg("output lacks \"%s\":\n%s", s, o);
+    free(o);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    static char bin[600];
+    const char *b = tu_prov_bin();
+    if (b[0] == '/') snprintf(bin, sizeof bin, "%s", b);
+    else if (!getcwd(bin, sizeof bin - 100)) return -1;
+    else { strcat(bin, "/"); strcat(bin, b); }
+    P = bin;
+    snprintf(D, sizeof D, "%s", tu_tmpdir());
+    if (sh("%s ca init ca --subject 'CN=Media Root,O=prov tests'", P)) return -1;
+    if (sh("%s keygen -o k --subject 'CN=Media Signer,O=prov tests' --ca ca", P)) return -1;
+    return 0;
+}
+
+#define FF "ffmpeg -nostdin -loglevel error -y "
+#define SINE "-f lavfi -i sine=frequency=440:duration=0.5:sample_rate=16000 -ac 1 "
+#define PICT "-f lavfi -i testsrc=size=96x64 -frames:v 1 "
+
+typedef struct mfile {
+    const char *name, *make; /* ffmpeg arguments, then the file name */
+    const char *mime;
+} mfile;
+
+static const mfile FILES[] = {
+    {"a.wav", SINE, "audio/wav"},
+    {"b.wav", SINE "-metadata title=Odd -metadata artist=Someone", "audio/wav"}, /* a LIST chunk */
+    {"a.webp", PICT, "image/webp"},
+    {"l.webp", PICT "-lossless 1", "image/webp"},
+    {"x.webp", "-f lavfi -i color=c=red@0.5:size=32x32,format=rgba -frames:v 1 -lossless 1", "image/webp"},
+    {"a.gif", PICT, "image/gif"},
+    {"m.gif", "-f lavfi -i testsrc=size=48x32:rate=5 -t 1", "image/gif"}, /* animated */
+    {"a.avi", PICT "-c:v mjpeg", "video/x-msvideo"},
+    {"a.mp3", SINE "-id3v2_version 0", "audio/mpeg"}, /* no tag */
+    {"b.mp3", SINE "-id3v2_version 3 -write_id3v1 1 -metadata title=Hello -metadata artist=Me", "audio/mpeg"},
+    {"c.mp3", SINE "-metadata title=Four", "audio/mpeg"}, /* ID3v2.4 */
+    {"a.flac", SINE, "audio/flac"},
+    {"a.m4a", SINE "-c:a aac", "audio/mp4"},
+};
+
+/* The decoded samples or pixels of x and y are the same. */
+static void same_decode(const char *x, const char *y)
+{
+    if (sh("test \"$(" FF "-i %s -map 0 -f md5 -)\" = \"$(" FF "-i %s -map 0 -f md5 -)\"", x, y))
+        fail_msg("FFmpeg decodes %s and %s differently", x, y);
+    const char *ext = strrchr(x, '.');
+    if (!strcmp(ext, ".webp") && sh("dwebp -quiet %s -pam -o d1.pam && dwebp -quiet %s -pam -o d2.pam && cmp d1.pam d2.pam", x, y))
+        fail_msg("libwebp decodes %s and %s differently", x, y);
+    if (!strcmp(ext, ".flac") && sh("flac -s -d -f -o d1.wav %s && flac -s -d -f -o d2.wav %s && cmp d1.wav d2.wav", x, y))
+        fail_msg("libFLAC decodes %s and %s differently", x, y);
+}
+
+static void test_sign_verify_each_format(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof FILES / sizeof FILES[0]; i++) {
+        const mfile *f = &FILES[i];
+        const char *n = f->name;
+        if (sh(FF "%s %s && cp %s orig-%s", f->make, n, n, n)) fail_msg("ffmpeg cannot make %s", n);
+        /* unsigned: says so, exit 1 */
+        assert_int_equal(sh("%s verify %s", P, n), 1);
+        output_has("unsigned");
+        if (sh("%s sign %s -o s-%s --key k", P, n, n)) fail_msg("sign %s failed", n);
+        assert_int_equal(sh("cmp %s orig-%s", n, n), 0); /* the input is untouched */
+        if (sh("%s verify s-%s --trust ca/root.pem", P, n)) fail_msg("s-%s does not verify", n);
+        output_has("trusted");
+        assert_int_equal(sh("%s verify s-%s --json --trust ca/root.pem", P, n), 0);
+        output_has(f->mime);
+        char sx[64], ex[64];
+        snprintf(sx, sizeof sx, "s-%s", n);
+        snprintf(ex, sizeof ex, "e-%s", n);
+        same_decode(n, sx);
+        /* re-signed: the signed file becomes the parent */
+        if (sh("%s sign s-%s -o e-%s --key k --action c2pa.edited", P, n, n)) fail_msg("re-sign %s failed", n);
+        if (sh("%s verify e-%s --trust ca/root.pem", P, n)) fail_msg("e-%s does not verify", n);
+        output_has("parent:");
+        output_has("c2pa.edited");
+        same_decode(n, ex);
+        assert_int_equal(sh("%s inspect e-%s", P, n), 0);
+        output_has("\"manifests\"");
+    }
+}
+
+/* One byte of the media changed after signing: the data hash fails. */
+static void test_tamper(void **state)
+{
+    (void)state;
+    const char *names[] = {"a.wav", "a.webp", "a.gif", "b.mp3", "a.flac"};
+    for (size_t i = 0; i < 5; i++) {
+        const char *n = names[i];
+        assert_int_equal(sh(FF "%s %s", i == 0 || i >= 3 ? SINE : PICT, n), 0);
+        assert_int_equal(sh("%s sign %s -o t-%s --key k", P, n, n), 0);
+        /* the last byte is media in all but the WAV and WebP, whose store is last */
+        if (i == 0 || i == 1)
+            assert_int_equal(sh("printf 'Z' | dd of=t-%s bs=1 seek=60 conv=notrunc status=none", n), 0);
+        else
+            assert_int_equal(sh("sz=$(stat -c %%s t-%s); printf 'Z' | dd of=t-%s bs=1 seek=$((sz-2)) conv=notrunc status=none", n, n), 0);
+        assert_int_equal(sh("%s verify t-%s --trust ca/root.pem", P, n), 1);
+        output_has("assertion.dataHash.mismatch");
+    }
+}
+
+/* ---- hostile files, through the library ---- */
+
+static int verify_mem(const uint8_t *p, size_t n, prov_ctx *ctx, int *state)
+{
+    prov_stream s;
+    prov_stream_mem(&s, p, n);
+    prov_report *r = NULL;
+    int rc = prov_verify(ctx, NULL, &s, &r);
+    *state = r ? prov_report_state(r) : -99;
+    prov_report_free(r);
+    return rc;
+}
+
+static void le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A RIFF WAVE with the given chunks after a real fmt chunk. */
+static size_t riff(uint8_t *out, const uint8_t *chunks, size_t n, uint32_t riff_size_or_0)
+{
+    static const uint8_t fmt[24] = {'f', 'm', 't', ' ', 16, 0, 0, 0, 1, 0, 1, 0, 0x40, 0x1F, 0, 0, 0x80, 0x3E, 0, 0, 2, 0, 16, 0};
+    memcpy(out, "RIFF", 4);
+    memcpy(out + 8, "WAVE", 4);
+    memcpy(out + 12, fmt, 24);
+    memcpy(out + 36, chunks, n);
+    le32(out + 4, riff_size_or_0 ? riff_size_or_0 : (uint32_t)(28 + n));
+    return 36 + n;
+}
+
+static void expect_error(const uint8_t *p, size_t n, int code, const char *msg)
+{
+    prov_ctx *ctx;
+    assert_int_equal(prov_ctx_new(&ctx), 0);
+    int st;
+    int rc = verify_mem(p, n, ctx, &st);
+    if (rc != code || !strstr(prov_errmsg(ctx), msg))
+        fail_msg("want %d \"%s\", got %d \"%s\"", code, msg, rc, prov_errmsg(ctx));
+    assert_int_equal(st, PROV_STATE_ERROR);
+    /* inspect refuses the same way */
+    prov_stream s;
+    prov_stream_mem(&s, p, n);
+    char *json = NULL;
+    assert_int_equal(prov_inspect(ctx, &s, &json), code);
+    assert_null(json);
+    prov_ctx_free(ctx);
+}
+
+static void test_hostile_riff(void **state)
+{
+    (void)state;
+    static uint8_t b[1 << 21];
+    uint8_t c[64] = {'d', 'a', 't', 'a', 4, 0, 0, 0, 1, 2, 3, 4};
+    /* the RIFF says 1 MB, the file has 48 bytes */
+    expect_error(b, riff(b, c, 12, 1000000), PROV_EFORMAT, "truncated RIFF");
+    /* a chunk that runs past the RIFF's end */
+    le32(c + 4, 400);
+    expect_error(b, riff(b, c, 12, 0), PROV_EFORMAT, "runs past the RIFF's end");
+    /* a C2PA chunk saying 4 GB */
+    memcpy(c, "C2PA", 4);
+    le32(c + 4, 0xFFFFFFF0u);
+    expect_error(b, riff(b, c, 12, 0), PROV_EFORMAT, "runs past");
+    /* two stores */
+    uint8_t two[32] = {'C', '2', 'P', 'A', 4, 0, 0, 0, 'j', 'u', 'm', 'b', 'C', '2', 'P', 'A', 4, 0, 0, 0, 'j', 'u', 'm', 'b'};
+    expect_error(b, riff(b, two, 24, 0), PROV_EFORMAT, "two C2PA manifest stores");
+    /* 150,000 empty chunks: a bounded walk */
+    size_t n = 0;
+    static uint8_t many[150000 * 8];
+    for (size_t i = 0; i < 150000; i++, n += 8) memcpy(many + n, "JUNK\0\0\0\0", 8);
+    expect_error(b, riff(b, many, n, 0), PROV_ELIMIT, "RIFF chunks");
+    /* a store that is not JUMBF: a file that claims provenance it cannot show */
+    uint8_t bad[16] = {'C', '2', 'P', 'A', 8, 0, 0, 0, 0, 0, 0, 8, 'j', 'u', 'm', 'b'};
+    prov_ctx *ctx;
+    assert_int_equal(prov_ctx_new(&ctx), 0);
+    int st;
+    assert_int_equal(verify_mem(b, riff(b, bad, 16, 0), ctx, &st), 0);
+    assert_int_equal(st, PROV_STATE_INVALID);
+    prov_ctx_free(ctx);
+}
+
+static void test_hostile_gif(void **state)
+{
+    (void)state;
+    uint8_t g[64] = {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0};
+    /* a block that is neither extension, image nor trailer */
+    g[13] = 0x99;
+    expect_error(g, 14, PROV_EFORMAT, "GIF block 0x99");
+    /* our extension, cut in its sub-blocks */
+    static const uint8_t app[] = {0x21, 0xFF, 11, 'C', '2', 'P', 'A', '_', 'G', 'I', 'F', 1, 0, 0, 200, 'j'};
+    memcpy(g + 13, app, sizeof app);
+    expect_error(g, 13 + sizeof app, PROV_EFORMAT, "truncated GIF extension");
+    /* a global colour table longer than the file */
+    g[10] = 0x87;
+    expect_error(g, 20, PROV_EFORMAT, "truncated GIF");
+}
+
+static void test_hostile_id3(void **state)
+{
+    (void)state;
+    uint8_t t[128] = {'I', 'D', '3', 4, 0, 0, 0, 0, 0, 40};
+    static const uint8_t mp3[4] = {0xFF, 0xFB, 0x90, 0x64};
+    /* a frame that runs past the tag */
+    memcpy(t + 10, "TIT2\0\0\1\0\0\0", 10);
+    memcpy(t + 50, mp3, 4);
+    expect_error(t, 54, PROV_EFORMAT, "runs past the tag");
+    /* a size that is not synchsafe */
+    t[9] = 0x80;
+    expect_error(t, 54, PROV_EFORMAT, "malformed header");
+    /* a tag longer than the file */
+    t[9] = 0;
+    t[8] = 0x7F;
+    expect_error(t, 54, PROV_EFORMAT, "nothing after the ID3 tag");
+    /* the store's frame compressed */
+    uint8_t z[128] = {'I', 'D', '3', 4, 0, 0, 0, 0, 0, 60};
+    static const char geob[] = "GEOB\0\0\0\x30\0\x08\0application/c2pa\0c2pa\0d\0";
+    memcpy(z + 10, geob, sizeof geob - 1);
+    memcpy(z + 70, mp3, 4);
+    expect_error(z, 74, PROV_EUNSUPPORTED, "compressed or encrypted");
+}
+
+/* An ID3v2.2 tag is read (no store) but not rewritten: signing says why. */
+static void test_id3v22_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(sh(FF SINE "-id3v2_version 0 raw.mp3"), 0);
+    assert_int_equal(sh("printf 'ID3\\002\\000\\000\\000\\000\\000\\012TT2\\000\\000\\004\\000abc' > v22.mp3 && "
+                        "dd if=raw.mp3 of=v22.mp3 oflag=append conv=notrunc status=none"), 0);
+    int vrc = sh("%s verify v22.mp3", P);
+    output_has("unsigned");
+    assert_int_equal(vrc, 1);
+    assert_int_equal(sh("%s sign v22.mp3 -o s-v22.mp3 --key k", P), 2);
+    output_has("v2.3 and v2.4");
+    assert_int_not_equal(sh("test -e s-v22.mp3"), 0);
+}
+
+static long rd_only(void *u, void *buf, size_t len)
+{
+    FILE *f = u;
+    return (long)fread(buf, 1, len, f);
+}
+
+/* Without seek (a pipe), the formats that need one say so. */
+static void test_needs_seek(void **state)
+{
+    (void)state;
+    assert_int_equal(sh(FF SINE "p.wav"), 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/p.wav", D);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    prov_stream s;
+    memset(&s, 0, sizeof s);
+    s.read = rd_only;
+    s.user = f;
+    prov_ctx *ctx;
+    assert_int_equal(prov_ctx_new(&ctx), 0);
+    prov_report *r = NULL;
+    assert_int_equal(prov_verify(ctx, NULL, &s, &r), PROV_EUNSUPPORTED);
+    assert_non_null(strstr(prov_errmsg(ctx), "seekable"));
+    prov_report_free(r);
+    prov_ctx_free(ctx);
+    fclose(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sign_verify_each_format),
+        cmocka_unit_test(test_tamper),
+        cmocka_unit_test(test_hostile_riff),
+        cmocka_unit_test(test_hostile_gif),
+        cmocka_unit_test(test_hostile_id3),
+        cmocka_unit_test(test_id3v22_refused),
+        cmocka_unit_test(test_needs_seek),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
