@@ -103,7 +103,40 @@ cp "$t/created.jpg" "$t/collage/signed.jpg"
 cp "$root/samples/kodim01.png" "$t/collage/plain.png"
 printf '{"title":"Collage","ingredient_paths":["signed.jpg","plain.png"]}' >"$t/collage/def.json"
 "$prov" sign "$root/samples/kodim01.png" -o "$t/collage.png" --key "$t/k" -m "$t/collage/def.json" >/dev/null
-signed=("$t/created.jpg" "$t/created.png" "$t/inplace.jpg" "$t/edited.jpg" "$t/edited2.jpg" "$t/edited.png"
+# Every other format prov writes: WebP (lossy, lossless), GIF (still,
+# animated), WAV, AVI, MP3 (no tag, ID3v2.3 with frames), FLAC and M4A,
+# made by ffmpeg; each signed, and each re-signed with the first as parent.
+# c2pa-rs then signs the same files (c2pa_sign.mjs: WasmBuilder with an
+# Ed25519 and a P-256 key certified by our CA), and prov re-signs those.
+fmts=(a.webp l.webp a.gif m.gif a.wav a.avi a.mp3 b.mp3 a.flac a.m4a)
+mkdir -p "$t/fmt"
+sine=(-f lavfi -i sine=frequency=440:duration=1:sample_rate=22050 -ac 1)
+pict=(-f lavfi -i testsrc=size=160x120 -frames:v 1)
+ff() { ffmpeg -nostdin -loglevel error -y "$@"; }
+ff "${pict[@]}" "$t/fmt/a.webp"; ff "${pict[@]}" -lossless 1 "$t/fmt/l.webp"
+ff "${pict[@]}" "$t/fmt/a.gif"; ff -f lavfi -i testsrc=size=64x48:rate=5 -t 1 "$t/fmt/m.gif"
+ff "${sine[@]}" "$t/fmt/a.wav"; ff "${pict[@]}" -c:v mjpeg "$t/fmt/a.avi"
+ff "${sine[@]}" -id3v2_version 0 "$t/fmt/a.mp3"; ff "${sine[@]}" -id3v2_version 3 -metadata title=T "$t/fmt/b.mp3"
+ff "${sine[@]}" "$t/fmt/a.flac"; ff "${sine[@]}" -c:a aac "$t/fmt/a.m4a"
+openssl genpkey -algorithm ed25519 -out "$t/rs-ed.pem" 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$t/rs-p256.pem" 2>/dev/null
+fmt_signed=() rs_signed=()
+for k in ed p256; do
+  openssl pkey -in "$t/rs-$k.pem" -pubout -out "$t/rs-$k.pub.pem"
+  "$prov" certify --key "$t/rs-$k.pub.pem" --ca "$t/ca" --subject "CN=c2pa-rs $k,O=prov tests" -o "$t/rs-$k.chain" >/dev/null
+done
+for f in "${fmts[@]}"; do
+  "$prov" sign "$t/fmt/$f" -o "$t/fmt/s-$f" --key "$t/k" >/dev/null
+  "$prov" sign "$t/fmt/s-$f" -o "$t/fmt/e-$f" --key "$t/k-es256" --action c2pa.edited >/dev/null
+  fmt_signed+=("$t/fmt/s-$f" "$t/fmt/e-$f")
+  for k in ed p256; do
+    node "$here/c2pa_sign.mjs" "$t/rs-$k.pem" "$t/rs-$k.chain" "$t/fmt/$f" "$t/fmt/rs$k-$f"
+    rs_signed+=("$t/fmt/rs$k-$f")
+  done
+  "$prov" sign "$t/fmt/rsed-$f" -o "$t/fmt/prs-$f" --key "$t/k" --action c2pa.edited >/dev/null
+  fmt_signed+=("$t/fmt/prs-$f")
+done
+signed=("${fmt_signed[@]}" "$t/created.jpg" "$t/created.png" "$t/inplace.jpg" "$t/edited.jpg" "$t/edited2.jpg" "$t/edited.png"
         "$t/clip.mp4" "$t/clip-edited.mp4" "$t/s-frag.mp4" "$t/s-clip.mov" "$t/s-moovlast.mp4" "$t/s-still.avif"
         "$t/es256.jpg" "$t/es256.png" "$t/es256.mp4" "$t/es384.jpg" "$t/es384.png" "$t/es384.mp4" "$t/es256-edited.jpg" "$t/generated.png"
         "$t/token-cam-p256.jpg" "$t/token-cam-p256.mp4" "$t/token-cam-ed.jpg" "$t/token-cam-ed.mp4" "$t/collage.png")
@@ -150,6 +183,27 @@ size=$(stat -c %s "$t/tampered.jpg")
 printf '\x55' | dd of="$t/tampered.jpg" bs=1 seek=$((size - 100)) conv=notrunc status=none
 step "prov agrees with c2pa-rs on a tampered file" \
   bash "$here/compare.sh" --trust "$t/ca/root.pem" "$prov" "$t/tampered.jpg"
+
+# c2pa-rs's own files in each format: prov says Trusted with our root as
+# c2pa-rs does, and agrees with it on them and on copies with one byte of
+# media changed (RIFF: offset 100, before the store that comes last;
+# the others: two bytes from the end, after the store that comes first).
+step "prov verifies every file c2pa-rs signed (10 files in 8 formats, 2 keys) as Trusted with our root" \
+  bash -c '"$0" verify --trust "$1" "${@:2}" >/dev/null' "$prov" "$t/ca/root.pem" "${rs_signed[@]}"
+step "prov agrees with c2pa-rs on the files c2pa-rs signed (our root)" \
+  bash "$here/compare.sh" --trust "$t/ca/root.pem" "$prov" "${rs_signed[@]}"
+rs_tampered=()
+for f in "${rs_signed[@]}"; do
+  x="${f%/*}/x-${f##*/}"
+  cp "$f" "$x"
+  case $x in *.wav|*.webp|*.avi) at=100 ;; *) at=$(($(stat -c %s "$x") - 2)) ;; esac
+  b=$(od -An -tu1 -j "$at" -N1 "$x") # flipped, not overwritten: MP3 pads with the byte 0x55
+  printf "\\$(printf %o $((255 - b)))" | dd of="$x" bs=1 seek="$at" conv=notrunc status=none
+  rs_tampered+=("$x")
+done
+step "prov agrees with c2pa-rs on those files tampered with (both: Invalid, dataHash or bmffHash mismatch)" \
+  bash -c '"$0" --trust "$@" | tee /dev/stderr | grep -c "c2pa-rs: Invalid \[assertion\.\(data\|bmff\)Hash\.mismatch\]  prov: invalid" | grep -qx 20' \
+  "$here/compare.sh" "$t/ca/root.pem" "$prov" "${rs_tampered[@]}"
 
 # The HEIC fixture re-signed: its origo parent is untrusted, so c2pa-rs
 # says Valid with that one failure in the ingredient, with and without our root.
