@@ -167,7 +167,7 @@ static void *worker(void *arg)
             free(it.path);
             continue;
         }
-        vo_input in = {.path = it.path};
+        vo_input in = {.path = it.path, .find_sidecar = 1};
         vo_result r;
         int rc = verify_one(ctx, b->o->cfg, &in, &r);
         pthread_mutex_lock(&b->mu);

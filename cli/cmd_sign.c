@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "sign_batch.h"
+#include "verify_one.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -12,9 +13,11 @@
 
 static const char USAGE[] =
     "usage: prov sign IN -o OUT --key KEY [options]\n"
+    "       prov sign IN --sidecar [-o OUT.c2pa] --key KEY [options]\n"
     "       prov sign FILE... -d OUTDIR --key KEY [--files-from LIST] [--jobs N] [options]\n"
     "\n"
-    "Sign a JPEG, PNG or ISO BMFF file: embed a C2PA manifest signed with KEY.\n"
+    "Sign a JPEG, PNG, WebP, GIF, ISO BMFF (MP4, MOV, HEIC, AVIF, M4A), WAV, AVI,\n"
+    "MP3 or FLAC file: embed a C2PA manifest signed with KEY.\n"
     "The input is never changed; OUT is written whole or not at all.\n"
     "  -o, --output OUT      the signed file (may equal IN only with --in-place)\n"
     "  -d, --output-dir DIR  batch: sign every FILE (and --files-from) into DIR\n"
@@ -59,6 +62,9 @@ static const char USAGE[] =
     "                        claim_generator_info, actions (model, parameters,\n"
     "                        digitalSourceType), assertions such as\n"
     "                        stds.schema-org.CreativeWork; docs/manifest-definition.md\n"
+    "  --sidecar             write the manifest store alone to OUT (default: IN's\n"
+    "                        name with .c2pa) and leave IN as it is; the\n"
+    "                        manifest binds all of IN; prov verify IN finds it\n"
     "  --allow-expired       sign even though the certificate has expired or is\n"
     "                        not yet valid (verifiers will report it)\n"
     "  --insecure-key        use an unencrypted key file that others can read\n"
@@ -307,6 +313,7 @@ int cmd_sign(int argc, char **argv)
                                           {"allow-expired", no_argument, 0, 'X'},
                                           {"insecure-key", no_argument, 0, 'I'},
                                           {"manifest", required_argument, 0, 'm'},
+                                          {"sidecar", no_argument, 0, 'Y'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(USAGE, stdout); return 0; }
@@ -357,6 +364,7 @@ int cmd_sign(int argc, char **argv)
         case 'X': allow_expired = 1; break;
         case 'I': insecure_key = 1; break;
         case 'm': defp = optarg; break;
+        case 'Y': so.sidecar = 1; break;
         default: die_usage(USAGE);
         }
     }
@@ -386,6 +394,9 @@ int cmd_sign(int argc, char **argv)
     if ((outdir || nlists) && nipaths)
         return prov_definition_paths_free(ipaths, nipaths), free(deftext), free(frags), free(lists),
                err("%s: a definition with ingredient_paths signs one file at a time (not with -d)", defp);
+    if (so.sidecar && (outdir || nlists || inplace || nfrags))
+        return free(frags), free(lists), free(deftext),
+               err("--sidecar signs one file (not with -d, --files-from, --in-place or --fragment)");
     if (outdir || nlists) {
         if (!outdir) return free(frags), free(lists), err("--files-from needs -d OUTDIR");
         if (out || inplace || parent || nfrags || so.title || so.parent_title)
@@ -404,11 +415,13 @@ int cmd_sign(int argc, char **argv)
         if (out && strcmp(out, in)) return free(frags), free(deftext), err("--in-place and -o name different files");
         out = in;
     }
+    char *side_out = NULL;
+    if (so.sidecar && !out) out = side_out = vo_sidecar_path(in); /* IN's name, .c2pa */
     if (!out) die_usage(USAGE);
     struct stat si, so_;
     if (!inplace && stat(in, &si) == 0 && stat(out, &so_) == 0 && si.st_dev == so_.st_dev && si.st_ino == so_.st_ino)
         return free(frags), free(deftext), err("%s: output is the input; use --in-place to replace it", out);
-    if (!so.title && !so.definition) so.title = base_name(out); /* a definition may name it */
+    if (!so.title && !so.definition) so.title = base_name(so.sidecar ? in : out); /* a definition may name it */
 
     prov_ctx *ctx;
     if (prov_ctx_new(&ctx)) return free(frags), free(deftext), err("out of memory");
@@ -446,10 +459,12 @@ int cmd_sign(int argc, char **argv)
         err("%s: %s", in, *prov_errmsg(ctx) ? prov_errmsg(ctx) : prov_strerror(r));
         goto out;
     }
-    printf("signed %s -> %s\n", in, out);
+    if (so.sidecar) printf("signed %s -> %s (a sidecar manifest; %s is unchanged)\n", in, out, in);
+    else printf("signed %s -> %s\n", in, out);
     if (so.publish) printf("published its manifest to %s/manifests\n", so.publish);
     rc = 0;
 out:
+    free(side_out);
     free(deftext);
     free(frags);
     if (pf) fclose(pf);

@@ -7,6 +7,8 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char USAGE[] =
     "usage: prov verify FILE... [--trust ROOTS.pem] [--json]\n"
@@ -24,13 +26,19 @@ static const char USAGE[] =
     "                log key once: prov registry sync URL --log-key LOG.pub)\n"
     "  --fragment F  FILE is an fMP4 init segment: check fragment F against it\n"
     "                (repeatable; one result per fragment)\n"
+    "  --manifest M  check FILE against the manifest store M (a sidecar .c2pa)\n"
+    "                instead of its own; without it, a FILE that carries no\n"
+    "                store is checked against FILE's sidecar when one is there\n"
+    "                (NAME.c2pa for NAME.EXT, or FILE.c2pa); the JSON names it\n"
+    "                as manifest_source\n"
     "  --json        one JSON object per file per line: file, state, codes\n"
     "                {success, failure, informational}, signer, actions,\n"
     "                ingredients\n"
     "Bulk (many files on many threads; JSON Lines in the order files finish):\n"
     "  -r, --recursive DIR  every file under DIR (repeatable; symlinks followed,\n"
-    "                each folder once); files that are not JPEG, PNG or BMFF by\n"
-    "                their first bytes are skipped unread\n"
+    "                each folder once); files that are not media prov reads\n"
+    "                (JPEG, PNG, BMFF, WebP, GIF, WAV, AVI, MP3, FLAC) by their\n"
+    "                first bytes are skipped unread\n"
     "  --files-from LIST  the files named in LIST, one a line (- : stdin)\n"
     "  -j, --jobs N  threads (default: the CPUs online)\n"
     "  --summary-json  end with a {\"summary\":{...}} line on stdout instead of\n"
@@ -103,6 +111,7 @@ int cmd_verify(int argc, char **argv)
                                           {"no-detect", no_argument, 0, 'N'},
                                           {"model", required_argument, 0, 'm'},
                                           {"device", required_argument, 0, 'd'},
+                                          {"manifest", required_argument, 0, 'M'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(USAGE, stdout); return 0; }
     detect_cfg dc;
@@ -114,7 +123,7 @@ int cmd_verify(int argc, char **argv)
     int json = 0, ntrust = 0, c;
     const char **frags = calloc((size_t)argc, sizeof *frags);
     int nfrags = 0;
-    const char *registry = NULL, *files_from = NULL;
+    const char *registry = NULL, *files_from = NULL, *manifest = NULL;
     char **dirs = calloc((size_t)argc, sizeof *dirs);
     size_t ndirs = 0;
     long jobs = 0;
@@ -151,6 +160,8 @@ int cmd_verify(int argc, char **argv)
             frags[nfrags++] = optarg;
         } else if (c == 'g') {
             registry = optarg;
+        } else if (c == 'M') {
+            manifest = optarg;
         } else if (c == 'N' || c == 'm' || c == 'd') {
             if (c == 'N') detect = 0;
             else if (c == 'm') dc.model = optarg;
@@ -180,6 +191,16 @@ int cmd_verify(int argc, char **argv)
         return rc;
     }
     if (optind >= argc || (nfrags && argc - optind != 1)) die_usage(USAGE);
+    if (manifest) {
+        struct stat ms;
+        if (nfrags || argc - optind != 1) {
+            err("--manifest verifies one file against it");
+            die_usage(USAGE);
+        }
+        if (stat(manifest, &ms) || !S_ISREG(ms.st_mode) || access(manifest, R_OK))
+            return err("%s: cannot read the manifest", manifest);
+        if (ms.st_size > (48 << 20)) return err("%s: a manifest store is at most 48 MiB", manifest);
+    }
     prov_verify_opts vo = {0};
     vo.trust = cfg.trust;
     vo.registry = registry;
@@ -203,7 +224,8 @@ int cmd_verify(int argc, char **argv)
             res.state = prov_report_state(res.report);
             if (n && (res.json = malloc(n + 1))) prov_report_json(res.report, name, res.json, n + 1);
         } else {
-            vo_input in = {.path = name, .keep_report = 1, .progress = progress_cb, .progress_user = &pg};
+            vo_input in = {.path = name, .keep_report = 1, .progress = progress_cb, .progress_user = &pg,
+                           .manifest_path = manifest, .find_sidecar = 1};
             verify_one(ctx, &cfg, &in, &res);
         }
         progress_end(&pg);

@@ -21,7 +21,7 @@ static const char USAGE[] =
     "                                  make a signing key (and its certificate)\n"
     "  certify --key KEY --ca DIR --subject NAME -o CHAIN\n"
     "                                  certify a token's key (pkcs11:URI) or a KEY.pub\n"
-    "  sign IN -o OUT --key KEY        sign a JPEG, PNG or MP4 (KEY: a file or pkcs11:URI)\n"
+    "  sign IN -o OUT --key KEY        sign a picture, video or audio file (KEY: a file or pkcs11:URI)\n"
     "  verify FILE... [--trust PEM]    check files' manifests and signers\n"
     "  inspect FILE [--json]           show a file's whole manifest store\n"
     "  registry init|revoke|flag|rotate|lookup|verify|serve|pending|approve ...\n"

@@ -4,6 +4,7 @@
 #include "detect.h"
 #include "image.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,12 @@ int vo_is_media(const unsigned char *p, size_t n)
     if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) return 1;                /* JPEG */
     if (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8)) return 1;                             /* PNG */
     if (n >= 12 && !memcmp(p + 4, "ftyp", 4)) return 1;                                      /* BMFF */
+    if (n >= 12 && !memcmp(p, "RIFF", 4) &&
+        (!memcmp(p + 8, "WAVE", 4) || !memcmp(p + 8, "WEBP", 4) || !memcmp(p + 8, "AVI ", 4)))
+        return 1;                                                                              /* RIFF */
+    if (n >= 6 && (!memcmp(p, "GIF87a", 6) || !memcmp(p, "GIF89a", 6))) return 1;            /* GIF */
+    if (n >= 4 && (!memcmp(p, "ID3", 3) || !memcmp(p, "fLaC", 4))) return 1;                 /* MP3, FLAC */
+    if (n >= 2 && p[0] == 0xFF && (p[1] & 0xE0) == 0xE0 && ((p[1] >> 1) & 3)) return 1;     /* MPEG audio */
     return 0;
 }
 
@@ -147,6 +154,58 @@ static char *splice(char *obj, size_t *len, const char *key, const char *value)
     return n;
 }
 
+char *vo_sidecar_path(const char *media)
+{
+    const char *slash = strrchr(media, '/'), *dot = strrchr(media, '.');
+    size_t keep = dot && dot > (slash ? slash : media) && dot[1] ? (size_t)(dot - media) : strlen(media);
+    char *p = malloc(keep + 6);
+    if (p) {
+        memcpy(p, media, keep);
+        memcpy(p + keep, ".c2pa", 6);
+    }
+    return p;
+}
+
+/* s as a JSON string, quotes included (malloc'd). */
+static char *json_quote(const char *s)
+{
+    char *q = malloc(strlen(s) * 6 + 3);
+    if (!q) return NULL;
+    size_t k = 0;
+    q[k++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') { q[k++] = '\\'; q[k++] = (char)*p; }
+        else if (*p < 0x20) k += (size_t)sprintf(q + k, "\\u%04x", *p);
+        else q[k++] = (char)*p;
+    }
+    q[k++] = '"';
+    q[k] = 0;
+    return q;
+}
+
+#define SIDECAR_MAX (48u << 20) /* the library's bound on a manifest store */
+
+/* A sidecar's bytes, or NULL with why. */
+static uint8_t *read_sidecar(const char *path, size_t *n, char *why, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(why, cap, "%s: cannot open the manifest: %s", path, strerror(errno));
+        return NULL;
+    }
+    uint8_t *b = malloc(SIDECAR_MAX + 1);
+    size_t k = b ? fread(b, 1, SIDECAR_MAX + 1, f) : 0;
+    int bad = !b || ferror(f) || k > SIDECAR_MAX;
+    fclose(f);
+    if (bad) {
+        snprintf(why, cap, "%s: %s", path, b ? "unreadable, or over 48 MiB" : "out of memory");
+        free(b);
+        return NULL;
+    }
+    *n = k;
+    return b;
+}
+
 int verify_one(prov_ctx *ctx, const vo_config *c, const vo_input *in, vo_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -158,8 +217,49 @@ int verify_one(prov_ctx *ctx, const vo_config *c, const vo_input *in, vo_result 
     prov_report *r = NULL;
     const char *name = in->name ? in->name : in->path;
     int rc;
+    uint8_t *side = NULL;
+    char *found = NULL;
+    const char *side_path = in->manifest_path;
     if (in->path) {
+        if (side_path) {
+            char why[700];
+            if (!(side = read_sidecar(side_path, &vo.manifest_len, why, sizeof why))) {
+                snprintf(out->errmsg, sizeof out->errmsg, "%.500s", why);
+                out->state = PROV_STATE_ERROR;
+                out->exit_code = EXIT_ERROR;
+                char *qf = json_quote(name), *qw = json_quote(why);
+                size_t jn = (qf ? strlen(qf) : 0) + (qw ? strlen(qw) : 0) + 40;
+                out->json = qf && qw ? malloc(jn) : NULL;
+                if (out->json) out->json_len = (size_t)snprintf(out->json, jn, "{\"file\":%s,\"state\":\"error\",\"error\":%s}", qf, qw);
+                free(qf);
+                free(qw);
+                return out->json ? 0 : EXIT_ERROR;
+            }
+            vo.manifest = side;
+        }
         rc = prov_verify_file(ctx, &vo, in->path, &r);
+        int st = r ? prov_report_state(r) : PROV_STATE_ERROR;
+        if (!side && in->find_sidecar && r && (st == PROV_STATE_UNSIGNED || st == PROV_STATE_REMOTE)) {
+            /* no store in the file: a sidecar beside it, as c2pa-rs looks */
+            char *cand[2] = {vo_sidecar_path(in->path), malloc(strlen(in->path) + 6)};
+            if (cand[1]) sprintf(cand[1], "%s.c2pa", in->path);
+            for (int i = 0; i < 2 && !side; i++) {
+                char why[700];
+                if (cand[i] && access(cand[i], F_OK) == 0 && (side = read_sidecar(cand[i], &vo.manifest_len, why, sizeof why))) {
+                    found = cand[i];
+                    cand[i] = NULL;
+                }
+            }
+            free(cand[0]);
+            free(cand[1]);
+            if (side) {
+                prov_report_free(r);
+                r = NULL;
+                vo.manifest = side;
+                side_path = found;
+                rc = prov_verify_file(ctx, &vo, in->path, &r);
+            }
+        }
     } else {
         prov_stream s;
         prov_stream_mem(&s, in->buf, in->len);
@@ -188,6 +288,15 @@ int verify_one(prov_ctx *ctx, const vo_config *c, const vo_input *in, vo_result 
         return EXIT_ERROR;
     }
     out->json_len = n;
+    if (side) { /* where the manifest came from */
+        char *q = json_quote(side_path);
+        char *j = q ? splice(out->json, &out->json_len, "manifest_source", q) : NULL;
+        if (j) out->json = j;
+        free(q);
+    }
+    free(side);
+    free(found);
+    side = NULL;
     if (in->thumbnails && out->state >= PROV_STATE_INVALID && out->state <= PROV_STATE_TRUSTED) {
         prov_stream s;
         FILE *f = NULL;

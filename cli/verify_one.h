@@ -37,6 +37,13 @@ typedef struct vo_input {
     int thumbnails;       /* 1: add "thumbnails" (data: URIs) to the JSON */
     prov_progress_fn progress; /* may be NULL */
     void *progress_user;
+    /* A sidecar manifest store (.c2pa) to verify path against, or NULL.
+     * With find_sidecar and none given, a path that carries no store is
+     * verified against the sidecar beside it when there is one (its name
+     * with the extension replaced by .c2pa, or .c2pa added), as c2pa-rs
+     * looks for it. */
+    const char *manifest_path;
+    int find_sidecar;
 } vo_input;
 
 typedef struct vo_result {
@@ -58,6 +65,10 @@ void vo_result_free(vo_result *r);
 /* Is this the start of a file prov can verify (JPEG, PNG, BMFF)?  n bytes
  * (at least 12 needed to say yes). */
 int vo_is_media(const unsigned char *p, size_t n);
+
+/* The sidecar name of a media file: the extension replaced by .c2pa (none:
+ * .c2pa added).  malloc'd. */
+char *vo_sidecar_path(const char *media);
 
 /* Copy the string value of the first "key":"..." at or after from (which
  * may be NULL: not found), unescaped naively: the JSON is ours.  1 found. */

@@ -345,6 +345,12 @@ typedef struct prov_sign_opts {
      * (prov_definition_ingredient_paths lists them). */
     const struct prov_ingredient *ingredients;
     size_t ningredients;
+    /* 1: a sidecar manifest.  The input is hashed as it is (c2pa.hash.data
+     * with no exclusion; BMFF: c2pa.hash.bmff.v3 at its own offsets) and
+     * only the manifest store (application/c2pa, what a .c2pa file holds)
+     * is written to out; the media stay untouched.  Verify it with
+     * prov_verify_opts.manifest. */
+    int sidecar;
 } prov_sign_opts;
 
 typedef struct prov_ingredient {
@@ -420,6 +426,12 @@ typedef struct prov_verify_opts {
      * unsigned.  0: PROV_PDQ_MATCH_DISTANCE; negative: no lookup.  Needs a
      * seekable input (the file is read again to decode it). */
     int match_distance;
+    /* A manifest store from outside the file (a sidecar .c2pa, a fetched
+     * remote manifest): the file is verified against it, not against any
+     * store it carries.  Its data hash must name no exclusion (nothing of
+     * the file is left unbound).  NULL: the file's own store. */
+    const uint8_t *manifest;
+    size_t manifest_len;
 } prov_verify_opts;
 
 typedef struct prov_report prov_report;

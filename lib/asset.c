@@ -21,6 +21,7 @@ const char *asset_format_mime(int format)
     case FMT_GIF: return "image/gif";
     case FMT_MP3: return "audio/mpeg";
     case FMT_FLAC: return "audio/flac";
+    case FMT_C2PA: return "application/c2pa";
     default: return "application/octet-stream";
     }
 }
@@ -204,6 +205,26 @@ trunc:
     return prov_seterr(ctx, rc, "%s: read failed", what);
 }
 
+/* A .c2pa file: the store is the whole file. */
+static int store_alone(prov_ctx *ctx, rdr *r, asset *a, const char *what)
+{
+    for (;;) {
+        const uint8_t *p;
+        size_t n;
+        if (rdr_next(r, &p, &n, RDR_BUF)) return prov_seterr(ctx, PROV_EIO, "%s: read failed", what);
+        if (!n) break;
+        if (a->store.len + n > PROV_MAX_STORE)
+            return prov_seterr(ctx, PROV_ELIMIT, "%s: manifest store over %u bytes", what, PROV_MAX_STORE);
+        pbuf_put(&a->store, p, n);
+        if (a->store.err) return PROV_ENOMEM;
+    }
+    if (rd32(a->store.p) != a->store.len)
+        return prov_seterr(ctx, PROV_EFORMAT, "%s: manifest store is %zu bytes but says %u", what, a->store.len,
+                           rd32(a->store.p));
+    a->has_store = 1;
+    return 0;
+}
+
 int asset_read_head(prov_ctx *ctx, rdr *r, asset *a, const char *what)
 {
     memset(a, 0, sizeof *a);
@@ -213,12 +234,14 @@ int asset_read_head(prov_ctx *ctx, rdr *r, asset *a, const char *what)
     size_t n = r->end - r->pos;
     if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) a->format = FMT_JPEG;
     else if (n >= 8 && memcmp(p, PNG_SIG, 8) == 0) a->format = FMT_PNG;
+    else if (is_c2pa_jumbf_start(p, n)) a->format = FMT_C2PA;
     else if ((a->format = media_sniff(p, n)) == 0)
         return prov_seterr(ctx, PROV_EUNSUPPORTED,
                            "%s: not a format prov reads (JPEG, PNG, WebP, GIF, BMFF: MP4/MOV/HEIC/AVIF/M4A, WAV, AVI, MP3, FLAC)",
                            what);
     a->mime = asset_format_mime(a->format);
-    if (media_is(a->format)) rc = media_scan(ctx, r, a, what);
+    if (a->format == FMT_C2PA) rc = store_alone(ctx, r, a, what);
+    else if (media_is(a->format)) rc = media_scan(ctx, r, a, what);
     else rc = a->format == FMT_JPEG ? jpeg_head(ctx, r, a, what) : png_head(ctx, r, a, what);
     a->mime = asset_format_mime(a->format); /* an ID3 tag may front FLAC */
     if (rc) asset_free(a);
@@ -267,8 +290,8 @@ int asset_wrap_store(int format, const uint8_t *s, size_t n, pbuf *out)
 int asset_remote_url(const asset *a, char *url, size_t cap)
 {
     static const char key[] = "dcterms:provenance";
+    if (!a->head.p || !cap) return 0;
     const uint8_t *p = a->head.p, *end = a->head.p + a->head.len;
-    if (!p || !cap) return 0;
     while ((p = memmem(p, (size_t)(end - p), key, sizeof key - 1))) {
         const uint8_t *q = p + sizeof key - 1;
         p = q;

@@ -12,7 +12,8 @@
 enum {
     FMT_UNKNOWN = 0, FMT_JPEG, FMT_PNG, FMT_BMFF,
     /* media.h: the store anywhere in the file, found with seeks */
-    FMT_WAV, FMT_WEBP, FMT_AVI, FMT_GIF, FMT_MP3, FMT_FLAC
+    FMT_WAV, FMT_WEBP, FMT_AVI, FMT_GIF, FMT_MP3, FMT_FLAC,
+    FMT_C2PA /* a manifest store alone (a .c2pa sidecar): inspected, not bound */
 };
 
 #define ASSET_MAX_RANGES 1100 /* a 64 MiB store in 64 KB segments */
@@ -30,7 +31,7 @@ typedef struct asset {
     xrange drop;        /* the old store's whole container (chunk, block, frame) */
     uint64_t body, end; /* RIFF: the chunks [12, end); GIF: the insert point;
                          * ID3: the frames [body, end) */
-    uint64_t tail;      /* ID3: where the tag ends and the audio begins */
+    uint64_t tail;      /* ID3: where the tag ends and the audio begins; RIFF: its end */
     int ver;            /* ID3 major version (0: none); GIF: 1 for 87a */
 } asset;
 

@@ -33,7 +33,7 @@ int gif_scan(prov_ctx *ctx, rdr *r, asset *a, const char *what)
             ours = !memcmp(id, C2PA_APP, 12);
             if (id[0] != 11) { /* not the usual 11-byte identifier: walk it as sub-blocks */
                 pos = off + 2;
-                if (rdr_seek(r, pos)) return PROV_EIO;
+                if (rdr_seek(r, pos)) return prov_seterr(ctx, PROV_EFORMAT, "%s: truncated GIF extension", what);
             } else {
                 pos += 12;
             }
@@ -52,7 +52,7 @@ int gif_scan(prov_ctx *ctx, rdr *r, asset *a, const char *what)
                     return prov_seterr(ctx, PROV_EFORMAT, "%s: truncated GIF extension", what);
                 a->store.len += len;
             } else if (rdr_seek(r, pos + len)) {
-                return PROV_EIO;
+                return prov_seterr(ctx, PROV_EFORMAT, "%s: truncated GIF extension", what);
             }
             pos += len;
         }

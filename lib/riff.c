@@ -39,7 +39,8 @@ int riff_scan(prov_ctx *ctx, rdr *r, asset *a, const char *what)
         off = dend + (sz & 1);
     }
     a->body = 12;
-    a->end = end;
+    a->end = off < end ? off : end; /* the whole chunks */
+    a->tail = end;                  /* bytes after them (under 8) are no chunk: kept after ours */
     return 0;
 }
 
@@ -63,7 +64,7 @@ int riff_plan(prov_ctx *ctx, const asset *a, size_t n, mplan *pl)
     pl->ex_len = 8 + (uint64_t)n;
     uint64_t body = a->end - a->body - a->drop.len;
     uint64_t pad = body & 1; /* an unpadded last chunk: the new one must start even */
-    uint64_t size = 4 + body + pad + pl->wrapped;
+    uint64_t size = 4 + body + pad + pl->wrapped + (a->tail - a->end);
     if (size + 8 > RIFF_MAX)
         return prov_seterr(ctx, PROV_ELIMIT, "the signed file would pass RIFF's 4 GiB (RF64 is not supported)");
     uint8_t h[12];
@@ -79,6 +80,7 @@ int riff_plan(prov_ctx *ctx, const asset *a, size_t n, mplan *pl)
     }
     if (pad) mp_lit(pl, "", 1);
     mp_store(pl);
-    mp_copy(pl, a->end, MP_TO_END); /* anything after the RIFF (AVI's AVIX parts) */
+    mp_copy(pl, a->end, a->tail - a->end);
+    mp_copy(pl, a->tail, MP_TO_END); /* anything after the RIFF (AVI's AVIX parts) */
     return 0;
 }

@@ -114,6 +114,10 @@ int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *si
         goto out;
     }
     if ((rc = asset_read_head(ctx, &rd, &a, "input"))) goto out;
+    if (a.format == FMT_C2PA) {
+        rc = prov_seterr(ctx, PROV_EUNSUPPORTED, "input is a manifest store alone (.c2pa): sign the file it belongs to");
+        goto out;
+    }
     if (a.has_store && !s.has_parent) {
         /* re-signing a signed file: it is its own parent */
         if (!in->seek) {
@@ -129,6 +133,10 @@ int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *si
     }
     s.format = a.format;
     if ((rc = build_fixed(&s))) goto out;
+    if (s.o->sidecar) {
+        if ((rc = sign_sidecar(&s, &rd, &a, out, &store))) goto out;
+        goto publish;
+    }
     if (media_is(a.format)) {
         rc = sign_media(&s, &rd, &a, out);
         goto out;
@@ -186,6 +194,7 @@ int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *si
     if (wrapped.len != wlen) { rc = prov_seterr(ctx, PROV_EINVAL, "wrapped manifest size mismatch"); goto out; }
     if (out->seek(out->user, start) || out->write(out->user, wrapped.p, wrapped.len)) goto wfail;
     rc = 0;
+publish:
     if (s.o->publish) { /* the store, under the picture and its likely crops */
         rc = prov_repo_publish(ctx, s.o->publish, store.p, store.len, (const uint8_t(*)[32])s.pdq, 9, NULL);
         if (rc) {

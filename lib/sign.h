@@ -87,6 +87,11 @@ PROV_HIDDEN int sign_bmff(sctx *s, rdr *rd, prov_stream *in, prov_stream *out);
 /* Signing the formats of media.h (sign_media.c): a is the input's scan,
  * rd its reader. */
 PROV_HIDDEN int sign_media(sctx *s, rdr *rd, asset *a, prov_stream *out);
+/* A sidecar (prov_sign_opts.sidecar): the input hashed whole, the store
+ * alone written to out and left in *store (sign_sidecar.c). */
+PROV_HIDDEN int sign_sidecar(sctx *s, rdr *rd, asset *a, prov_stream *out, pbuf *store);
+/* The same for BMFF (bf: its bmff_file). */
+PROV_HIDDEN int sign_sidecar_bmff(sctx *s, rdr *rd, const void *bf, prov_stream *out);
 /* A media fragment: a C2PA 'merkle' box before its first moof naming its
  * place (location) in the init segment's tree; *leaf gets its hash. */
 PROV_HIDDEN int sign_fragment(prov_ctx *ctx, rdr *rd, prov_stream *out, uint64_t location, uint8_t leaf[32]);

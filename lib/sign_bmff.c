@@ -37,6 +37,10 @@ int sign_bmff(sctx *s, rdr *rd, prov_stream *in, prov_stream *out)
     if (bf.ftyp < 0) { rc = prov_seterr(ctx, PROV_EFORMAT, "input: no ftyp box"); goto out; }
     s->format = FMT_BMFF;
     if ((rc = build_fixed(s))) goto out;
+    if (s->o->sidecar) {
+        rc = sign_sidecar_bmff(s, rd, &bf, out);
+        goto out;
+    }
     uint8_t hash[32] = {0};
     if ((rc = build_store(s, hash, 0, 0, 0, &store))) goto out;
     if (store.len > PROV_MAX_STORE) {

@@ -300,6 +300,19 @@ static int manifest_written(const sctx *s, size_t c, const char *label)
     return 0;
 }
 
+/* A manifest carried over from another store.  A box whose length field
+ * is 0 ran to the end of its old store; here others follow it, so its
+ * length is written out. */
+static void put_manifest_box(pbuf *out, const jbox *box)
+{
+    if (box->len >= 8 && box->len <= 0xFFFFFFFFu && rd32(box->p) == 0) {
+        pbuf_be32(out, (uint32_t)box->len);
+        pbuf_put(out, box->p + 4, box->len - 4);
+    } else {
+        pbuf_put(out, box->p, box->len);
+    }
+}
+
 int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, int sign, pbuf *out)
 {
     pbuf hd, claim, asrt, sig;
@@ -360,15 +373,17 @@ int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, i
         cbor_put_text(&hd, "name");
         cbor_put_text(&hd, "jumbf manifest");
     } else {
-        /* c2pa.hash.data */
-        cbor_put_map(&hd, 5);
-        cbor_put_text(&hd, "exclusions");
-        cbor_put_array(&hd, 1);
-        cbor_put_map(&hd, 2);
-        cbor_put_text(&hd, "start");
-        cbor_put_uint(&hd, start);
-        cbor_put_text(&hd, "length");
-        cbor_put_uint(&hd, len);
+        /* c2pa.hash.data; a sidecar's binds the whole file: no exclusion */
+        cbor_put_map(&hd, s->o->sidecar ? 4 : 5);
+        if (!s->o->sidecar) {
+            cbor_put_text(&hd, "exclusions");
+            cbor_put_array(&hd, 1);
+            cbor_put_map(&hd, 2);
+            cbor_put_text(&hd, "start");
+            cbor_put_uint(&hd, start);
+            cbor_put_text(&hd, "length");
+            cbor_put_uint(&hd, len);
+        }
         cbor_put_text(&hd, "name");
         cbor_put_text(&hd, "jumbf manifest");
         cbor_put_text(&hd, "alg");
@@ -456,11 +471,10 @@ int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, i
     }
 
     size_t st = jumbf_open_super(out, C2PA_STORE, "c2pa");
-    for (size_t i = 0; i < s->pstore.n; i++) pbuf_put(out, s->pstore.m[i].sb.box.p, s->pstore.m[i].sb.box.len);
+    for (size_t i = 0; i < s->pstore.n; i++) put_manifest_box(out, &s->pstore.m[i].sb.box);
     for (size_t c = 0; c < s->ncomp; c++) /* the ingredients' manifests, each once */
         for (size_t i = 0; i < s->comp[c].st.n; i++)
-            if (!manifest_written(s, c, s->comp[c].st.m[i].label))
-                pbuf_put(out, s->comp[c].st.m[i].sb.box.p, s->comp[c].st.m[i].sb.box.len);
+            if (!manifest_written(s, c, s->comp[c].st.m[i].label)) put_manifest_box(out, &s->comp[c].st.m[i].sb.box);
     size_t ms = jumbf_open_super(out, C2PA_MANIFEST, s->label);
     pbuf_put(out, asrt.p, asrt.len);
     size_t cs = jumbf_open_super(out, C2PA_CLAIM, "c2pa.claim.v2");

@@ -120,7 +120,8 @@ int rdr_init(rdr *r, prov_stream *s)
 {
     memset(r, 0, sizeof *r);
     r->s = s;
-    r->buf = malloc(RDR_BUF);
+    r->cap = RDR_START;
+    r->buf = malloc(r->cap);
     return r->buf ? 0 : PROV_ENOMEM;
 }
 
@@ -142,7 +143,14 @@ int rdr_fill(rdr *r, size_t want)
         r->pos = 0;
     }
     while (r->end < want && !r->eof) {
-        long n = r->s->read(r->s->user, r->buf + r->end, RDR_BUF - r->end);
+        if (r->end == r->cap) { /* grows while a large read is asked for */
+            size_t nc = r->cap * 2 < RDR_BUF ? r->cap * 2 : RDR_BUF;
+            uint8_t *nb = realloc(r->buf, nc);
+            if (!nb) return PROV_ENOMEM;
+            r->buf = nb;
+            r->cap = nc;
+        }
+        long n = r->s->read(r->s->user, r->buf + r->end, r->cap - r->end);
         if (n < 0) return PROV_EIO;
         if (n == 0) r->eof = 1;
         r->end += (size_t)n;

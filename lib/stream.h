@@ -4,12 +4,14 @@
 
 #include "internal.h"
 
-#define RDR_BUF (1u << 20) /* large reads keep hashing at memory speed */
+#define RDR_BUF (1u << 20)    /* large reads keep hashing at memory speed */
+#define RDR_START (64u << 10) /* the buffer starts here: small files and header walks stay small */
 
 typedef struct rdr {
     prov_stream *s;
     uint8_t *buf;
     size_t pos, end; /* valid bytes are buf[pos..end) */
+    size_t cap;      /* buf's size, RDR_START growing to RDR_BUF */
     uint64_t base;   /* stream offset of buf[0] */
     int eof;
     int stale; /* the stream was used behind our back: seek before reading */

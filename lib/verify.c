@@ -509,7 +509,7 @@ static void xhash_feed_cb(void *h, const uint8_t *p, size_t n) { xhash_feed(h, p
 
 /* Hash the whole file minus the exclusions: head from memory, the rest
  * streamed.  Returns 0 match, 1 mismatch, negative on read error. */
-static int hash_pass(vctx *v, asset *a, rdr *rd, const c2pa_assertion *binding, int via_parent)
+static int hash_pass(vctx *v, asset *a, rdr *rd, const c2pa_assertion *binding, int via_parent, int external)
 {
     prov_report *r = v->r;
     xrange *ex = malloc(PROV_MAX_EXCLUSIONS * sizeof *ex);
@@ -533,6 +533,7 @@ static int hash_pass(vctx *v, asset *a, rdr *rd, const c2pa_assertion *binding, 
         if (via_parent) ex[i].len = a->ranges[0].len;
         if (ex[i].len == a->ranges[0].len) located = 1;
     }
+    if (external) located = nex == 0; /* outside the file: all of it is bound */
     if (nex > 1) report_add(r, PROV_CODE_INFO, "assertion.dataHash.additionalExclusionsPresent", 0);
     xhash h;
     if (hash_alg_len(alg, strlen(alg)) == 0 || xhash_init(&h, alg, ex, nex)) {
@@ -811,6 +812,25 @@ int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, 
     } else if (!rc) {
         rc = asset_read_head(ctx, &rd, &a, "input");
     }
+    if (!rc && a.format == FMT_C2PA) {
+        asset_free(&a);
+        rc = prov_seterr(ctx, PROV_EUNSUPPORTED,
+                         "input is a manifest store alone (.c2pa): verify the file it belongs to with it "
+                         "(prov verify FILE --manifest STORE.c2pa), or inspect it");
+    }
+    int external = !rc && opts && opts->manifest;
+    if (external) { /* a sidecar or fetched store takes the place of the file's own */
+        if (opts->manifest_len > PROV_MAX_STORE) {
+            asset_free(&a);
+            rc = prov_seterr(ctx, PROV_ELIMIT, "manifest: over %u bytes", PROV_MAX_STORE);
+        } else {
+            a.store.len = 0;
+            pbuf_put(&a.store, opts->manifest, opts->manifest_len);
+            a.has_store = 1;
+            a.nranges = 0;
+            if (a.store.err) { asset_free(&a); rc = PROV_ENOMEM; }
+        }
+    }
     if (rc) {
         bmff_free(&bf);
         rdr_free(&rd);
@@ -867,7 +887,7 @@ int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, 
         } else if (nbind > 1 && !active->is_update) {
             vfail(&v, "assertion.multipleHardBindings", 0);
         } else if (label_is(binding->label, "c2pa.hash.data") && a.format != FMT_BMFF) {
-            rc = hash_pass(&v, &a, &rd, binding, binding_via_parent);
+            rc = hash_pass(&v, &a, &rd, binding, binding_via_parent, external);
             if (rc < 0) {
                 fail_error(r, ctx, rc);
                 goto done;

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// usage: node c2pa_sign.mjs KEY.pem CHAIN.pem IN OUT
+// usage: node c2pa_sign.mjs [--sidecar] KEY.pem CHAIN.pem IN OUT
 // Signs IN with c2pa-rs (@contentauth/c2pa-wasm's WasmBuilder) into OUT, so
-// that prov can be checked on files c2pa-rs wrote, format by format.
+// that prov can be checked on files c2pa-rs wrote, format by format.  With
+// --sidecar, OUT gets the manifest store alone (setNoEmbed) and IN is not
+// copied: a .c2pa sidecar as c2pa-rs makes it.
 //
 // The wasm signer hands its callback the claim bytes and takes back a whole
 // COSE_Sign1 (c2pa-rs's "direct COSE handling"), so this script builds it:
@@ -14,8 +16,11 @@ import { initSync, WasmBuilder } from '@contentauth/c2pa-wasm';
 import { fileURLToPath } from 'node:url';
 import { mimeFor } from './c2pa_lib.mjs';
 
-const [keyPath, chainPath, inPath, outPath] = process.argv.slice(2);
-if (!outPath) { console.error('usage: node c2pa_sign.mjs KEY.pem CHAIN.pem IN OUT'); process.exit(2); }
+const args = process.argv.slice(2);
+const sidecar = args[0] === '--sidecar';
+if (sidecar) args.shift();
+const [keyPath, chainPath, inPath, outPath] = args;
+if (!outPath) { console.error('usage: node c2pa_sign.mjs [--sidecar] KEY.pem CHAIN.pem IN OUT'); process.exit(2); }
 const mime = mimeFor(inPath);
 if (!mime) { console.error(`c2pa_sign: no MIME type for ${inPath}`); process.exit(2); }
 
@@ -84,8 +89,14 @@ const definition = {
 const builder = WasmBuilder.fromJson(JSON.stringify(definition));
 try {
   const signer = { reserveSize: RESERVE, alg: ed ? 'ed25519' : 'es256', sign: coseSign1 };
-  const out = await builder.sign(signer, [], mime, new MemBlob(readFileSync(inPath)));
-  writeFileSync(outPath, out);
+  if (sidecar) {
+    builder.setNoEmbed(true);
+    const r = await builder.signAndGetManifestBytes(signer, [], mime, new MemBlob(readFileSync(inPath)));
+    writeFileSync(outPath, r.manifest ?? r.manifestBytes ?? r.manifest_bytes ?? r[1]);
+  } else {
+    const out = await builder.sign(signer, [], mime, new MemBlob(readFileSync(inPath)));
+    writeFileSync(outPath, out);
+  }
 } catch (e) {
   console.error(`c2pa_sign: ${inPath}: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);

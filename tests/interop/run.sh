@@ -205,6 +205,23 @@ step "prov agrees with c2pa-rs on those files tampered with (both: Invalid, data
   bash -c '"$0" --trust "$@" | tee /dev/stderr | grep -c "c2pa-rs: Invalid \[assertion\.\(data\|bmff\)Hash\.mismatch\]  prov: invalid" | grep -qx 20' \
   "$here/compare.sh" "$t/ca/root.pem" "$prov" "${rs_tampered[@]}"
 
+# Sidecars c2pa-rs makes (setNoEmbed: the store alone, the media as they
+# are): prov verifies each media file against its .c2pa as Trusted.  (MP3
+# and FLAC are left out: c2pa-rs 0.91 hashes those as if its placeholder ID3
+# frame were in the file, so its sidecar does not bind the file itself;
+# docs/formats.md.)  The wasm reader has no sidecar entry point, so the
+# other direction cannot be measured here.
+side_ok() {
+  local f
+  for f in a.webp l.webp a.gif m.gif a.wav a.avi a.m4a; do
+    node "$here/c2pa_sign.mjs" --sidecar "$t/rs-p256.pem" "$t/rs-p256.chain" "$t/fmt/$f" "$t/fmt/side-$f.c2pa" || return 1
+    "$prov" verify "$t/fmt/$f" --manifest "$t/fmt/side-$f.c2pa" --trust "$t/ca/root.pem" --json --no-detect |
+      grep -q '"state":"trusted"' || { echo "  FAIL $f with c2pa-rs's sidecar"; return 1; }
+    echo "  ok   $f with c2pa-rs's sidecar: trusted"
+  done
+}
+step "prov verifies media against the sidecars c2pa-rs writes (7 files, 5 formats)" side_ok
+
 # The HEIC fixture re-signed: its origo parent is untrusted, so c2pa-rs
 # says Valid with that one failure in the ingredient, with and without our root.
 "$prov" sign "$fixtures/trustnxt-icon-signed-v2-bmff.heic" -o "$t/resigned.heic" --key "$t/k" >/dev/null

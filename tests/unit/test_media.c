@@ -272,6 +272,70 @@ static void test_id3v22_refused(void **state)
     assert_int_not_equal(sh("test -e s-v22.mp3"), 0);
 }
 
+/* Sidecars: the media untouched, found beside the file, or named. */
+static void test_sidecar(void **state)
+{
+    (void)state;
+    const char *names[] = {"sc.wav", "sc.gif", "sc.mp3", "sc.m4a"};
+    const char *makes[] = {SINE, PICT, SINE, SINE "-c:a aac"};
+    for (size_t i = 0; i < 4; i++) {
+        const char *n = names[i];
+        assert_int_equal(sh(FF "%s %s && cp %s orig-%s", makes[i], n, n, n), 0);
+        assert_int_equal(sh("%s sign %s --sidecar --key k", P, n), 0);
+        output_has("sc.c2pa");
+        assert_int_equal(sh("cmp %s orig-%s", n, n), 0); /* untouched */
+        /* found beside it (NAME.c2pa) and named in the JSON */
+        assert_int_equal(sh("%s verify %s --trust ca/root.pem --json", P, n), 0);
+        output_has("\"state\":\"trusted\"");
+        output_has("\"manifest_source\":\"sc.c2pa\"");
+        /* or given; then FILE.c2pa also found */
+        assert_int_equal(sh("mv sc.c2pa side-%s.c2pa", n), 0);
+        assert_int_equal(sh("%s verify %s --manifest side-%s.c2pa --trust ca/root.pem", P, n, n), 0);
+        assert_int_equal(sh("%s verify %s", P, n), 1); /* no sidecar now: unsigned */
+        output_has("unsigned");
+        assert_int_equal(sh("cp side-%s.c2pa %s.c2pa", n, n), 0);
+        assert_int_equal(sh("%s verify %s --trust ca/root.pem", P, n), 0);
+        output_has("trusted");
+        /* one byte of the media changed */
+        assert_int_equal(sh("sz=$(stat -c %%s %s); printf 'Z' | dd of=%s bs=1 seek=$((sz/2)) conv=notrunc status=none", n, n), 0);
+        assert_int_equal(sh("%s verify %s --manifest side-%s.c2pa --trust ca/root.pem", P, n, n), 1);
+        output_has(i == 3 ? "assertion.bmffHash.mismatch" : "assertion.dataHash.mismatch");
+        assert_int_equal(sh("rm -f %s.c2pa", n), 0);
+    }
+    /* an embedded store used as a sidecar: its exclusion would leave the
+     * store's bytes unbound, so it does not bind the file from outside */
+    assert_int_equal(sh(FF SINE "emb.wav"), 0);
+    assert_int_equal(sh("%s sign emb.wav -o s-emb.wav --key k", P), 0);
+    size_t len;
+    char path[600];
+    snprintf(path, sizeof path, "%s/s-emb.wav", D);
+    uint8_t *w = tu_read(path, &len);
+    size_t off = 12, at = 0, sz = 0;
+    while (off + 8 <= len) {
+        size_t csz = w[off + 4] | w[off + 5] << 8 | w[off + 6] << 16 | (size_t)w[off + 7] << 24;
+        if (!memcmp(w + off, "C2PA", 4)) { at = off + 8; sz = csz; }
+        off += 8 + csz + (csz & 1);
+    }
+    assert_true(sz > 0);
+    snprintf(path, sizeof path, "%s/emb.c2pa.x", D);
+    tu_write(path, w + at, sz);
+    free(w);
+    assert_int_equal(sh("%s verify s-emb.wav --manifest emb.c2pa.x --trust ca/root.pem", P), 1);
+    output_has("assertion.dataHash.mismatch");
+    /* a store alone: inspected; verify says what to do */
+    assert_int_equal(sh("%s inspect emb.c2pa.x", P), 0);
+    output_has("application/c2pa");
+    assert_int_equal(sh("%s verify emb.c2pa.x", P), 2);
+    output_has("--manifest");
+    assert_int_equal(sh("%s sign emb.c2pa.x -o x.wav --key k", P), 2);
+    output_has("manifest store alone");
+    /* refusals */
+    assert_int_equal(sh("%s verify s-emb.wav --manifest nosuch.c2pa", P), 2);
+    output_has("cannot read the manifest");
+    assert_int_equal(sh("%s sign emb.wav --sidecar --in-place --key k", P), 2);
+    output_has("--sidecar signs one file");
+}
+
 static long rd_only(void *u, void *buf, size_t len)
 {
     FILE *f = u;
@@ -310,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_hostile_gif),
         cmocka_unit_test(test_hostile_id3),
         cmocka_unit_test(test_id3v22_refused),
+        cmocka_unit_test(test_sidecar),
         cmocka_unit_test(test_needs_seek),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
