@@ -3,6 +3,7 @@
 
 #include "sign_batch.h"
 #include "verify_one.h"
+#include "tmpfile.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char USAGE[] =
     "usage: prov sign IN -o OUT --key KEY [options]\n"
@@ -65,6 +67,10 @@ static const char USAGE[] =
     "  --sidecar             write the manifest store alone to OUT (default: IN's\n"
     "                        name with .c2pa) and leave IN as it is; the\n"
     "                        manifest binds all of IN; prov verify IN finds it\n"
+    "  --remote-url URL      a remote manifest (JPEG, PNG): OUT carries only an XMP\n"
+    "                        reference to URL (dcterms:provenance); the store,\n"
+    "                        which binds all of OUT, goes to --manifest-out M\n"
+    "                        (default: OUT's name with .c2pa) to publish at URL\n"
     "  --allow-expired       sign even though the certificate has expired or is\n"
     "                        not yet valid (verifiers will report it)\n"
     "  --insecure-key        use an unencrypted key file that others can read\n"
@@ -314,6 +320,8 @@ int cmd_sign(int argc, char **argv)
                                           {"insecure-key", no_argument, 0, 'I'},
                                           {"manifest", required_argument, 0, 'm'},
                                           {"sidecar", no_argument, 0, 'Y'},
+                                          {"remote-url", required_argument, 0, 'U'},
+                                          {"manifest-out", required_argument, 0, 'W'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(USAGE, stdout); return 0; }
@@ -329,7 +337,7 @@ int cmd_sign(int argc, char **argv)
     int allow_expired = 0, insecure_key = 0;
     if (!frags || !lists) return free(frags), free(lists), err("out of memory");
     optind = 1;
-    const char *defp = NULL;
+    const char *defp = NULL, *manifest_out = NULL;
     while ((c = getopt_long(argc, argv, "o:k:d:m:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
@@ -365,6 +373,8 @@ int cmd_sign(int argc, char **argv)
         case 'I': insecure_key = 1; break;
         case 'm': defp = optarg; break;
         case 'Y': so.sidecar = 1; break;
+        case 'U': so.remote_url = optarg; break;
+        case 'W': manifest_out = optarg; break;
         default: die_usage(USAGE);
         }
     }
@@ -394,9 +404,11 @@ int cmd_sign(int argc, char **argv)
     if ((outdir || nlists) && nipaths)
         return prov_definition_paths_free(ipaths, nipaths), free(deftext), free(frags), free(lists),
                err("%s: a definition with ingredient_paths signs one file at a time (not with -d)", defp);
-    if (so.sidecar && (outdir || nlists || inplace || nfrags))
+    if ((so.sidecar || so.remote_url) && (outdir || nlists || inplace || nfrags))
         return free(frags), free(lists), free(deftext),
-               err("--sidecar signs one file (not with -d, --files-from, --in-place or --fragment)");
+               err("--sidecar and --remote-url sign one file (not with -d, --files-from, --in-place or --fragment)");
+    if (manifest_out && !so.remote_url)
+        return free(frags), free(lists), free(deftext), err("--manifest-out goes with --remote-url");
     if (outdir || nlists) {
         if (!outdir) return free(frags), free(lists), err("--files-from needs -d OUTDIR");
         if (out || inplace || parent || nfrags || so.title || so.parent_title)
@@ -445,6 +457,31 @@ int cmd_sign(int argc, char **argv)
         rc = sign_fragments(ctx, &so, &g.signer, g.chain, in, out, frags, nfrags, fragdir);
         goto out;
     }
+    /* a remote manifest: its store to M (default OUT's name with .c2pa),
+     * written beside it and renamed into place once OUT is */
+    char *mpath = NULL, *mtmp = NULL;
+    int mfd = -1;
+    FILE *mf = NULL;
+    prov_stream ms;
+    if (so.remote_url) {
+        mpath = manifest_out ? strdup(manifest_out) : vo_sidecar_path(out);
+        struct stat mt;
+        if (mpath && lstat(mpath, &mt) == 0 && !S_ISREG(mt.st_mode)) { /* a rename would replace a device */
+            err("%s: exists and is not a regular file", mpath);
+            free(mpath);
+            goto out;
+        }
+        if (!mpath || tmp_create(mpath, &mtmp, &mfd) || !(mf = fdopen(mfd, "w+b"))) {
+            err("%s: cannot create a file beside it", mpath ? mpath : "manifest");
+            if (mfd >= 0) close(mfd);
+            if (mtmp) unlink(mtmp);
+            free(mtmp);
+            free(mpath);
+            goto out;
+        }
+        prov_stream_file(&ms, mf);
+        so.manifest_out = &ms;
+    }
     progress pg;
     progress_start(&pg, in);
     so.progress = progress_cb;
@@ -455,8 +492,28 @@ int cmd_sign(int argc, char **argv)
         r = prov_sign_file(ctx, &so, &g.signer, g.chain, in, out);
     }
     progress_end(&pg);
+    int mfail = 0;
+    if (mf) {
+        if (!r && (fflush(mf) || fsync(fileno(mf)) || fchmod(fileno(mf), 0644) || rename(mtmp, mpath))) {
+            err("%s: cannot write the manifest: %s", mpath, strerror(errno));
+            unlink(out); /* the file names a manifest that is not there: neither stays */
+            r = PROV_EIO;
+            mfail = 1;
+        }
+        fclose(mf);
+        if (r) unlink(mtmp);
+        free(mtmp);
+    }
     if (r) {
-        err("%s: %s", in, *prov_errmsg(ctx) ? prov_errmsg(ctx) : prov_strerror(r));
+        if (!mfail) err("%s: %s", in, *prov_errmsg(ctx) ? prov_errmsg(ctx) : prov_strerror(r));
+        free(mpath);
+        goto out;
+    }
+    if (so.remote_url) {
+        printf("signed %s -> %s (it names its manifest at %s)\n", in, out, so.remote_url);
+        printf("manifest store: %s; publish it at %s\n", mpath, so.remote_url);
+        free(mpath);
+        rc = 0;
         goto out;
     }
     if (so.sidecar) printf("signed %s -> %s (a sidecar manifest; %s is unchanged)\n", in, out, in);

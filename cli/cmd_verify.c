@@ -31,6 +31,10 @@ static const char USAGE[] =
     "                store is checked against FILE's sidecar when one is there\n"
     "                (NAME.c2pa for NAME.EXT, or FILE.c2pa); the JSON names it\n"
     "                as manifest_source\n"
+    "  --fetch-remote  a FILE that names a remote manifest (state remote) is\n"
+    "                checked against the store fetched from its URL (http(s),\n"
+    "                no redirects, 60 s, 48 MiB at most); without it the URL is\n"
+    "                only reported\n"
     "  --json        one JSON object per file per line: file, state, codes\n"
     "                {success, failure, informational}, signer, actions,\n"
     "                ingredients\n"
@@ -68,7 +72,7 @@ static void print_human(const prov_report *r, const char *file)
     int st = prov_report_state(r);
     printf("%s: %s\n", file, prov_state_name(st));
     if (st == PROV_STATE_REMOTE)
-        printf("  remote:   its manifest is at %s (not fetched)\n", prov_report_remote_url(r));
+        printf("  remote:   its manifest is at %s (not fetched: --fetch-remote fetches it)\n", prov_report_remote_url(r));
     for (int kind = PROV_CODE_FAILURE; kind <= PROV_CODE_INFO; kind++) {
         size_t n = prov_report_status_count(r);
         for (size_t i = 0; i < n; i++) {
@@ -112,6 +116,7 @@ int cmd_verify(int argc, char **argv)
                                           {"model", required_argument, 0, 'm'},
                                           {"device", required_argument, 0, 'd'},
                                           {"manifest", required_argument, 0, 'M'},
+                                          {"fetch-remote", no_argument, 0, 'H'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(USAGE, stdout); return 0; }
     detect_cfg dc;
@@ -127,7 +132,7 @@ int cmd_verify(int argc, char **argv)
     char **dirs = calloc((size_t)argc, sizeof *dirs);
     size_t ndirs = 0;
     long jobs = 0;
-    int summary_json = 0;
+    int summary_json = 0, fetch_remote = 0;
     if (!frags || !dirs) return err("out of memory");
     optind = 1;
     while ((c = getopt_long(argc, argv, "t:r:j:h", opts, NULL)) != -1) {
@@ -162,6 +167,8 @@ int cmd_verify(int argc, char **argv)
             registry = optarg;
         } else if (c == 'M') {
             manifest = optarg;
+        } else if (c == 'H') {
+            fetch_remote = 1;
         } else if (c == 'N' || c == 'm' || c == 'd') {
             if (c == 'N') detect = 0;
             else if (c == 'm') dc.model = optarg;
@@ -197,9 +204,18 @@ int cmd_verify(int argc, char **argv)
             err("--manifest verifies one file against it");
             die_usage(USAGE);
         }
-        if (stat(manifest, &ms) || !S_ISREG(ms.st_mode) || access(manifest, R_OK))
-            return err("%s: cannot read the manifest", manifest);
-        if (ms.st_size > (48 << 20)) return err("%s: a manifest store is at most 48 MiB", manifest);
+        int bad = stat(manifest, &ms) || !S_ISREG(ms.st_mode) || access(manifest, R_OK)
+                      ? err("%s: cannot read the manifest", manifest)
+                  : ms.st_size > (48 << 20) ? err("%s: a manifest store is at most 48 MiB", manifest)
+                                            : 0;
+        if (bad) {
+            free(frags);
+            free(dirs);
+            detect_free(&dc);
+            prov_trust_free(trust);
+            prov_ctx_free(ctx);
+            return bad;
+        }
     }
     prov_verify_opts vo = {0};
     vo.trust = cfg.trust;
@@ -225,7 +241,7 @@ int cmd_verify(int argc, char **argv)
             if (n && (res.json = malloc(n + 1))) prov_report_json(res.report, name, res.json, n + 1);
         } else {
             vo_input in = {.path = name, .keep_report = 1, .progress = progress_cb, .progress_user = &pg,
-                           .manifest_path = manifest, .find_sidecar = 1};
+                           .manifest_path = manifest, .find_sidecar = 1, .fetch_remote = fetch_remote};
             verify_one(ctx, &cfg, &in, &res);
         }
         progress_end(&pg);

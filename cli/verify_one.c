@@ -2,6 +2,7 @@
 #include "verify_one.h"
 #include "cli.h"
 #include "detect.h"
+#include "http_client.h"
 #include "image.h"
 
 #include <errno.h>
@@ -259,6 +260,28 @@ int verify_one(prov_ctx *ctx, const vo_config *c, const vo_input *in, vo_result 
                 side_path = found;
                 rc = prov_verify_file(ctx, &vo, in->path, &r);
             }
+        }
+        const char *url = r && !side && in->fetch_remote && prov_report_state(r) == PROV_STATE_REMOTE
+                              ? prov_report_remote_url(r) : NULL;
+        if (url && (found = strdup(url))) { /* the manifest the file names, fetched */
+            pbuf body;
+            pbuf_init(&body);
+            long status = 0;
+            if (http_call("GET", found, NULL, 0, &status, &body, SIDECAR_MAX) == 0 && status == 200 && body.len) {
+                size_t bl;
+                side = pbuf_take(&body, &bl);
+                prov_report_free(r);
+                r = NULL;
+                vo.manifest = side;
+                vo.manifest_len = bl;
+                side_path = found;
+                rc = prov_verify_file(ctx, &vo, in->path, &r);
+            } else if (status && status != 200) {
+                err("%s: the remote manifest could not be fetched (HTTP %ld)", found, status);
+            } else if (status == 200) {
+                err("%s: the remote manifest is empty", found);
+            }
+            pbuf_free(&body);
         }
     } else {
         prov_stream s;

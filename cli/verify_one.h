@@ -44,6 +44,11 @@ typedef struct vo_input {
      * looks for it. */
     const char *manifest_path;
     int find_sidecar;
+    /* 1: a file that names a remote manifest (state remote) and has no
+     * sidecar is verified against the store fetched from its URL (http or
+     * https through libcurl; no redirects; 10 s to connect, 60 s in all,
+     * 48 MiB at most).  Never set by prov serve. */
+    int fetch_remote;
 } vo_input;
 
 typedef struct vo_result {

@@ -351,6 +351,13 @@ typedef struct prov_sign_opts {
      * is written to out; the media stay untouched.  Verify it with
      * prov_verify_opts.manifest. */
     int sidecar;
+    /* A remote manifest (JPEG and PNG): the output carries no store, only
+     * an XMP packet whose dcterms:provenance names this http(s) URL, and
+     * the manifest store, which binds all of the output, is written to
+     * manifest_out for the caller to publish at the URL.  A file that
+     * already has XMP is refused (no merging yet). */
+    const char *remote_url;
+    prov_stream *manifest_out;
 } prov_sign_opts;
 
 typedef struct prov_ingredient {

@@ -9,6 +9,7 @@
 #include "cose.h"
 #include "image.h"
 #include "media.h"
+#include "xmp.h"
 #include "pump.h"
 #include "tmpfile.h"
 #include "report.h"
@@ -57,6 +58,56 @@ static int emit_head(wctx *w, const asset *a, uint64_t from, uint64_t to)
         p = re;
     }
     return 0;
+}
+
+/* A remote manifest: the XMP reference where a store would go, the whole
+ * output hashed, the store to manifest_out. */
+static int sign_remote(sctx *s, rdr *rd, asset *a, prov_stream *out, pbuf *store)
+{
+    prov_ctx *ctx = s->ctx;
+    const char *url = s->o->remote_url;
+    prov_stream *mo = s->o->manifest_out;
+    if (a->format != FMT_JPEG && a->format != FMT_PNG)
+        return prov_seterr(ctx, PROV_EUNSUPPORTED, "a remote manifest reference is written into JPEG and PNG files only");
+    if (!mo || !mo->write) return prov_seterr(ctx, PROV_EINVAL, "a remote manifest needs manifest_out (where its store goes)");
+    if (!xmp_url_ok(url))
+        return prov_seterr(ctx, PROV_EINVAL,
+                           "remote URL: an http:// or https:// URL of printable ASCII (no spaces, quotes, <, >, &), "
+                           "at most 2000 characters");
+    if (xmp_has_packet(a))
+        return prov_seterr(ctx, PROV_EUNSUPPORTED, "the file already carries XMP metadata; prov does not merge a "
+                                                   "remote reference into it yet");
+    pbuf x;
+    pbuf_init(&x);
+    wctx w = {out, EVP_MD_CTX_new(), 0};
+    uint8_t hash[32];
+    unsigned int hl = 0;
+    uint64_t pumped;
+    int where, rc = xmp_wrap_reference(a->format, url, &x);
+    if (rc) goto done;
+    if (!w.md || !EVP_DigestInit_ex(w.md, EVP_sha256(), NULL)) { rc = PROV_ECRYPTO; goto done; }
+    if (out->seek(out->user, 0) || emit_head(&w, a, 0, a->insert_at) || emit(&w, x.p, x.len, 1) ||
+        emit_head(&w, a, a->insert_at, a->head.len)) {
+        rc = prov_seterr(ctx, PROV_EIO, "output: write failed");
+        goto done;
+    }
+    if ((rc = pump(rd, UINT64_MAX, md_update, w.md, out, &pumped, &where))) {
+        rc = prov_seterr(ctx, rc, where ? "output: write failed" : "input: read failed");
+        goto done;
+    }
+    if (!EVP_DigestFinal_ex(w.md, hash, &hl)) { rc = PROV_ECRYPTO; goto done; }
+    store->len = 0;
+    if ((rc = build_store(s, hash, 0, 0, 1, store))) goto done;
+    if (store->len > PROV_MAX_STORE) {
+        rc = prov_seterr(ctx, PROV_ELIMIT, "manifest store would be %zu bytes, over the limit", store->len);
+        goto done;
+    }
+    if ((mo->seek && mo->seek(mo->user, 0)) || mo->write(mo->user, store->p, store->len))
+        rc = prov_seterr(ctx, PROV_EIO, "manifest output: write failed");
+done:
+    if (w.md) EVP_MD_CTX_free(w.md);
+    pbuf_free(&x);
+    return rc;
 }
 
 int prov_sign(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *signer, const prov_chain *chain,
@@ -110,6 +161,10 @@ int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *si
     if ((rc = load_components(&s))) goto out;
     if ((rc = rdr_fill(&rd, 12))) goto out;
     if (bmff_sniff(rd.buf + rd.pos, rd.end - rd.pos)) {
+        if (s.o->remote_url) {
+            rc = prov_seterr(ctx, PROV_EUNSUPPORTED, "a remote manifest reference is written into JPEG and PNG files only");
+            goto out;
+        }
         rc = sign_bmff(&s, &rd, in, out);
         goto out;
     }
@@ -133,6 +188,14 @@ int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *si
     }
     s.format = a.format;
     if ((rc = build_fixed(&s))) goto out;
+    if (s.o->sidecar && s.o->remote_url) {
+        rc = prov_seterr(ctx, PROV_EINVAL, "a sidecar or a remote manifest, not both");
+        goto out;
+    }
+    if (s.o->remote_url) {
+        if ((rc = sign_remote(&s, &rd, &a, out, &store))) goto out;
+        goto publish;
+    }
     if (s.o->sidecar) {
         if ((rc = sign_sidecar(&s, &rd, &a, out, &store))) goto out;
         goto publish;
@@ -255,6 +318,9 @@ typedef int (*write_fn)(void *arg, uint64_t in_size, prov_stream *in, prov_strea
 static int write_atomic(prov_ctx *ctx, const char *in_path, const char *out_path, write_fn fn, void *arg)
 {
     if (!in_path || !out_path) return PROV_EINVAL;
+    struct stat ot;
+    if (lstat(out_path, &ot) == 0 && !S_ISREG(ot.st_mode)) /* renaming over a device or link would replace it */
+        return prov_seterr(ctx, PROV_EINVAL, "%s: exists and is not a regular file", out_path);
     FILE *in = fopen(in_path, "rb");
     if (!in) return prov_seterr(ctx, PROV_EIO, "%s: cannot open: %s", in_path, strerror(errno));
     struct stat st = {0};

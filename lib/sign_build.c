@@ -374,8 +374,9 @@ int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, i
         cbor_put_text(&hd, "jumbf manifest");
     } else {
         /* c2pa.hash.data; a sidecar's binds the whole file: no exclusion */
-        cbor_put_map(&hd, s->o->sidecar ? 4 : 5);
-        if (!s->o->sidecar) {
+        int whole = s->o->sidecar || s->o->remote_url; /* the store is outside the file */
+        cbor_put_map(&hd, whole ? 4 : 5);
+        if (!whole) {
             cbor_put_text(&hd, "exclusions");
             cbor_put_array(&hd, 1);
             cbor_put_map(&hd, 2);

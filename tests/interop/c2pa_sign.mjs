@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// usage: node c2pa_sign.mjs [--sidecar] KEY.pem CHAIN.pem IN OUT
+// usage: node c2pa_sign.mjs [--sidecar | --remote URL] KEY.pem CHAIN.pem IN OUT
 // Signs IN with c2pa-rs (@contentauth/c2pa-wasm's WasmBuilder) into OUT, so
 // that prov can be checked on files c2pa-rs wrote, format by format.  With
 // --sidecar, OUT gets the manifest store alone (setNoEmbed) and IN is not
-// copied: a .c2pa sidecar as c2pa-rs makes it.
+// copied: a .c2pa sidecar as c2pa-rs makes it.  With --remote URL, OUT is
+// the asset carrying only a reference to URL (setRemoteUrl) and the store
+// goes to OUT.c2pa, for the caller to serve at URL.
 //
 // The wasm signer hands its callback the claim bytes and takes back a whole
 // COSE_Sign1 (c2pa-rs's "direct COSE handling"), so this script builds it:
@@ -19,6 +21,8 @@ import { mimeFor } from './c2pa_lib.mjs';
 const args = process.argv.slice(2);
 const sidecar = args[0] === '--sidecar';
 if (sidecar) args.shift();
+let remote = null;
+if (args[0] === '--remote') { remote = args[1]; args.splice(0, 2); }
 const [keyPath, chainPath, inPath, outPath] = args;
 if (!outPath) { console.error('usage: node c2pa_sign.mjs [--sidecar] KEY.pem CHAIN.pem IN OUT'); process.exit(2); }
 const mime = mimeFor(inPath);
@@ -89,7 +93,13 @@ const definition = {
 const builder = WasmBuilder.fromJson(JSON.stringify(definition));
 try {
   const signer = { reserveSize: RESERVE, alg: ed ? 'ed25519' : 'es256', sign: coseSign1 };
-  if (sidecar) {
+  if (remote) {
+    builder.setRemoteUrl(remote);
+    builder.setNoEmbed(true);
+    const r = await builder.signAndGetManifestBytes(signer, [], mime, new MemBlob(readFileSync(inPath)));
+    writeFileSync(outPath, r.asset ?? r.assetBytes ?? r[0]);
+    writeFileSync(`${outPath}.c2pa`, r.manifest ?? r.manifestBytes ?? r.manifest_bytes ?? r[1]);
+  } else if (sidecar) {
     builder.setNoEmbed(true);
     const r = await builder.signAndGetManifestBytes(signer, [], mime, new MemBlob(readFileSync(inPath)));
     writeFileSync(outPath, r.manifest ?? r.manifestBytes ?? r.manifest_bytes ?? r[1]);

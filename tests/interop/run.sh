@@ -222,6 +222,38 @@ side_ok() {
 }
 step "prov verifies media against the sidecars c2pa-rs writes (7 files, 5 formats)" side_ok
 
+# Remote manifests: the file names its store's URL (XMP dcterms:provenance),
+# served here by a loopback HTTP server.  c2pa-rs fetches the stores of the
+# JPEG and PNG prov signed; prov --fetch-remote fetches the one c2pa-rs
+# signed; without it prov reports the URL (state remote).
+mkdir -p "$t/www"
+python3 -m http.server 0 --bind 127.0.0.1 --directory "$t/www" >"$t/http.log" 2>&1 &
+http_pid=$!
+trap 'kill $http_pid 2>/dev/null; rm -rf "$t"' EXIT
+for _ in $(seq 50); do grep -q "port [0-9]" "$t/http.log" && break; sleep 0.1; done
+port=$(grep -o "port [0-9]*" "$t/http.log" | head -1 | cut -d' ' -f2)
+base=http://127.0.0.1:$port
+"$prov" sign "$root/samples/teapot.jpg" -o "$t/remote.jpg" --key "$t/k" --remote-url "$base/remote.jpg.c2pa" \
+  --manifest-out "$t/www/remote.jpg.c2pa" >/dev/null
+"$prov" sign "$root/samples/kodim01.png" -o "$t/remote.png" --key "$t/k-es256" --remote-url "$base/remote.png.c2pa" \
+  --manifest-out "$t/www/remote.png.c2pa" >/dev/null
+node "$here/c2pa_sign.mjs" --remote "$base/rs-remote.c2pa" "$t/rs-ed.pem" "$t/rs-ed.chain" "$root/samples/teapot.jpg" \
+  "$t/rs-remote.jpg"
+mv "$t/rs-remote.jpg.c2pa" "$t/www/rs-remote.c2pa"
+remote_ok() { # outputs captured first: grep -q closing a pipe early would fail it under pipefail
+  local a b c
+  a=$(node "$here/c2pa_read.mjs" --trust "$t/ca/root.pem" "$t/remote.jpg" "$t/remote.png")
+  echo "$a"
+  b=$("$prov" verify "$t/rs-remote.jpg" --no-detect --json) || true
+  c=$("$prov" verify "$t/rs-remote.jpg" --no-detect --json --fetch-remote --trust "$t/ca/root.pem")
+  echo "  prov: $b"
+  echo "  prov --fetch-remote: ${c:0:160}..."
+  [ "$(grep -c '"state":"Trusted","failure":\[\]' <<<"$a")" = 2 ] &&
+    grep -q "\"state\":\"remote\".*\"remote_manifest\":\"$base/rs-remote.c2pa\"" <<<"$b" &&
+    grep -q "\"state\":\"trusted\".*\"manifest_source\":\"$base/rs-remote.c2pa\"" <<<"$c"
+}
+step "remote manifests: c2pa-rs fetches and trusts prov's; prov fetches and trusts c2pa-rs's" remote_ok
+
 # The HEIC fixture re-signed: its origo parent is untrusted, so c2pa-rs
 # says Valid with that one failure in the ingredient, with and without our root.
 "$prov" sign "$fixtures/trustnxt-icon-signed-v2-bmff.heic" -o "$t/resigned.heic" --key "$t/k" >/dev/null

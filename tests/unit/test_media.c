@@ -13,6 +13,7 @@
 
 static const char *P; /* the prov binary (absolute) */
 static char D[512];   /* the test folder */
+static char R[512];   /* the repository (the tests run from it) */
 
 /* A shell command in D (stdout+stderr to out.txt); its exit status. */
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -44,6 +45,7 @@ static int setup(void **state)
     else if (!getcwd(bin, sizeof bin - 100)) return -1;
     else { strcat(bin, "/"); strcat(bin, b); }
     P = bin;
+    if (!getcwd(R, sizeof R)) return -1;
     snprintf(D, sizeof D, "%s", tu_tmpdir());
     if (sh("%s ca init ca --subject 'CN=Media Root,O=prov tests'", P)) return -1;
     if (sh("%s keygen -o k --subject 'CN=Media Signer,O=prov tests' --ca ca", P)) return -1;
@@ -333,7 +335,75 @@ static void test_sidecar(void **state)
     assert_int_equal(sh("%s verify s-emb.wav --manifest nosuch.c2pa", P), 2);
     output_has("cannot read the manifest");
     assert_int_equal(sh("%s sign emb.wav --sidecar --in-place --key k", P), 2);
-    output_has("--sidecar signs one file");
+    output_has("sign one file");
+}
+
+/* Remote manifests: the reference written, reported, fetched (from a
+ * loopback server), bounded, refused where it cannot go. */
+static void test_remote(void **state)
+{
+    (void)state;
+    assert_int_equal(sh("mkdir -p www && cp %s/samples/teapot.jpg rt.jpg && cp %s/samples/kodim01.png rt.png", R, R), 0);
+    assert_int_equal(tu_sh("cd %s && (python3 -m http.server 0 --bind 127.0.0.1 --directory www >http.log 2>&1 & echo $! >http.pid)", D), 0);
+    int port = 0;
+    for (int i = 0; i < 100 && !port; i++) {
+        char p[600];
+        snprintf(p, sizeof p, "%s/http.log", D);
+        FILE *f = fopen(p, "r");
+        char line[256];
+        while (f && fgets(line, sizeof line, f))
+            if (strstr(line, " port ")) port = atoi(strstr(line, " port ") + 6);
+        if (f) fclose(f);
+        if (!port) usleep(100000);
+    }
+    assert_true(port > 0);
+    for (int k = 0; k < 2; k++) {
+        const char *n = k ? "rt.png" : "rt.jpg";
+        assert_int_equal(sh("%s sign %s -o r-%s --key k --remote-url http://127.0.0.1:%d/m-%s.c2pa --manifest-out www/m-%s.c2pa",
+                            P, n, n, port, n, n), 0);
+        output_has("publish it at");
+        /* reported, not fetched */
+        assert_int_equal(sh("%s verify r-%s --no-detect --json", P, n), 1);
+        output_has("\"state\":\"remote\"");
+        output_has("\"remote_manifest\":\"http://127.0.0.1:");
+        /* fetched */
+        assert_int_equal(sh("%s verify r-%s --no-detect --json --fetch-remote --trust ca/root.pem", P, n), 0);
+        output_has("\"state\":\"trusted\"");
+        output_has("\"manifest_source\":\"http://127.0.0.1:");
+        /* named */
+        assert_int_equal(sh("%s verify r-%s --manifest www/m-%s.c2pa --trust ca/root.pem", P, n, n), 0);
+        /* the file changed after signing: the fetched store no longer binds it */
+        assert_int_equal(sh("cp r-%s x-%s && sz=$(stat -c %%s x-%s); printf 'Z' | dd of=x-%s bs=1 seek=$((sz-20)) conv=notrunc status=none",
+                            n, n, n, n), 0);
+        assert_int_equal(sh("%s verify x-%s --no-detect --fetch-remote --trust ca/root.pem", P, n), 1);
+        output_has("dataHash.mismatch");
+    }
+    /* gone from the server: still remote, and the reason said */
+    assert_int_equal(sh("rm www/m-rt.jpg.c2pa"), 0);
+    assert_int_equal(sh("%s verify r-rt.jpg --no-detect --fetch-remote", P), 1);
+    output_has("HTTP 404");
+    output_has("remote");
+    /* a manifest over 48 MiB is not taken */
+    assert_int_equal(sh("dd if=/dev/zero of=www/m-rt.jpg.c2pa bs=1000000 count=51 status=none"), 0);
+    assert_int_equal(sh("%s verify r-rt.jpg --no-detect --fetch-remote", P), 1);
+    output_has("larger than");
+    /* refusals: a file with XMP already, a format without a place for it, a URL that needs escaping */
+    assert_int_equal(sh("%s sign r-rt.jpg -o r2.jpg --key k --remote-url https://example.com/x.c2pa", P), 2);
+    output_has("already carries XMP");
+    assert_int_equal(sh(FF SINE "rt.wav"), 0);
+    assert_int_equal(sh("%s sign rt.wav -o r.wav --key k --remote-url https://example.com/x.c2pa", P), 2);
+    output_has("JPEG and PNG files only");
+    assert_int_equal(sh("%s sign rt.jpg -o r3.jpg --key k --remote-url 'https://example.com/a\"b'", P), 2);
+    output_has("remote URL");
+    assert_int_not_equal(sh("test -e r2.jpg || test -e r.wav || test -e r3.jpg || test -e r2.c2pa || test -e r3.c2pa"), 0);
+    /* an output (or manifest) that is a link or a device is not renamed over */
+    assert_int_equal(sh("echo keep > target.txt && ln -sf target.txt link.jpg"), 0);
+    assert_int_equal(sh("%s sign rt.jpg -o link.jpg --key k", P), 2);
+    output_has("not a regular file");
+    assert_int_equal(sh("%s sign rt.jpg -o r4.jpg --key k --remote-url https://example.com/x.c2pa --manifest-out link.jpg", P), 2);
+    output_has("not a regular file");
+    assert_int_equal(sh("test -L link.jpg && grep -qx keep target.txt && test ! -e r4.jpg"), 0);
+    tu_sh("kill $(cat %s/http.pid) 2>/dev/null", D);
 }
 
 static long rd_only(void *u, void *buf, size_t len)
@@ -375,6 +445,7 @@ int main(void)
         cmocka_unit_test(test_hostile_id3),
         cmocka_unit_test(test_id3v22_refused),
         cmocka_unit_test(test_sidecar),
+        cmocka_unit_test(test_remote),
         cmocka_unit_test(test_needs_seek),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
