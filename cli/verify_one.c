@@ -22,6 +22,9 @@ int vo_is_media(const unsigned char *p, size_t n)
         return 1;                                                                              /* RIFF */
     if (n >= 6 && (!memcmp(p, "GIF87a", 6) || !memcmp(p, "GIF89a", 6))) return 1;            /* GIF */
     if (n >= 4 && (!memcmp(p, "ID3", 3) || !memcmp(p, "fLaC", 4))) return 1;                 /* MP3, FLAC */
+    if (n >= 4 && (!memcmp(p, "II*\0", 4) || !memcmp(p, "MM\0*", 4) || !memcmp(p, "II+\0", 4) ||
+                   !memcmp(p, "MM\0+", 4)))
+        return 1;                                                                              /* TIFF, DNG */
     if (n >= 2 && p[0] == 0xFF && (p[1] & 0xE0) == 0xE0 && ((p[1] >> 1) & 3)) return 1;     /* MPEG audio */
     return 0;
 }

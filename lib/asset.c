@@ -21,6 +21,8 @@ const char *asset_format_mime(int format)
     case FMT_GIF: return "image/gif";
     case FMT_MP3: return "audio/mpeg";
     case FMT_FLAC: return "audio/flac";
+    case FMT_TIFF: return "image/tiff";
+    case FMT_DNG: return "image/x-adobe-dng";
     case FMT_C2PA: return "application/c2pa";
     default: return "application/octet-stream";
     }
@@ -30,6 +32,7 @@ void asset_free(asset *a)
 {
     pbuf_free(&a->head);
     pbuf_free(&a->store);
+    pbuf_free(&a->aux);
 }
 
 /* Read n bytes from r and append them to the head.  The head grows as
@@ -237,7 +240,7 @@ int asset_read_head(prov_ctx *ctx, rdr *r, asset *a, const char *what)
     else if (is_c2pa_jumbf_start(p, n)) a->format = FMT_C2PA;
     else if ((a->format = media_sniff(p, n)) == 0)
         return prov_seterr(ctx, PROV_EUNSUPPORTED,
-                           "%s: not a format prov reads (JPEG, PNG, WebP, GIF, BMFF: MP4/MOV/HEIC/AVIF/M4A, WAV, AVI, MP3, FLAC)",
+                           "%s: not a format prov reads (JPEG, PNG, WebP, GIF, TIFF, DNG, BMFF: MP4/MOV/HEIC/AVIF/M4A, WAV, AVI, MP3, FLAC)",
                            what);
     a->mime = asset_format_mime(a->format);
     if (a->format == FMT_C2PA) rc = store_alone(ctx, r, a, what);

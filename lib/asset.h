@@ -12,7 +12,7 @@
 enum {
     FMT_UNKNOWN = 0, FMT_JPEG, FMT_PNG, FMT_BMFF,
     /* media.h: the store anywhere in the file, found with seeks */
-    FMT_WAV, FMT_WEBP, FMT_AVI, FMT_GIF, FMT_MP3, FMT_FLAC,
+    FMT_WAV, FMT_WEBP, FMT_AVI, FMT_GIF, FMT_MP3, FMT_FLAC, FMT_TIFF, FMT_DNG,
     FMT_C2PA /* a manifest store alone (a .c2pa sidecar): inspected, not bound */
 };
 
@@ -32,7 +32,9 @@ typedef struct asset {
     uint64_t body, end; /* RIFF: the chunks [12, end); GIF: the insert point;
                          * ID3: the frames [body, end) */
     uint64_t tail;      /* ID3: where the tag ends and the audio begins; RIFF: its end */
-    int ver;            /* ID3 major version (0: none); GIF: 1 for 87a */
+    int ver;            /* ID3 major version (0: none); GIF: 1 for 87a;
+                         * TIFF: 1 big-endian | 2 BigTIFF */
+    pbuf aux;           /* TIFF: the first IFD's entries */
 } asset;
 
 /* Sniff the format from the first bytes and read the head from r (which is

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-int media_is(int format) { return format >= FMT_WAV && format <= FMT_FLAC; }
+int media_is(int format) { return format >= FMT_WAV && format <= FMT_DNG; }
 
 /* An MPEG audio frame header (no ID3 tag in front): the sync, and no
  * reserved version, layer, bitrate or sample rate. */
@@ -23,6 +23,8 @@ int media_sniff(const uint8_t *p, size_t n)
     }
     if (n >= 6 && (!memcmp(p, "GIF87a", 6) || !memcmp(p, "GIF89a", 6))) return FMT_GIF;
     if (n >= 4 && !memcmp(p, "fLaC", 4)) return FMT_FLAC;
+    if (n >= 4 && (!memcmp(p, "II*\0", 4) || !memcmp(p, "MM\0*", 4) || !memcmp(p, "II+\0", 4) || !memcmp(p, "MM\0+", 4)))
+        return FMT_TIFF; /* or DNG: tiff_scan looks for its DNGVersion tag */
     if (n >= 10 && !memcmp(p, "ID3", 3)) return FMT_MP3; /* or FLAC: id3_scan looks behind the tag */
     if (mpeg_audio(p, n)) return FMT_MP3;
     return 0;
@@ -35,6 +37,7 @@ int media_scan(prov_ctx *ctx, rdr *r, asset *a, const char *what)
     switch (a->format) {
     case FMT_WAV: case FMT_WEBP: case FMT_AVI: rc = riff_scan(ctx, r, a, what); break;
     case FMT_GIF: rc = gif_scan(ctx, r, a, what); break;
+    case FMT_TIFF: case FMT_DNG: rc = tiff_scan(ctx, r, a, what); break;
     default: rc = id3_scan(ctx, r, a, what); break;
     }
     if (rc) return rc;
@@ -80,6 +83,7 @@ int media_plan(prov_ctx *ctx, const asset *a, size_t n, mplan *pl)
     case FMT_WAV: case FMT_WEBP: case FMT_AVI: rc = riff_plan(ctx, a, n, pl); break;
     case FMT_GIF: rc = gif_plan(ctx, a, n, pl); break;
     case FMT_MP3: case FMT_FLAC: rc = id3_plan(ctx, a, n, pl); break;
+    case FMT_TIFF: case FMT_DNG: rc = tiff_plan(ctx, a, n, pl); break;
     default: rc = PROV_EINVAL;
     }
     if (!rc && pl->lit.err) rc = PROV_ENOMEM;
@@ -92,6 +96,7 @@ int media_wrap(const asset *a, const uint8_t *store, size_t n, pbuf *out)
     case FMT_WAV: case FMT_WEBP: case FMT_AVI: return riff_wrap(store, n, out);
     case FMT_GIF: return gif_wrap(store, n, out);
     case FMT_MP3: case FMT_FLAC: return id3_wrap(a->ver ? a->ver : 4, store, n, out);
+    case FMT_TIFF: case FMT_DNG: return tiff_wrap(a, store, n, out);
     default: return PROV_EINVAL;
     }
 }

@@ -1,7 +1,7 @@
 /* media.h - formats whose manifest store may sit anywhere in the file:
  * RIFF (WAV, WebP, AVI: a top-level 'C2PA' chunk), GIF (a 'C2PA_GIF'
- * application extension) and ID3v2 (a GEOB frame, in front of MP3 and
- * FLAC), laid out as c2pa-rs writes them.
+ * application extension), ID3v2 (a GEOB frame, in front of MP3 and FLAC)
+ * and TIFF/DNG (the 0xCD41 tag), laid out as c2pa-rs writes them.
  *
  * Reading walks the file's structure with seeks (every length bounded by
  * the file and PROV_MAX_STORE) and leaves the reader at offset 0 with an
@@ -24,6 +24,7 @@ PROV_HIDDEN int media_scan(prov_ctx *ctx, rdr *r, asset *a, const char *what);
 PROV_HIDDEN int riff_scan(prov_ctx *ctx, rdr *r, asset *a, const char *what);
 PROV_HIDDEN int gif_scan(prov_ctx *ctx, rdr *r, asset *a, const char *what);
 PROV_HIDDEN int id3_scan(prov_ctx *ctx, rdr *r, asset *a, const char *what);
+PROV_HIDDEN int tiff_scan(prov_ctx *ctx, rdr *r, asset *a, const char *what);
 
 enum { MP_LIT, MP_COPY, MP_STORE };
 #define MP_TO_END UINT64_MAX
@@ -54,6 +55,8 @@ PROV_HIDDEN int gif_plan(prov_ctx *ctx, const asset *a, size_t n, mplan *pl);
 PROV_HIDDEN int gif_wrap(const uint8_t *store, size_t n, pbuf *out);
 PROV_HIDDEN int id3_plan(prov_ctx *ctx, const asset *a, size_t n, mplan *pl);
 PROV_HIDDEN int id3_wrap(int ver, const uint8_t *store, size_t n, pbuf *out);
+PROV_HIDDEN int tiff_plan(prov_ctx *ctx, const asset *a, size_t n, mplan *pl);
+PROV_HIDDEN int tiff_wrap(const asset *a, const uint8_t *store, size_t n, pbuf *out);
 
 /* Plan building (media.c). */
 PROV_HIDDEN void mp_lit(mplan *pl, const void *p, size_t n);

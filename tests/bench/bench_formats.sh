@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench, formats part: prov verify on a large file of each format that
-# lib/riff.c, gif.c and id3.c read (WAV, AVI, WebP, GIF, MP3, FLAC),
+# lib/riff.c, gif.c, id3.c and tiff.c read (WAV, AVI, WebP, GIF, MP3, FLAC,
+# TIFF),
 # against openssl dgst -sha256 on the same file in the same run; and the
 # peak memory of verify on a small and a large WAV (flat with size).
 # The files are made by ffmpeg (stream copies where the codec allows).
@@ -29,6 +30,7 @@ ff -f lavfi -i "sine=frequency=440:duration=60:sample_rate=44100" -ac 2 -b:a 192
 ff -stream_loop 60 -i "$T/m60.mp3" -c copy "$T/big.mp3"
 ff -f lavfi -i "anoisesrc=duration=60:sample_rate=44100:amplitude=0.3" -ac 2 "$T/f60.flac"
 ff -stream_loop 9 -i "$T/f60.flac" -c copy "$T/big.flac"
+ff -f lavfi -i "nullsrc=size=6000x4000,geq=random(1)*255:128:128" -frames:v 1 -pix_fmt rgb24 -compression_algo raw "$T/big.tif"
 
 best() { # best wall seconds of RUNS runs of CMD
     local b="" r
@@ -41,7 +43,7 @@ best() { # best wall seconds of RUNS runs of CMD
 echo
 echo "formats: prov verify vs openssl dgst -sha256 on the same signed file; best of $runs, page cache warm"
 printf '%-34s %10s %12s %12s %8s  %s\n' "file" "MB" "openssl s" "verify s" "ratio" "target"
-for f in big.wav big.avi big.webp big.gif big.mp3 big.flac; do
+for f in big.wav big.avi big.webp big.gif big.mp3 big.flac big.tif; do
     "$prov" sign "$T/$f" -o "$T/s-$f" --key "$T/k" --no-soft-binding >/dev/null
     "$prov" verify "$T/s-$f" >/dev/null || { echo "bench: s-$f does not verify" >&2; exit 1; }
     a=$(best openssl dgst -sha256 "$T/s-$f")

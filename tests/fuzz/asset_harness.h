@@ -35,7 +35,10 @@ static int sniff(const uint8_t *d, size_t n)
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return FMT_JPEG;
     if (n >= 8 && memcmp(d, sig, 8) == 0) return FMT_PNG;
-    return media_sniff(d, n); /* fuzz_riff, fuzz_gif, fuzz_id3 drive these */
+    /* a manifest store alone (.c2pa): LBox 'jumb' LBox 'jumd' 'c2pa'... */
+    if (n >= 32 && !memcmp(d + 4, "jumb", 4) && !memcmp(d + 12, "jumd", 4) && !memcmp(d + 16, "c2pa", 4))
+        return FMT_C2PA;
+    return media_sniff(d, n); /* fuzz_riff, fuzz_gif, fuzz_id3, fuzz_tiff drive these */
 }
 
 /* ---- the three entry points ---- */
@@ -54,9 +57,13 @@ static void read_head(const uint8_t *data, size_t size)
         CHECK(rc < 0);
         CHECK(rc == PROV_ENOMEM || prov_errmsg(ctx)[0]); /* a clear error */
         if (sniff(data, size) == FMT_UNKNOWN) CHECK(rc == PROV_EUNSUPPORTED);
-        else if (!media_is(sniff(data, size))) CHECK(rc != PROV_EUNSUPPORTED);
+        else if (!media_is(sniff(data, size)) && sniff(data, size) != FMT_C2PA) CHECK(rc != PROV_EUNSUPPORTED);
+    } else if (a.format == FMT_C2PA) {
+        CHECK(sniff(data, size) == FMT_C2PA && a.has_store && a.store.len == size);
+        asset_free(&a);
     } else if (media_is(a.format)) {
-        CHECK(a.format == sniff(data, size) || (a.format == FMT_FLAC && sniff(data, size) == FMT_MP3));
+        CHECK(a.format == sniff(data, size) || (a.format == FMT_FLAC && sniff(data, size) == FMT_MP3) ||
+              (a.format == FMT_DNG && sniff(data, size) == FMT_TIFF));
         asset_free(&a);
     } else {
         CHECK(a.format == FMT_JPEG || a.format == FMT_PNG);

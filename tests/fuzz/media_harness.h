@@ -1,5 +1,6 @@
-/* media_harness.h - the body of fuzz_riff.c, fuzz_gif.c and fuzz_id3.c:
- * they differ only in the formats (FUZZ_FIRST..FUZZ_LAST) they drive.
+/* media_harness.h - the body of fuzz_riff.c, fuzz_gif.c, fuzz_id3.c
+ * and fuzz_tiff: they differ only in the formats (FUZZ_FIRST..FUZZ_LAST)
+ * they drive.
  *
  * The input is a whole file.  A file the scanner takes must keep its
  * promises: an empty head, the reader back at 0, one exclusion that lies
@@ -73,14 +74,19 @@ static int scan(prov_ctx *ctx, const uint8_t *data, size_t size, asset *a)
             CHECK(a->nranges == 1);
             CHECK(x->start <= size && x->len <= size - x->start);
             CHECK(a->store.len <= x->len);
-            CHECK(a->drop.start <= x->start && x->start + x->len <= a->drop.start + a->drop.len);
-            CHECK(a->drop.start + a->drop.len <= size);
             const uint8_t *h = data + x->start;
+            if (a->format == FMT_TIFF || a->format == FMT_DNG) { /* TIFF keeps old stores as unused bytes */
+                CHECK(a->drop.len == 0 && !memcmp(h, a->store.p, a->store.len));
+                CHECK(a->end == size && a->aux.len > 0);
+            } else {
+                CHECK(a->drop.start <= x->start && x->start + x->len <= a->drop.start + a->drop.len);
+                CHECK(a->drop.start + a->drop.len <= size);
+            }
             if (a->format == FMT_GIF) CHECK(h[0] == 0x21 && h[1] == 0xFF);
             else if (a->format == FMT_MP3 || a->format == FMT_FLAC)
                 CHECK(x->start + x->len <= a->tail && !memcmp(data, "ID3", 3) &&
                       !memcmp(data + x->start, a->store.p, a->store.len));
-            else CHECK(!memcmp(h, "C2PA", 4) && !memcmp(h + 8, a->store.p, a->store.len));
+            else if (a->format <= FMT_AVI) CHECK(!memcmp(h, "C2PA", 4) && !memcmp(h + 8, a->store.p, a->store.len));
         } else {
             CHECK(a->nranges == 0 && a->store.len == 0);
         }

@@ -10,7 +10,8 @@ const MIME = {
   '.mp4': 'video/mp4', '.mov': 'video/quicktime',
   '.heic': 'image/heic', '.avif': 'image/avif', '.heif': 'image/heif', '.m4a': 'audio/mp4',
   '.webp': 'image/webp', '.gif': 'image/gif', '.wav': 'audio/wav', '.avi': 'video/x-msvideo',
-  '.mp3': 'audio/mpeg', '.flac': 'audio/flac',
+  '.mp3': 'audio/mpeg', '.flac': 'audio/flac', '.tif': 'image/tiff', '.tiff': 'image/tiff',
+  '.dng': 'image/x-adobe-dng',
 };
 
 export function mimeFor(file) {

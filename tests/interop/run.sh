@@ -104,11 +104,12 @@ cp "$root/samples/kodim01.png" "$t/collage/plain.png"
 printf '{"title":"Collage","ingredient_paths":["signed.jpg","plain.png"]}' >"$t/collage/def.json"
 "$prov" sign "$root/samples/kodim01.png" -o "$t/collage.png" --key "$t/k" -m "$t/collage/def.json" >/dev/null
 # Every other format prov writes: WebP (lossy, lossless), GIF (still,
-# animated), WAV, AVI, MP3 (no tag, ID3v2.3 with frames), FLAC and M4A,
+# animated), WAV, AVI, MP3 (no tag, ID3v2.3 with frames), FLAC, M4A and
+# TIFF (one page; two pages, by libtiff's tiffcp),
 # made by ffmpeg; each signed, and each re-signed with the first as parent.
 # c2pa-rs then signs the same files (c2pa_sign.mjs: WasmBuilder with an
 # Ed25519 and a P-256 key certified by our CA), and prov re-signs those.
-fmts=(a.webp l.webp a.gif m.gif a.wav a.avi a.mp3 b.mp3 a.flac a.m4a)
+fmts=(a.webp l.webp a.gif m.gif a.wav a.avi a.mp3 b.mp3 a.flac a.m4a a.tif p.tif)
 mkdir -p "$t/fmt"
 sine=(-f lavfi -i sine=frequency=440:duration=1:sample_rate=22050 -ac 1)
 pict=(-f lavfi -i testsrc=size=160x120 -frames:v 1)
@@ -118,6 +119,7 @@ ff "${pict[@]}" "$t/fmt/a.gif"; ff -f lavfi -i testsrc=size=64x48:rate=5 -t 1 "$
 ff "${sine[@]}" "$t/fmt/a.wav"; ff "${pict[@]}" -c:v mjpeg "$t/fmt/a.avi"
 ff "${sine[@]}" -id3v2_version 0 "$t/fmt/a.mp3"; ff "${sine[@]}" -id3v2_version 3 -metadata title=T "$t/fmt/b.mp3"
 ff "${sine[@]}" "$t/fmt/a.flac"; ff "${sine[@]}" -c:a aac "$t/fmt/a.m4a"
+ff "${pict[@]}" -pix_fmt rgb24 -compression_algo lzw "$t/fmt/a.tif"; tiffcp -c lzw "$t/fmt/a.tif" "$t/fmt/a.tif" "$t/fmt/p.tif"
 openssl genpkey -algorithm ed25519 -out "$t/rs-ed.pem" 2>/dev/null
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$t/rs-p256.pem" 2>/dev/null
 fmt_signed=() rs_signed=()
@@ -186,9 +188,9 @@ step "prov agrees with c2pa-rs on a tampered file" \
 
 # c2pa-rs's own files in each format: prov says Trusted with our root as
 # c2pa-rs does, and agrees with it on them and on copies with one byte of
-# media changed (RIFF: offset 100, before the store that comes last;
-# the others: two bytes from the end, after the store that comes first).
-step "prov verifies every file c2pa-rs signed (10 files in 8 formats, 2 keys) as Trusted with our root" \
+# media changed (RIFF and TIFF: offset 100, before the store that comes
+# last; the others: two bytes from the end, after the store that comes first).
+step "prov verifies every file c2pa-rs signed (12 files in 8 formats, 2 keys) as Trusted with our root" \
   bash -c '"$0" verify --trust "$1" "${@:2}" >/dev/null' "$prov" "$t/ca/root.pem" "${rs_signed[@]}"
 step "prov agrees with c2pa-rs on the files c2pa-rs signed (our root)" \
   bash "$here/compare.sh" --trust "$t/ca/root.pem" "$prov" "${rs_signed[@]}"
@@ -196,20 +198,20 @@ rs_tampered=()
 for f in "${rs_signed[@]}"; do
   x="${f%/*}/x-${f##*/}"
   cp "$f" "$x"
-  case $x in *.wav|*.webp|*.avi) at=100 ;; *) at=$(($(stat -c %s "$x") - 2)) ;; esac
+  case $x in *.wav|*.webp|*.avi|*.tif) at=100 ;; *) at=$(($(stat -c %s "$x") - 2)) ;; esac
   b=$(od -An -tu1 -j "$at" -N1 "$x") # flipped, not overwritten: MP3 pads with the byte 0x55
   printf "\\$(printf %o $((255 - b)))" | dd of="$x" bs=1 seek="$at" conv=notrunc status=none
   rs_tampered+=("$x")
 done
 step "prov agrees with c2pa-rs on those files tampered with (both: Invalid, dataHash or bmffHash mismatch)" \
-  bash -c '"$0" --trust "$@" | tee /dev/stderr | grep -c "c2pa-rs: Invalid \[assertion\.\(data\|bmff\)Hash\.mismatch\]  prov: invalid" | grep -qx 20' \
+  bash -c '"$0" --trust "$@" | tee /dev/stderr | grep -c "c2pa-rs: Invalid \[assertion\.\(data\|bmff\)Hash\.mismatch\]  prov: invalid" | grep -qx 24' \
   "$here/compare.sh" "$t/ca/root.pem" "$prov" "${rs_tampered[@]}"
 
 # Sidecars c2pa-rs makes (setNoEmbed: the store alone, the media as they
-# are): prov verifies each media file against its .c2pa as Trusted.  (MP3
-# and FLAC are left out: c2pa-rs 0.91 hashes those as if its placeholder ID3
-# frame were in the file, so its sidecar does not bind the file itself;
-# docs/formats.md.)  The wasm reader has no sidecar entry point, so the
+# are): prov verifies each media file against its .c2pa as Trusted.  (MP3,
+# FLAC and TIFF are left out: c2pa-rs 0.91 hashes those as if its
+# placeholder ID3 frame or TIFF tag were in the file, so its sidecar does not
+# bind the file itself; docs/formats.md.)  The wasm reader has no sidecar entry point, so the
 # other direction cannot be measured here.
 side_ok() {
   local f

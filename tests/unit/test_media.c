@@ -75,6 +75,8 @@ static const mfile FILES[] = {
     {"c.mp3", SINE "-metadata title=Four", "audio/mpeg"}, /* ID3v2.4 */
     {"a.flac", SINE, "audio/flac"},
     {"a.m4a", SINE "-c:a aac", "audio/mp4"},
+    {"a.tif", PICT "-pix_fmt rgb24 -compression_algo lzw", "image/tiff"},
+    {"b.tif", PICT "-pix_fmt rgb24 -compression_algo raw", "image/tiff"},
 };
 
 /* The decoded samples or pixels of x and y are the same. */
@@ -85,6 +87,7 @@ static void same_decode(const char *x, const char *y)
     const char *ext = strrchr(x, '.');
     if (!strcmp(ext, ".webp") && sh("dwebp -quiet %s -pam -o d1.pam && dwebp -quiet %s -pam -o d2.pam && cmp d1.pam d2.pam", x, y))
         fail_msg("libwebp decodes %s and %s differently", x, y);
+    if (!strcmp(ext, ".tif") && sh("tiffcmp %s %s", x, y)) fail_msg("libtiff decodes %s and %s differently", x, y);
     if (!strcmp(ext, ".flac") && sh("flac -s -d -f -o d1.wav %s && flac -s -d -f -o d2.wav %s && cmp d1.wav d2.wav", x, y))
         fail_msg("libFLAC decodes %s and %s differently", x, y);
 }
@@ -136,6 +139,30 @@ static void test_tamper(void **state)
             assert_int_equal(sh("sz=$(stat -c %%s t-%s); printf 'Z' | dd of=t-%s bs=1 seek=$((sz-2)) conv=notrunc status=none", n, n), 0);
         assert_int_equal(sh("%s verify t-%s --trust ca/root.pem", P, n), 1);
         output_has("assertion.dataHash.mismatch");
+    }
+}
+
+/* TIFF in its other forms (libtiff's tiffcp makes them): big-endian,
+ * BigTIFF, several pages, DNG; each signed twice, the pixels compared by
+ * libtiff (tiffcmp), read by the page c2pa-rs reads. */
+static void test_tiff_forms(void **state)
+{
+    (void)state;
+    assert_int_equal(sh(FF PICT "-pix_fmt rgb24 -compression_algo raw base.tif"), 0);
+    assert_int_equal(sh("tiffcp -B -c none base.tif be.tif && tiffcp -8 -c lzw base.tif big.tif && "
+                        "tiffcp -c lzw base.tif base.tif pages.tif && tiffcp -c lzw base.tif d.dng && "
+                        "tiffset -s 50706 4 1 4 0 0 d.dng"), 0);
+    const char *forms[] = {"be.tif", "big.tif", "pages.tif", "d.dng"};
+    for (size_t i = 0; i < 4; i++) {
+        const char *n = forms[i];
+        if (sh("%s sign %s -o s-%s --key k", P, n, n)) fail_msg("sign %s", n);
+        if (sh("%s sign s-%s -o e-%s --key k --action c2pa.edited", P, n, n)) fail_msg("re-sign %s", n);
+        assert_int_equal(sh("%s verify e-%s --trust ca/root.pem --json --no-detect", P, n), 0);
+        output_has("\"state\":\"trusted\"");
+        output_has(i == 3 ? "image/x-adobe-dng" : "image/tiff");
+        if (sh("tiffcmp %s e-%s", n, n)) fail_msg("libtiff decodes %s differently once signed", n);
+        if (sh("test $(tiffinfo e-%s 2>/dev/null | grep -c 'TIFF Directory at') = %d", n, i == 2 ? 2 : 1))
+            fail_msg("e-%s lost or gained a page", n);
     }
 }
 
@@ -217,6 +244,39 @@ static void test_hostile_riff(void **state)
     assert_int_equal(verify_mem(b, riff(b, bad, 16, 0), ctx, &st), 0);
     assert_int_equal(st, PROV_STATE_INVALID);
     prov_ctx_free(ctx);
+}
+
+static size_t tiff(uint8_t *b, uint32_t ifd, uint16_t n, uint16_t tag, uint16_t type, uint32_t count, uint32_t off,
+                   uint32_t next)
+{
+    memset(b, 0, 256);
+    memcpy(b, "II*\0", 4);
+    le32(b + 4, ifd);
+    if (ifd > 180) return 200; /* pointing outside the 200 bytes */
+    b[ifd] = (uint8_t)n;
+    b[ifd + 1] = (uint8_t)(n >> 8);
+    uint8_t *e = b + ifd + 2;
+    e[0] = (uint8_t)tag;
+    e[1] = (uint8_t)(tag >> 8);
+    e[2] = (uint8_t)type;
+    le32(e + 4, count);
+    le32(e + 8, off);
+    if (ifd + 2 + 12u * n + 4 <= 200) le32(b + ifd + 2 + 12 * n, next);
+    return 200;
+}
+
+static void test_hostile_tiff(void **state)
+{
+    (void)state;
+    uint8_t b[256];
+    expect_error(b, tiff(b, 5000, 1, 256, 3, 1, 16, 0), PROV_EFORMAT, "outside the file");
+    expect_error(b, tiff(b, 8, 0, 256, 3, 1, 16, 0), PROV_EFORMAT, "with 0 entries");
+    expect_error(b, tiff(b, 8, 9000, 256, 3, 1, 16, 0), PROV_EFORMAT, "entries");
+    expect_error(b, tiff(b, 8, 1, 256, 3, 1, 16, 8), PROV_EFORMAT, "loop");
+    expect_error(b, tiff(b, 8, 1, 0xCD41, 3, 100, 100, 0), PROV_EFORMAT, "not of type UNDEFINED");
+    expect_error(b, tiff(b, 8, 1, 0xCD41, 7, 0xFFFFFF00u, 100, 0), PROV_ELIMIT, "over");
+    expect_error(b, tiff(b, 8, 1, 0xCD41, 7, 1000, 100, 0), PROV_EFORMAT, "past the end of the file");
+    expect_error(b, tiff(b, 8, 1, 0xCD41, 7, 50, 0xFFFFFFF0u, 0), PROV_EFORMAT, "past the end of the file");
 }
 
 static void test_hostile_gif(void **state)
@@ -442,6 +502,8 @@ int main(void)
         cmocka_unit_test(test_tamper),
         cmocka_unit_test(test_hostile_riff),
         cmocka_unit_test(test_hostile_gif),
+        cmocka_unit_test(test_tiff_forms),
+        cmocka_unit_test(test_hostile_tiff),
         cmocka_unit_test(test_hostile_id3),
         cmocka_unit_test(test_id3v22_refused),
         cmocka_unit_test(test_sidecar),
