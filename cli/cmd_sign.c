@@ -66,7 +66,8 @@ static const char USAGE[] =
     "                        stds.schema-org.CreativeWork; docs/manifest-definition.md\n"
     "  --sidecar             write the manifest store alone to OUT (default: IN's\n"
     "                        name with .c2pa) and leave IN as it is; the\n"
-    "                        manifest binds all of IN; prov verify IN finds it\n"
+    "                        manifest binds all of IN; prov verify IN finds it;\n"
+    "                        with -d, each FILE's NAME.c2pa goes into OUTDIR\n"
     "  --remote-url URL      a remote manifest (JPEG, PNG): OUT carries only an XMP\n"
     "                        reference to URL (dcterms:provenance); the store,\n"
     "                        which binds all of OUT, goes to --manifest-out M\n"
@@ -277,7 +278,7 @@ static int sign_many(int nargs, const char **args, const char **lists, size_t nl
     for (int i = 0; i < nargs; i++) in[n++] = args[i];
     if (!n) { err("no files to sign (name them, or --files-from LIST)"); goto early; }
     char **out = NULL;
-    if (sign_batch_outputs(outdir, in, n, &out)) goto early;
+    if (sign_batch_outputs(outdir, in, n, so->sidecar, &out)) goto early;
     prov_ctx *ctx = NULL;
     signing g = {0};
     if (prov_ctx_new(&ctx)) { err("out of memory"); goto done; }
@@ -404,9 +405,11 @@ int cmd_sign(int argc, char **argv)
     if ((outdir || nlists) && nipaths)
         return prov_definition_paths_free(ipaths, nipaths), free(deftext), free(frags), free(lists),
                err("%s: a definition with ingredient_paths signs one file at a time (not with -d)", defp);
-    if ((so.sidecar || so.remote_url) && (outdir || nlists || inplace || nfrags))
+    if (so.sidecar && (inplace || nfrags))
+        return free(frags), free(lists), free(deftext), err("--sidecar: not with --in-place or --fragment");
+    if (so.remote_url && (outdir || nlists || inplace || nfrags))
         return free(frags), free(lists), free(deftext),
-               err("--sidecar and --remote-url sign one file (not with -d, --files-from, --in-place or --fragment)");
+               err("--remote-url signs one file (not with -d, --files-from, --in-place or --fragment)");
     if (manifest_out && !so.remote_url)
         return free(frags), free(lists), free(deftext), err("--manifest-out goes with --remote-url");
     if (outdir || nlists) {

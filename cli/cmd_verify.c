@@ -274,6 +274,7 @@ int cmd_verify(int argc, char **argv)
             show_field(buf, "issuer", "issuer:");
             show_field(buf, "generator", "tool:");
             show_field(buf, "title", "title:");
+            show_field(buf, "manifest_source", "manifest:"); /* a sidecar, or fetched */
             char *d = strstr(buf, "\"detector\":{");
             if (d) *d = 0; /* the detector's own error is shown on its line */
             show_field(buf, "error", "error:");

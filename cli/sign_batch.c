@@ -6,6 +6,7 @@
  * prov_sign_file (temporary file, renamed into place), so a file that fails
  * leaves nothing behind, and the others go on. */
 #include "sign_batch.h"
+#include "verify_one.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -47,7 +48,7 @@ static void *worker(void *arg)
         if (i >= b->n) break;
         prov_sign_opts so = *b->so;
         so.progress = NULL; /* one line for the batch, not a bar per file */
-        if (!so.title && !so.definition) so.title = base_name(b->out[i]);
+        if (!so.title && !so.definition) so.title = base_name(so.sidecar ? b->in[i] : b->out[i]);
         int rc = ctx ? prov_sign_file(ctx, &so, b->signer, b->chain, b->in[i], b->out[i]) : PROV_ENOMEM;
         if (rc == PROV_ELIMIT && so.timestamp) { /* a large token: once more with room for it */
             so.timestamp_reserve = 65536;
@@ -71,16 +72,19 @@ static void *worker(void *arg)
 
 int cmp_strp(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
-int sign_batch_outputs(const char *dir, const char **in, size_t n, char ***out)
+int sign_batch_outputs(const char *dir, const char **in, size_t n, int sidecar, char ***out)
 {
     struct stat st;
     if (stat(dir, &st) || !S_ISDIR(st.st_mode)) return err("-d %s: not a folder", dir);
     char **o = calloc(n ? n : 1, sizeof *o);
     if (!o) return err("out of memory");
     for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(dir) + strlen(base_name(in[i])) + 2;
-        if (!*base_name(in[i]) || !(o[i] = malloc(len))) goto fail_name;
-        snprintf(o[i], len, "%s/%s", dir, base_name(in[i]));
+        char *side = sidecar ? vo_sidecar_path(base_name(in[i])) : NULL; /* NAME.c2pa */
+        const char *name = sidecar ? side : base_name(in[i]);
+        size_t len = name ? strlen(dir) + strlen(name) + 2 : 0;
+        if (!name || !*base_name(in[i]) || !(o[i] = malloc(len))) { free(side); goto fail_name; }
+        snprintf(o[i], len, "%s/%s", dir, name);
+        free(side);
         struct stat si, so_;
         if (stat(in[i], &si) == 0 && stat(o[i], &so_) == 0 && si.st_dev == so_.st_dev && si.st_ino == so_.st_ino) {
             err("%s: its output would be the file itself; choose another -d", in[i]);

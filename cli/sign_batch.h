@@ -17,7 +17,7 @@ typedef struct {
 
 /* DIR/<input's file name> for each input; refuses (message printed) a
  * missing folder, two inputs with one name, an output that is its input. */
-int sign_batch_outputs(const char *dir, const char **in, size_t n, char ***out);
+int sign_batch_outputs(const char *dir, const char **in, size_t n, int sidecar, char ***out);
 /* Sign all; one file's failure is reported and the others go on.  A summary
  * line on stderr.  0 when every file was signed, else EXIT_ERROR. */
 int sign_batch_run(const sign_batch *b);

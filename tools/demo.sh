@@ -123,4 +123,20 @@ run "$prov" sign "$d/house-camera.jpg" -o "$d/house-hsm.jpg" --key "$tok" --chai
 run "$prov" verify "$d/house-hsm.jpg" --trust "$d/ca/root.pem"
 unset PROV_PKCS11_PIN
 
+say "16. Sound and other formats: a voice memo (MP3), a WebP and a TIFF; a sidecar; a remote manifest"
+ffmpeg -nostdin -loglevel error -y -f lavfi -i "sine=frequency=220:duration=3" -ac 1 -b:a 64k "$d/memo.mp3"
+ffmpeg -nostdin -loglevel error -y -i samples/kodim01.png "$d/kodim.webp"
+ffmpeg -nostdin -loglevel error -y -i samples/kodim01.png -pix_fmt rgb24 -compression_algo lzw "$d/kodim.tif"
+for f in memo.mp3 kodim.webp kodim.tif; do run "$prov" sign "$d/$f" -o "$d/signed-$f" --key "$d/jane.key"; done
+run "$prov" verify "$d/signed-memo.mp3" "$d/signed-kodim.webp" "$d/signed-kodim.tif" --trust "$d/ca/root.pem" --no-detect
+cp "$d/memo.mp3" "$d/interview.mp3"
+run "$prov" sign "$d/interview.mp3" --sidecar --key "$d/jane.key"
+run "$prov" verify "$d/interview.mp3" --trust "$d/ca/root.pem" --no-detect
+run "$prov" sign samples/teapot.jpg -o "$d/teapot-remote.jpg" --key "$d/jane.key" \
+    --remote-url https://example.com/manifests/teapot.c2pa --manifest-out "$d/teapot-remote.store.c2pa"
+set +e
+run "$prov" verify "$d/teapot-remote.jpg" --no-detect
+set -e
+run "$prov" verify "$d/teapot-remote.jpg" --manifest "$d/teapot-remote.store.c2pa" --trust "$d/ca/root.pem" --no-detect
+
 say "Done.  Files are in $build/demo/; try: $build/prov inspect $build/demo/house-cropped.jpg"

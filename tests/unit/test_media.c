@@ -391,11 +391,19 @@ static void test_sidecar(void **state)
     output_has("--manifest");
     assert_int_equal(sh("%s sign emb.c2pa.x -o x.wav --key k", P), 2);
     output_has("manifest store alone");
+    /* a batch of sidecars into a folder; two inputs that would share NAME.c2pa are refused first */
+    assert_int_equal(sh("mkdir -p sides && cp emb.wav b1.wav && cp sc.gif b2.gif"), 0);
+    assert_int_equal(sh("%s sign b1.wav b2.gif -d sides --sidecar --key k", P), 0);
+    assert_int_equal(sh("test -s sides/b1.c2pa && test -s sides/b2.c2pa && cmp b1.wav emb.wav"), 0);
+    assert_int_equal(sh("%s verify b1.wav --manifest sides/b1.c2pa --trust ca/root.pem", P), 0);
+    assert_int_equal(sh("cp b1.wav b2.wav"), 0);
+    assert_int_equal(sh("%s sign b2.wav b2.gif -d sides --sidecar --key k", P), 2);
+    output_has("two inputs have this name");
     /* refusals */
     assert_int_equal(sh("%s verify s-emb.wav --manifest nosuch.c2pa", P), 2);
     output_has("cannot read the manifest");
     assert_int_equal(sh("%s sign emb.wav --sidecar --in-place --key k", P), 2);
-    output_has("sign one file");
+    output_has("not with --in-place");
 }
 
 /* Remote manifests: the reference written, reported, fetched (from a
