@@ -435,8 +435,9 @@ typedef struct prov_verify_opts {
     int match_distance;
     /* A manifest store from outside the file (a sidecar .c2pa, a fetched
      * remote manifest): the file is verified against it, not against any
-     * store it carries.  Its data hash must name no exclusion (nothing of
-     * the file is left unbound).  NULL: the file's own store. */
+     * store it carries.  Its data hash may exclude no byte (nothing of the
+     * file is left unbound; an empty exclusion is allowed).  NULL: the
+     * file's own store. */
     const uint8_t *manifest;
     size_t manifest_len;
 } prov_verify_opts;

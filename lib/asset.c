@@ -33,6 +33,7 @@ void asset_free(asset *a)
     pbuf_free(&a->head);
     pbuf_free(&a->store);
     pbuf_free(&a->aux);
+    pbuf_free(&a->xmp);
 }
 
 /* Read n bytes from r and append them to the head.  The head grows as
@@ -290,11 +291,20 @@ int asset_wrap_store(int format, const uint8_t *s, size_t n, pbuf *out)
     return out->err;
 }
 
+static int remote_in(const uint8_t *start, size_t len, char *url, size_t cap);
+
 int asset_remote_url(const asset *a, char *url, size_t cap)
 {
+    if (!cap) return 0;
+    if (a->head.p && remote_in(a->head.p, a->head.len, url, cap)) return 1;
+    return a->xmp.p && remote_in(a->xmp.p, a->xmp.len, url, cap);
+}
+
+/* The first dcterms:provenance http(s) URL in start[0..len). */
+static int remote_in(const uint8_t *start, size_t len, char *url, size_t cap)
+{
     static const char key[] = "dcterms:provenance";
-    if (!a->head.p || !cap) return 0;
-    const uint8_t *p = a->head.p, *end = a->head.p + a->head.len;
+    const uint8_t *p = start, *end = start + len;
     while ((p = memmem(p, (size_t)(end - p), key, sizeof key - 1))) {
         const uint8_t *q = p + sizeof key - 1;
         p = q;

@@ -35,6 +35,8 @@ typedef struct asset {
     int ver;            /* ID3 major version (0: none); GIF: 1 for 87a;
                          * TIFF: 1 big-endian | 2 BigTIFF */
     pbuf aux;           /* TIFF: the first IFD's entries */
+    pbuf xmp;           /* media.h formats: their XMP packet, if any (a remote
+                         * manifest's reference is looked for there) */
 } asset;
 
 /* Sniff the format from the first bytes and read the head from r (which is

@@ -16,6 +16,8 @@ int gif_scan(prov_ctx *ctx, rdr *r, asset *a, const char *what)
     uint64_t off = 13 + (h[10] & 0x80 ? 3u << ((h[10] & 7) + 1) : 0);
     a->ver = h[4] == '7';
     a->body = off;
+    pbuf xd; /* an XMP extension's data, joined */
+    pbuf_init(&xd);
     for (size_t nb = 0;; nb++) {
         if (nb > MEDIA_MAX_CHUNKS) return prov_seterr(ctx, PROV_ELIMIT, "%s: over %u GIF blocks", what, MEDIA_MAX_CHUNKS);
         uint8_t b[2];
@@ -26,11 +28,12 @@ int gif_scan(prov_ctx *ctx, rdr *r, asset *a, const char *what)
                                (unsigned long long)off);
         if (rdr_read(r, b + 1, 1)) return prov_seterr(ctx, PROV_EFORMAT, "%s: truncated GIF extension", what);
         uint64_t start = off, pos = off + 2;
-        int ours = 0;
+        int ours = 0, xmp = 0;
         if (b[1] == 0xFF) {
             uint8_t id[12];
             if (rdr_read(r, id, 12)) return prov_seterr(ctx, PROV_EFORMAT, "%s: truncated GIF extension", what);
             ours = !memcmp(id, C2PA_APP, 12);
+            xmp = !memcmp(id, "\x0bXMP DataXMP", 12); /* the packet runs raw through its sub-blocks */
             if (id[0] != 11) { /* not the usual 11-byte identifier: walk it as sub-blocks */
                 pos = off + 2;
                 if (rdr_seek(r, pos)) return prov_seterr(ctx, PROV_EFORMAT, "%s: truncated GIF extension", what);
@@ -41,21 +44,35 @@ int gif_scan(prov_ctx *ctx, rdr *r, asset *a, const char *what)
         if (ours && a->has_store) return prov_seterr(ctx, PROV_EFORMAT, "%s: two C2PA manifest stores", what);
         for (;;) { /* data sub-blocks: a length byte, then that many bytes; 0 ends */
             uint8_t len;
-            if (rdr_read(r, &len, 1)) return prov_seterr(ctx, PROV_EFORMAT, "%s: truncated GIF extension", what);
+            if (rdr_read(r, &len, 1)) goto trunc;
             pos++;
             if (!len) break;
             if (ours) {
                 if (a->store.len + len > PROV_MAX_STORE)
                     return prov_seterr(ctx, PROV_ELIMIT, "%s: manifest store over %u bytes", what, PROV_MAX_STORE);
                 if (pbuf_reserve(&a->store, len)) return PROV_ENOMEM;
-                if (rdr_read(r, a->store.p + a->store.len, len))
-                    return prov_seterr(ctx, PROV_EFORMAT, "%s: truncated GIF extension", what);
+                if (rdr_read(r, a->store.p + a->store.len, len)) goto trunc;
                 a->store.len += len;
+            } else if (xmp && !a->xmp.len && xd.len + len <= MEDIA_MAX_XMP && pbuf_reserve(&xd, len) == 0) {
+                /* XMP in data sub-blocks (as c2pa-rs writes it): their data, joined */
+                if (rdr_read(r, xd.p + xd.len, len)) {
+                    pbuf_free(&xd);
+                    return prov_seterr(ctx, PROV_EFORMAT, "%s: truncated GIF extension", what);
+                }
+                xd.len += len;
             } else if (rdr_seek(r, pos + len)) {
+                pbuf_free(&xd);
                 return prov_seterr(ctx, PROV_EFORMAT, "%s: truncated GIF extension", what);
             }
             pos += len;
         }
+        if (xmp && !a->xmp.len) {
+            /* and its raw bytes: Adobe's way runs the packet through the
+             * length bytes, so it reads whole only there */
+            media_read_xmp(r, a, start + 14, pos - start - 14);
+            if (a->xmp.len + xd.len <= 2 * MEDIA_MAX_XMP) pbuf_put(&a->xmp, xd.p, xd.len);
+        }
+        pbuf_free(&xd);
         if (ours) {
             a->has_store = 1;
             a->ranges[0].start = a->drop.start = start;
@@ -65,6 +82,9 @@ int gif_scan(prov_ctx *ctx, rdr *r, asset *a, const char *what)
         off = pos;
     }
     return 0;
+trunc: /* only xd (an XMP extension's data) is ours here: ours is a->store's */
+    pbuf_free(&xd);
+    return prov_seterr(ctx, PROV_EFORMAT, "%s: truncated GIF extension", what);
 }
 
 int gif_wrap(const uint8_t *store, size_t n, pbuf *out)

@@ -89,6 +89,10 @@ static int walk_frames(prov_ctx *ctx, rdr *r, asset *a, uint64_t limit, const ch
                              (const char *)f, (unsigned long long)pos);
             break;
         }
+        if (!memcmp(f, "PRIV", 4) && sz > 4 && !(f[9] & (a->ver == 4 ? 0x0F : 0xE0))) {
+            uint8_t own[4];
+            if (media_at(r, pos + 10, own, 4) == 0 && !memcmp(own, "XMP", 4)) media_read_xmp(r, a, pos + 14, sz - 4);
+        }
         if (!memcmp(f, "GEOB", 4)) {
             size_t pn = sz < GEOB_PEEK ? sz : GEOB_PEEK;
             if (!peek && !(peek = malloc(GEOB_PEEK))) { rc = PROV_ENOMEM; break; }

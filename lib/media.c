@@ -117,6 +117,12 @@ int media_at(rdr *r, uint64_t off, void *buf, size_t n)
     return rdr_read(r, buf, n);
 }
 
+void media_read_xmp(rdr *r, asset *a, uint64_t off, uint64_t n)
+{
+    if (a->xmp.len || n == 0 || n > MEDIA_MAX_XMP || pbuf_reserve(&a->xmp, (size_t)n)) return;
+    if (media_at(r, off, a->xmp.p, (size_t)n) == 0) a->xmp.len = (size_t)n;
+}
+
 int media_read_store(prov_ctx *ctx, rdr *r, asset *a, uint64_t off, uint64_t n, const char *what)
 {
     if (a->has_store) return prov_seterr(ctx, PROV_EFORMAT, "%s: two C2PA manifest stores", what);

@@ -67,6 +67,11 @@ PROV_HIDDEN void mp_store(mplan *pl);
 PROV_HIDDEN void media_put_store(pbuf *out, const uint8_t *store, size_t n);
 /* n bytes at off: 0, PROV_EFORMAT (the file ends first) or PROV_EIO. */
 PROV_HIDDEN int media_at(rdr *r, uint64_t off, void *buf, size_t n);
+/* Keep the first XMP packet (n bytes at off; at most MEDIA_MAX_XMP) in
+ * a->xmp, where a remote manifest's reference is looked for.  A packet
+ * that cannot be read is only not kept. */
+#define MEDIA_MAX_XMP (1u << 20)
+PROV_HIDDEN void media_read_xmp(rdr *r, asset *a, uint64_t off, uint64_t n);
 /* Read the store's n bytes at off into a (one store only; bounded). */
 PROV_HIDDEN int media_read_store(prov_ctx *ctx, rdr *r, asset *a, uint64_t off, uint64_t n, const char *what);
 

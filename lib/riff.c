@@ -28,6 +28,7 @@ int riff_scan(prov_ctx *ctx, rdr *r, asset *a, const char *what)
         if (dend > end)
             return prov_seterr(ctx, PROV_EFORMAT, "%s: RIFF chunk '%.4s' at offset %llu runs past the RIFF's end", what,
                                (const char *)c, (unsigned long long)off);
+        if (!memcmp(c, "XMP ", 4)) media_read_xmp(r, a, off + 8, sz); /* WebP's XMP chunk */
         if (!memcmp(c, "C2PA", 4)) {
             int rc = media_read_store(ctx, r, a, off + 8, sz, what);
             if (rc) return rc;

@@ -17,6 +17,7 @@
 #define C2PA_TAG 0xCD41
 #define TYPE_UNDEFINED 7
 #define DNG_VERSION_TAG 0xC612
+#define XMP_TAG 700
 #define TIFF_MAX_ENTRIES 4096 /* in one IFD */
 #define TIFF_MAX_PAGES 1000   /* IFDs followed along the chain */
 
@@ -71,9 +72,10 @@ static int ifd_at(prov_ctx *ctx, rdr *r, const tfile *t, uint64_t off, uint64_t 
     return 0;
 }
 
-/* The C2PA entry of the IFD at off, if any: its data's offset and length. */
+/* The C2PA entry of the IFD at off, if any: its data's offset and length;
+ * with xa, its XMP packet is kept there too. */
 static int find_c2pa(prov_ctx *ctx, rdr *r, const tfile *t, uint64_t off, uint64_t n, uint64_t *doff, uint64_t *dlen,
-                     int *dng, const char *what)
+                     int *dng, asset *xa, const char *what)
 {
     unsigned cn = t->big ? 8 : 2;
     uint8_t e[20];
@@ -81,6 +83,10 @@ static int find_c2pa(prov_ctx *ctx, rdr *r, const tfile *t, uint64_t off, uint64
         if (media_at(r, off + cn + i * t->esz, e, t->esz)) return prov_seterr(ctx, PROV_EFORMAT, "%s: truncated TIFF directory", what);
         uint16_t tag = g16(t, e);
         if (tag == DNG_VERSION_TAG && dng) *dng = 1;
+        if (tag == XMP_TAG && xa) { /* XMP: BYTE or UNDEFINED, out of line */
+            uint64_t c = t->big ? g64(t, e + 4) : g32(t, e + 4), o = t->big ? g64(t, e + 12) : g32(t, e + 8);
+            if (c > (t->big ? 8u : 4u)) media_read_xmp(r, xa, o, c);
+        }
         if (tag != C2PA_TAG) continue;
         if (g16(t, e + 2) != TYPE_UNDEFINED)
             return prov_seterr(ctx, PROV_EFORMAT, "%s: the C2PA TIFF entry is not of type UNDEFINED", what);
@@ -124,11 +130,11 @@ int tiff_scan(prov_ctx *ctx, rdr *r, asset *a, const char *what)
     uint64_t doff = 0, dlen = 0, n0, next0;
     int dng = 0, found;
     if ((rc = ifd_at(ctx, r, &t, first, &n0, &next0, what))) return rc;
-    if ((found = find_c2pa(ctx, r, &t, first, n0, &doff, &dlen, &dng, what)) < 0) return found;
+    if ((found = find_c2pa(ctx, r, &t, first, n0, &doff, &dlen, &dng, a, what)) < 0) return found;
     if (last != first) { /* the last page's entry comes first, as c2pa-rs reads */
         uint64_t lo, ll;
         int f2;
-        if ((f2 = find_c2pa(ctx, r, &t, last, nlast, &lo, &ll, NULL, what)) < 0) return f2;
+        if ((f2 = find_c2pa(ctx, r, &t, last, nlast, &lo, &ll, NULL, NULL, what)) < 0) return f2;
         if (f2) { doff = lo; dlen = ll; found = 1; }
     }
     if (dng) a->format = FMT_DNG;

@@ -533,7 +533,11 @@ static int hash_pass(vctx *v, asset *a, rdr *rd, const c2pa_assertion *binding, 
         if (via_parent) ex[i].len = a->ranges[0].len;
         if (ex[i].len == a->ranges[0].len) located = 1;
     }
-    if (external) located = nex == 0; /* outside the file: all of it is bound */
+    if (external) { /* outside the file: all of it is bound (an empty exclusion excludes nothing) */
+        located = 1;
+        for (size_t i = 0; i < nex; i++)
+            if (ex[i].len) located = 0;
+    }
     if (nex > 1) report_add(r, PROV_CODE_INFO, "assertion.dataHash.additionalExclusionsPresent", 0);
     xhash h;
     if (hash_alg_len(alg, strlen(alg)) == 0 || xhash_init(&h, alg, ex, nex)) {
