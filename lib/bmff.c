@@ -746,3 +746,20 @@ int bmff_merkle_check(cval map, const bmff_frag *fr, const uint8_t leaf[32])
         if (i == idx) return cbor_get_bytes(e, &want, &wl) || wl != 32 || memcmp(want, h, 32) ? 1 : 0;
     return 1;
 }
+
+static const uint8_t XMP_UUID[16] = {0xbe, 0x7a, 0xcf, 0xcb, 0x97, 0xa9, 0x42, 0xe8,
+                                     0x9c, 0x71, 0x99, 0x94, 0x91, 0xe3, 0xaf, 0xac};
+
+void bmff_read_xmp(rdr *r, const bmff_file *f, pbuf *out)
+{
+    for (size_t i = 0; i < f->ntop; i++) {
+        const bbox *b = &f->top[i];
+        if (b->type != T('u', 'u', 'i', 'd') || memcmp(b->uuid, XMP_UUID, 16) || b->size <= b->hdr ||
+            b->size - b->hdr > (1u << 20))
+            continue;
+        size_t n = (size_t)(b->size - b->hdr);
+        if (pbuf_reserve(out, n) || rdr_seek(r, b->off + b->hdr) || rdr_read(r, out->p, n)) return;
+        out->len = n;
+        return;
+    }
+}

@@ -47,6 +47,9 @@ PROV_HIDDEN int bmff_scan(prov_ctx *ctx, rdr *r, bmff_file *f, const char *what)
 PROV_HIDDEN void bmff_free(bmff_file *f);
 /* Read a top-level box whole (bounded by BMFF_MAX_META). */
 PROV_HIDDEN int bmff_load(prov_ctx *ctx, rdr *r, const bbox *b, pbuf *out, const char *what);
+/* The XMP packet of a top-level XMP 'uuid' box (at most 1 MiB) into out;
+ * nothing when there is none. */
+PROV_HIDDEN void bmff_read_xmp(rdr *r, const bmff_file *f, pbuf *out);
 /* The JUMBF store in the C2PA manifest box (f->c2pa >= 0). */
 PROV_HIDDEN int bmff_read_store(prov_ctx *ctx, rdr *r, const bmff_file *f, pbuf *store, const char *what);
 

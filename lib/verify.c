@@ -811,6 +811,8 @@ int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, 
         if (!rc) {
             a.mime = bmff_mime(bf.brand);
             if (bf.c2pa >= 0 && (rc = bmff_read_store(ctx, &rd, &bf, &a.store, "input")) == 0) a.has_store = 1;
+            if (!rc && bf.c2pa < 0) bmff_read_xmp(&rd, &bf, &a.xmp); /* a remote manifest's reference */
+            if (!rc && rdr_seek(&rd, 0)) rc = PROV_EIO;
         }
         if (rc) asset_free(&a);
     } else if (!rc) {
@@ -846,7 +848,7 @@ int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, 
         r->state = PROV_STATE_UNSIGNED;
         /* no store, but the file says where its manifest is (C2PA
          * remote manifests): not plainly unsigned */
-        if (a.format != FMT_BMFF && asset_remote_url(&a, r->remote, sizeof r->remote)) {
+        if (asset_remote_url(&a, r->remote, sizeof r->remote)) {
             r->state = PROV_STATE_REMOTE;
             report_addw(r, PROV_CODE_INFO, "manifest.remote", 0, NULL, r->remote);
         }

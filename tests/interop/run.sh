@@ -243,9 +243,10 @@ node "$here/c2pa_sign.mjs" --remote "$base/rs-remote.c2pa" "$t/rs-ed.pem" "$t/rs
   "$t/rs-remote.jpg"
 mv "$t/rs-remote.jpg.c2pa" "$t/www/rs-remote.c2pa"
 # c2pa-rs's references in the other formats (XMP in a WebP chunk, a TIFF
-# tag, an ID3 PRIV frame, a GIF extension): prov finds and fetches them
+# tag, an ID3 PRIV frame, a GIF extension, a BMFF uuid box): prov finds and
+# fetches them
 rs_remote=()
-for f in a.webp a.tif a.mp3 a.flac a.wav a.gif; do
+for f in a.webp a.tif a.mp3 a.flac a.wav a.gif a.m4a; do
   node "$here/c2pa_sign.mjs" --remote "$base/rs-remote-$f.c2pa" "$t/rs-ed.pem" "$t/rs-ed.chain" "$t/fmt/$f" "$t/rr-$f"
   mv "$t/rr-$f.c2pa" "$t/www/rs-remote-$f.c2pa"
   rs_remote+=("$t/rr-$f")
@@ -261,13 +262,13 @@ remote_ok() { # outputs captured first: grep -q closing a pipe early would fail 
   local d e
   d=$("$prov" verify "${rs_remote[@]}" --no-detect --json) || true
   e=$("$prov" verify "${rs_remote[@]}" --no-detect --json --fetch-remote --trust "$t/ca/root.pem") || true
-  echo "  prov on c2pa-rs's WebP, TIFF, MP3, FLAC, WAV, GIF: $(grep -c '"state":"remote"' <<<"$d") remote, $(grep -c '"state":"trusted"' <<<"$e") trusted once fetched"
-  [ "$(grep -c '"state":"remote"' <<<"$d")" = 6 ] && [ "$(grep -c '"state":"trusted"' <<<"$e")" = 6 ] &&
+  echo "  prov on c2pa-rs's WebP, TIFF, MP3, FLAC, WAV, GIF, M4A: $(grep -c '"state":"remote"' <<<"$d") remote, $(grep -c '"state":"trusted"' <<<"$e") trusted once fetched"
+  [ "$(grep -c '"state":"remote"' <<<"$d")" = 7 ] && [ "$(grep -c '"state":"trusted"' <<<"$e")" = 7 ] &&
   [ "$(grep -c '"state":"Trusted","failure":\[\]' <<<"$a")" = 2 ] &&
     grep -q "\"state\":\"remote\".*\"remote_manifest\":\"$base/rs-remote.c2pa\"" <<<"$b" &&
     grep -q "\"state\":\"trusted\".*\"manifest_source\":\"$base/rs-remote.c2pa\"" <<<"$c"
 }
-step "remote manifests: c2pa-rs fetches and trusts prov's; prov finds, fetches and trusts c2pa-rs's (JPEG and 6 formats)" remote_ok
+step "remote manifests: c2pa-rs fetches and trusts prov's; prov finds, fetches and trusts c2pa-rs's (JPEG and 7 formats)" remote_ok
 
 # The HEIC fixture re-signed: its origo parent is untrusted, so c2pa-rs
 # says Valid with that one failure in the ingredient, with and without our root.
