@@ -13,6 +13,8 @@ enum { EXIT_OKAY = 0, EXIT_INVALID = 1, EXIT_ERROR = 2 };
 
 void die_usage(const char *usage) __attribute__((noreturn));
 int err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* s as a JSON string, quotes included (malloc'd; NULL: out of memory). */
+char *json_quote(const char *s);
 /* Passphrase for a key: PROV_PASSPHRASE, else a prompt on the terminal
  * (twice when confirm).  NULL when none can be had (message printed). */
 char *get_passphrase(const char *prompt, int confirm, const char *env);
@@ -58,5 +60,6 @@ int cmd_registry(int argc, char **argv);
 int cmd_register(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
+int cmd_fingerprint(int argc, char **argv);
 
 #endif

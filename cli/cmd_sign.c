@@ -1,4 +1,5 @@
 /* cmd_sign.c - prov sign. */
+#include "audio.h"
 #include "cli.h"
 
 #include "sign_batch.h"
@@ -485,6 +486,12 @@ int cmd_sign(int argc, char **argv)
         prov_stream_file(&ms, mf);
         so.manifest_out = &ms;
     }
+    uint32_t *afp = NULL; /* the sound's fingerprint, for audio files */
+    if (audio_for_sign(in, &so, &afp)) {
+        if (mf) fclose(mf), unlink(mtmp);
+        free(mpath), free(mtmp);
+        goto out;
+    }
     progress pg;
     progress_start(&pg, in);
     so.progress = progress_cb;
@@ -495,6 +502,7 @@ int cmd_sign(int argc, char **argv)
         r = prov_sign_file(ctx, &so, &g.signer, g.chain, in, out);
     }
     progress_end(&pg);
+    free(afp);
     int mfail = 0;
     if (mf) {
         if (!r && (fflush(mf) || fsync(fileno(mf)) || fchmod(fileno(mf), 0644) || rename(mtmp, mpath))) {

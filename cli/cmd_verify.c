@@ -259,12 +259,23 @@ int cmd_verify(int argc, char **argv)
             print_human(r, name);
             /* fingerprint candidates: shown apart, never as this file's signer */
             char *df = strstr(buf, ",\"derived_from\":[");
-            for (const char *p = df; p && (p = strstr(p, "{\"distance\":")); p++) {
+            for (const char *p = df ? df + 17 : NULL; p && (p = strstr(p, "{\"")) &&
+                                                   (!strncmp(p, "{\"distance\":", 12) || !strncmp(p, "{\"ber\":", 7));
+                 p++) {
                 const char *t = strstr(p, "\"title\":\""), *sj = strstr(p, "\"subject\":\"");
-                int d = atoi(p + 12);
-                printf("  like:     \"%.*s\" signed by %.*s (fingerprint %d of 256 bits apart; this file is not signed)\n",
+                char how[160];
+                if (p[2] == 'd') {
+                    snprintf(how, sizeof how, "fingerprint %d of 256 bits apart", atoi(p + 12));
+                } else { /* sound: how much lines up, and where in the original */
+                    const char *o = strstr(p, "\"offset_s\":"), *v = strstr(p, "\"overlap_s\":");
+                    snprintf(how, sizeof how, "sound fingerprint %.0f%% of bits apart over %.1f s, from %.1f s into it",
+                             100 * atof(p + 7), v ? atof(v + 12) : 0.0, o ? atof(o + 11) : 0.0);
+                }
+                printf("  like:     \"%.*s\" signed by %.*s (%s; this file is not signed)\n",
                        t ? (int)strcspn(t + 9, "\"") : 1, t ? t + 9 : "?",
-                       sj ? (int)strcspn(sj + 11, "\"") : 1, sj ? sj + 11 : "?", d);
+                       sj ? (int)strcspn(sj + 11, "\"") : 1, sj ? sj + 11 : "?", how);
+                p = strstr(p, "\"failure\":[");
+                if (!p) break;
             }
             if (df) *df = 0;
             show_field(buf, "name", "identity:");

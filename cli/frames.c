@@ -11,98 +11,12 @@
  * FFmpeg's probing capped. */
 #include "cli.h"
 #include "detect.h"
+#include "ffmpeg.h"
 
-#include <dlfcn.h>
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/avutil.h>
-#include <libswscale/swscale.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SONAME(lib, major) "lib" lib ".so." AV_STRINGIFY(major)
 #define MAX_PACKETS 20000 /* read per sampled frame before giving up */
-
-static struct {
-    int (*open_input)(AVFormatContext **, const char *, const AVInputFormat *, AVDictionary **);
-    int (*find_stream_info)(AVFormatContext *, AVDictionary **);
-    void (*close_input)(AVFormatContext **);
-    int (*find_best_stream)(AVFormatContext *, enum AVMediaType, int, int, const AVCodec **, int);
-    int (*seek_frame)(AVFormatContext *, int, int64_t, int);
-    int (*read_frame)(AVFormatContext *, AVPacket *);
-    AVPacket *(*packet_alloc)(void);
-    void (*packet_free)(AVPacket **);
-    void (*packet_unref)(AVPacket *);
-    const AVCodec *(*find_decoder)(enum AVCodecID);
-    AVCodecContext *(*alloc_context3)(const AVCodec *);
-    int (*parameters_to_context)(AVCodecContext *, const AVCodecParameters *);
-    int (*open2)(AVCodecContext *, const AVCodec *, AVDictionary **);
-    int (*send_packet)(AVCodecContext *, const AVPacket *);
-    int (*receive_frame)(AVCodecContext *, AVFrame *);
-    void (*flush_buffers)(AVCodecContext *);
-    void (*free_context)(AVCodecContext **);
-    AVFrame *(*frame_alloc)(void);
-    void (*frame_free)(AVFrame **);
-    void (*frame_unref)(AVFrame *);
-    void (*frame_move_ref)(AVFrame *, AVFrame *);
-    void (*log_set_level)(int);
-    int (*dict_set)(AVDictionary **, const char *, const char *, int);
-    void (*dict_free)(AVDictionary **);
-    int (*strerror)(int, char *, size_t);
-    struct SwsContext *(*sws_get)(int, int, enum AVPixelFormat, int, int, enum AVPixelFormat, int,
-                                  SwsFilter *, SwsFilter *, const double *);
-    int (*sws_scale)(struct SwsContext *, const uint8_t *const[], const int[], int, int,
-                     uint8_t *const[], const int[]);
-    void (*sws_free)(struct SwsContext *);
-} ff;
-
-#define SYM(h, field, name)                                                                        \
-    do {                                                                                           \
-        *(void **)&ff.field = dlsym(h, name);                                                      \
-        if (!ff.field) return 0;                                                                   \
-    } while (0)
-
-static int load(void)
-{
-    static int state; /* 0 untried, 1 loaded, -1 unavailable */
-    if (state) return state > 0;
-    state = -1;
-    void *f = dlopen(SONAME("avformat", LIBAVFORMAT_VERSION_MAJOR), RTLD_NOW | RTLD_LOCAL);
-    void *c = dlopen(SONAME("avcodec", LIBAVCODEC_VERSION_MAJOR), RTLD_NOW | RTLD_LOCAL);
-    void *u = dlopen(SONAME("avutil", LIBAVUTIL_VERSION_MAJOR), RTLD_NOW | RTLD_LOCAL);
-    void *s = dlopen(SONAME("swscale", LIBSWSCALE_VERSION_MAJOR), RTLD_NOW | RTLD_LOCAL);
-    if (!f || !c || !u || !s) return 0;
-    SYM(f, open_input, "avformat_open_input");
-    SYM(f, find_stream_info, "avformat_find_stream_info");
-    SYM(f, close_input, "avformat_close_input");
-    SYM(f, find_best_stream, "av_find_best_stream");
-    SYM(f, seek_frame, "av_seek_frame");
-    SYM(f, read_frame, "av_read_frame");
-    SYM(c, packet_alloc, "av_packet_alloc");
-    SYM(c, packet_free, "av_packet_free");
-    SYM(c, packet_unref, "av_packet_unref");
-    SYM(c, find_decoder, "avcodec_find_decoder");
-    SYM(c, alloc_context3, "avcodec_alloc_context3");
-    SYM(c, parameters_to_context, "avcodec_parameters_to_context");
-    SYM(c, open2, "avcodec_open2");
-    SYM(c, send_packet, "avcodec_send_packet");
-    SYM(c, receive_frame, "avcodec_receive_frame");
-    SYM(c, flush_buffers, "avcodec_flush_buffers");
-    SYM(c, free_context, "avcodec_free_context");
-    SYM(u, frame_alloc, "av_frame_alloc");
-    SYM(u, frame_free, "av_frame_free");
-    SYM(u, frame_unref, "av_frame_unref");
-    SYM(u, frame_move_ref, "av_frame_move_ref");
-    SYM(u, log_set_level, "av_log_set_level");
-    SYM(u, dict_set, "av_dict_set");
-    SYM(u, dict_free, "av_dict_free");
-    SYM(u, strerror, "av_strerror");
-    SYM(s, sws_get, "sws_getContext");
-    SYM(s, sws_scale, "sws_scale");
-    SYM(s, sws_free, "sws_freeContext");
-    state = 1;
-    return 1;
-}
 
 typedef struct dec {
     AVFormatContext *fc;
@@ -217,7 +131,7 @@ int video_frames(const char *path, unsigned n, frame_cb cb, void *user, double *
                  char *err, size_t errlen)
 {
     *duration_s = 0;
-    if (!load()) {
+    if (!ffmpeg_load()) {
         snprintf(err, errlen, "FFmpeg (libavformat, libavcodec, libswscale) is not installed");
         return -1;
     }

@@ -30,6 +30,7 @@ static const char USAGE[] =
     "                                  register a key: KEY.chain.pem and KEY.proof\n"
     "  serve --listen 127.0.0.1:PORT   an HTTP verification service and viewer page\n"
     "  scan FILE... [--json]           how likely images/videos are AI-made (detector)\n"
+    "  fingerprint FILE [FILE2]        a picture's or a sound's fingerprint; how near two are\n"
     "  version                         print the version\n"
     "\n"
     "`prov COMMAND --help` tells more.  Passphrases come from PROV_PASSPHRASE\n"
@@ -73,6 +74,23 @@ int write_text(const char *path, const char *text, size_t len, mode_t mode)
     }
     free(tmp);
     return 0;
+}
+
+/* s as a JSON string, quotes included (malloc'd). */
+char *json_quote(const char *s)
+{
+    char *q = malloc(strlen(s) * 6 + 3);
+    if (!q) return NULL;
+    size_t k = 0;
+    q[k++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') { q[k++] = '\\'; q[k++] = (char)*p; }
+        else if (*p < 0x20) k += (size_t)sprintf(q + k, "\\u%04x", *p);
+        else q[k++] = (char)*p;
+    }
+    q[k++] = '"';
+    q[k] = 0;
+    return q;
 }
 
 int wants_help(int argc, char **argv)
@@ -182,6 +200,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "register")) return cmd_register(argc - 1, argv + 1);
     if (!strcmp(c, "serve")) return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(c, "scan")) return cmd_scan(argc - 1, argv + 1);
+    if (!strcmp(c, "fingerprint")) return cmd_fingerprint(argc - 1, argv + 1);
     err("unknown command '%s' (see prov --help)", c);
     return EXIT_ERROR;
 }

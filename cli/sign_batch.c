@@ -6,6 +6,7 @@
  * prov_sign_file (temporary file, renamed into place), so a file that fails
  * leaves nothing behind, and the others go on. */
 #include "sign_batch.h"
+#include "audio.h"
 #include "verify_one.h"
 
 #include <errno.h>
@@ -49,13 +50,19 @@ static void *worker(void *arg)
         prov_sign_opts so = *b->so;
         so.progress = NULL; /* one line for the batch, not a bar per file */
         if (!so.title && !so.definition) so.title = base_name(so.sidecar ? b->in[i] : b->out[i]);
-        int rc = ctx ? prov_sign_file(ctx, &so, b->signer, b->chain, b->in[i], b->out[i]) : PROV_ENOMEM;
-        if (rc == PROV_ELIMIT && so.timestamp) { /* a large token: once more with room for it */
+        uint32_t *afp = NULL; /* the sound's fingerprint, for audio files */
+        int arc = audio_for_sign(b->in[i], &so, &afp); /* prints its error */
+        int rc = arc ? PROV_EUNSUPPORTED
+                 : ctx ? prov_sign_file(ctx, &so, b->signer, b->chain, b->in[i], b->out[i]) : PROV_ENOMEM;
+        if (!arc && rc == PROV_ELIMIT && so.timestamp) { /* a large token: once more with room for it */
             so.timestamp_reserve = 65536;
             rc = prov_sign_file(ctx, &so, b->signer, b->chain, b->in[i], b->out[i]);
         }
+        free(afp);
         pthread_mutex_lock(&r->mu);
-        if (rc) {
+        if (arc) {
+            atomic_fetch_add(&r->failed, 1);
+        } else if (rc) {
             atomic_fetch_add(&r->failed, 1);
             if (r->pg.shown) fputc('\n', stderr), r->pg.shown = 0;
             err("%s: %s", b->in[i], ctx && *prov_errmsg(ctx) ? prov_errmsg(ctx) : prov_strerror(rc));

@@ -1,5 +1,6 @@
 /* verify_one.c - one file's verification, as every command does it. */
 #include "verify_one.h"
+#include "audio.h"
 #include "cli.h"
 #include "detect.h"
 #include "http_client.h"
@@ -170,23 +171,6 @@ char *vo_sidecar_path(const char *media)
     return p;
 }
 
-/* s as a JSON string, quotes included (malloc'd). */
-static char *json_quote(const char *s)
-{
-    char *q = malloc(strlen(s) * 6 + 3);
-    if (!q) return NULL;
-    size_t k = 0;
-    q[k++] = '"';
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') { q[k++] = '\\'; q[k++] = (char)*p; }
-        else if (*p < 0x20) k += (size_t)sprintf(q + k, "\\u%04x", *p);
-        else q[k++] = (char)*p;
-    }
-    q[k++] = '"';
-    q[k] = 0;
-    return q;
-}
-
 #define SIDECAR_MAX (48u << 20) /* the library's bound on a manifest store */
 
 /* A sidecar's bytes, or NULL with why. */
@@ -263,6 +247,14 @@ int verify_one(prov_ctx *ctx, const vo_config *c, const vo_input *in, vo_result 
                 side_path = found;
                 rc = prov_verify_file(ctx, &vo, in->path, &r);
             }
+        }
+        if (r && c->registry && prov_report_state(r) == PROV_STATE_UNSIGNED && !audio_for_verify(in->path, &vo)) {
+            /* sound with no manifest: looked up by its fingerprint */
+            prov_report_free(r);
+            r = NULL;
+            rc = prov_verify_file(ctx, &vo, in->path, &r);
+            free((void *)vo.audio_fingerprint);
+            vo.audio_fingerprint = NULL;
         }
         const char *url = r && !side && in->fetch_remote && prov_report_state(r) == PROV_STATE_REMOTE
                               ? prov_report_remote_url(r) : NULL;

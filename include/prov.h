@@ -358,6 +358,14 @@ typedef struct prov_sign_opts {
      * already has XMP is refused (no merging yet). */
     const char *remote_url;
     prov_stream *manifest_out;
+    /* Soft binding for sound: the prov.chroma.1 fingerprint of the file's
+     * decoded audio (prov_afp_*: the library does not decode sound; prov
+     * sign does it with FFmpeg), at most PROV_AFP_MAX_WORDS words.  Written
+     * as a c2pa.soft-binding assertion (unless no_soft_binding) and, with
+     * publish, indexed in DIR/manifests/afp.idx so a stripped or re-encoded
+     * copy finds this manifest.  NULL: none. */
+    const uint32_t *audio_fingerprint;
+    size_t audio_fingerprint_len;
 } prov_sign_opts;
 
 typedef struct prov_ingredient {
@@ -440,6 +448,14 @@ typedef struct prov_verify_opts {
      * file's own store. */
     const uint8_t *manifest;
     size_t manifest_len;
+    /* Soft-binding lookup for sound: a file with no manifest store whose
+     * decoded audio has this prov.chroma.1 fingerprint (prov_afp_*) is
+     * looked up in the registry's manifest repository as pictures are (a
+     * registry and match_distance >= 0 needed); candidates are sound whose
+     * fingerprint lines up within PROV_AFP_MATCH_BER over at least half of
+     * the shorter.  NULL: none. */
+    const uint32_t *audio_fingerprint;
+    size_t audio_fingerprint_len;
 } prov_verify_opts;
 
 typedef struct prov_report prov_report;
@@ -631,6 +647,33 @@ PROV_API int prov_pdq_distance(const uint8_t a[PROV_PDQ_BYTES], const uint8_t b[
 /* 64 lowercase hex digits and a NUL. */
 PROV_API void prov_pdq_hex(const uint8_t hash[PROV_PDQ_BYTES], char out[2 * PROV_PDQ_BYTES + 1]);
 
+/* Audio fingerprints (soft binding for sound): prov.chroma.1, a chroma
+ * fingerprint written here from its published description (lib/afp.h,
+ * docs/soft-binding.md).  One 32-bit word for every 1365 samples of mono
+ * audio at PROV_AFP_RATE (about 8 a second); re-encoded copies (MP3, AAC,
+ * Opus, resampled, louder or quieter) line up a few bits in a word apart,
+ * unrelated sound about 16.  Word 0 means "no sound" and never matches. */
+#define PROV_AFP_RATE 11025        /* mono samples a second it reads */
+#define PROV_AFP_MAX_WORDS 65536u  /* about 2 h 15 min; sound past it is not fingerprinted */
+#define PROV_AFP_MIN_WORDS 24      /* about 3 s: the least sound that is matched */
+#define PROV_AFP_MATCH_BER 0.25    /* match threshold: bit error rate (docs/soft-binding.md) */
+typedef struct prov_afp prov_afp;
+PROV_API int prov_afp_new(prov_ctx *ctx, prov_afp **out);
+/* Mono samples at PROV_AFP_RATE, -1..1 (NaN and larger are clipped). */
+PROV_API int prov_afp_feed(prov_afp *a, const float *pcm, size_t n);
+/* The words (owned by a, valid until prov_afp_free); nothing more can be
+ * fed.  Under about 1.8 s of sound: no words. */
+PROV_API int prov_afp_finish(prov_afp *a, const uint32_t **words, size_t *n);
+PROV_API void prov_afp_free(prov_afp *a);
+typedef struct prov_afp_match {
+    long offset;    /* b[i + offset] lines up with a[i] (words) */
+    size_t overlap; /* pairs of words compared (neither 0) */
+    double ber;     /* share of their bits that differ, 0..1 */
+} prov_afp_match;
+/* Where a lines up best in b: 0, or PROV_ENOTFOUND when no offset has two
+ * matching half-words (unrelated, or too short). */
+PROV_API int prov_afp_compare(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, prov_afp_match *m);
+
 /* A manifest repository: DIR/manifests/ of a registry folder
  * (docs/soft-binding.md): manifest stores as content-addressed files and a
  * fingerprint index of fixed records {PDQ, SHA-256 of the store}.  A signed
@@ -671,6 +714,23 @@ PROV_API int prov_repo_search_many(const prov_repo *r, const uint8_t (*pdq)[PROV
 PROV_API int prov_repo_load(prov_ctx *ctx, const char *dir, const uint8_t digest[32], uint8_t **store,
                             size_t *len);
 PROV_API void prov_repo_free(prov_repo *r);
+/* Add a manifest store and the fingerprint of its sound (prov.chroma.1,
+ * n words) to DIR: the store as prov_repo_publish writes it, then one
+ * record appended to DIR/manifests/afp.idx under an exclusive lock. */
+PROV_API int prov_repo_publish_audio(prov_ctx *ctx, const char *dir, const uint8_t *store, size_t len,
+                                     const uint32_t *words, size_t n, uint8_t digest[32]);
+typedef struct prov_repo_audio_match {
+    uint8_t manifest[32]; /* SHA-256 of the manifest store */
+    double ber;           /* share of bits that differ where they line up */
+    long offset;          /* the query's first word is the original's word offset */
+    size_t overlap;       /* words compared */
+} prov_repo_audio_match;
+/* Sound in DIR's audio index that lines up with words within max_ber
+ * (0: PROV_AFP_MATCH_BER), best first, each manifest once; up to cap in
+ * out, *n the number written.  The index is read through once (no
+ * multi-index: fine to about a hundred thousand hours of sound). */
+PROV_API int prov_repo_search_audio(prov_ctx *ctx, const char *dir, const uint32_t *words, size_t nwords,
+                                    double max_ber, prov_repo_audio_match *out, size_t cap, size_t *n);
 /* Rebuild DIR/manifests/pdq.mih, the multi-index persisted beside the index
  * (temporary file, fsync, rename), so that prov_repo_open's searches probe
  * it instead of scanning.  Publishing does this by itself once records past

@@ -40,6 +40,14 @@ struct prov_repo {
     size_t mih_len;
 };
 
+/* Write a manifest store to DIR/manifests/sha256/<hex>.c2pa (unless the
+ * same bytes are there), durably; h gets its SHA-256. */
+PROV_HIDDEN int repo_put_store(prov_ctx *ctx, const char *dir, const uint8_t *store, size_t len, uint8_t h[32]);
+
+/* Search an afp.idx image held in memory (repo_audio.c; the fuzz harness). */
+PROV_HIDDEN int repo_audio_search_mem(prov_ctx *ctx, const uint8_t *p, size_t size, const uint32_t *words,
+                                      size_t nwords, double max_ber, prov_repo_audio_match *out, size_t cap, size_t *n);
+
 /* Size of a pdq.mih covering n records. */
 PROV_HIDDEN uint64_t repo_mih_size(uint64_t n);
 /* Use a pdq.mih image (kept alive by the caller) for r's first records:

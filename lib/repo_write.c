@@ -123,15 +123,11 @@ out:
     return rc;
 }
 
-int prov_repo_publish(prov_ctx *ctx, const char *dir, const uint8_t *store, size_t len,
-                      const uint8_t (*pdq)[PROV_PDQ_BYTES], size_t npdq, uint8_t digest[32])
+int repo_put_store(prov_ctx *ctx, const char *dir, const uint8_t *store, size_t len, uint8_t h[32])
 {
-    if (!dir || !store || !len || !pdq || !npdq || npdq > 64) return PROV_EINVAL;
     if (len > PROV_MAX_STORE)
         return prov_seterr(ctx, PROV_ELIMIT, "manifest store of %zu bytes, over the %u-byte limit", len, PROV_MAX_STORE);
-    uint8_t h[32];
     sha256(store, len, h);
-    if (digest) memcpy(digest, h, 32);
     char path[4096], hex[65];
     int rc;
     if ((rc = mkdir_one(ctx, dir))) return rc;
@@ -147,6 +143,18 @@ int prov_repo_publish(prov_ctx *ctx, const char *dir, const uint8_t *store, size
         snprintf(path, sizeof path, "%s/manifests/sha256", dir);
         sync_dir(path); /* the store is durable before a record names it */
     }
+    return 0;
+}
+
+int prov_repo_publish(prov_ctx *ctx, const char *dir, const uint8_t *store, size_t len,
+                      const uint8_t (*pdq)[PROV_PDQ_BYTES], size_t npdq, uint8_t digest[32])
+{
+    if (!dir || !store || !len || !pdq || !npdq || npdq > 64) return PROV_EINVAL;
+    uint8_t h[32];
+    int rc = repo_put_store(ctx, dir, store, len, h);
+    if (rc) return rc;
+    if (digest) memcpy(digest, h, 32);
+    char path[4096];
     uint8_t rec[64 * REPO_RECORD];
     size_t k = 0;
     for (size_t i = 0; i < npdq; i++) {

@@ -61,5 +61,7 @@ PROV_HIDDEN int verify_store(prov_ctx *ctx, const prov_verify_opts *opts, const 
 /* An unsigned JPEG or PNG: fingerprint it (in is read again from 0) and
  * list the repository's candidates in r->derived. */
 PROV_HIDDEN void soft_lookup(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, prov_report *r);
+/* The same for sound, by opts->audio_fingerprint. */
+PROV_HIDDEN void soft_lookup_audio(prov_ctx *ctx, const prov_verify_opts *opts, prov_report *r);
 
 #endif

@@ -152,8 +152,9 @@ int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *si
     }
     if (!s.o->no_soft_binding || s.o->publish) {
         if ((rc = build_soft_binding(&s, in))) goto out;
-        if (s.o->publish && !s.has_pdq) {
-            rc = prov_seterr(ctx, PROV_EUNSUPPORTED, "--publish needs a seekable JPEG or PNG (its fingerprint)");
+        if (s.o->publish && !s.has_pdq && !s.o->audio_fingerprint_len) {
+            rc = prov_seterr(ctx, PROV_EUNSUPPORTED,
+                             "publishing needs a fingerprint: a seekable JPEG or PNG, or sound (audio_fingerprint)");
             goto out;
         }
     }
@@ -194,11 +195,11 @@ int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *si
     }
     if (s.o->remote_url) {
         if ((rc = sign_remote(&s, &rd, &a, out, &store))) goto out;
-        goto publish;
+        goto out;
     }
     if (s.o->sidecar) {
         if ((rc = sign_sidecar(&s, &rd, &a, out, &store))) goto out;
-        goto publish;
+        goto out;
     }
     if (media_is(a.format)) {
         rc = sign_media(&s, &rd, &a, out);
@@ -257,19 +258,23 @@ int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *si
     if (wrapped.len != wlen) { rc = prov_seterr(ctx, PROV_EINVAL, "wrapped manifest size mismatch"); goto out; }
     if (out->seek(out->user, start) || out->write(out->user, wrapped.p, wrapped.len)) goto wfail;
     rc = 0;
-publish:
-    if (s.o->publish) { /* the store, under the picture and its likely crops */
-        rc = prov_repo_publish(ctx, s.o->publish, store.p, store.len, (const uint8_t(*)[32])s.pdq, 9, NULL);
+    goto out;
+wfail:
+    rc = prov_seterr(ctx, PROV_EIO, "output: write failed");
+out:
+    if (!rc && s.o->publish) { /* the signed store, under its fingerprints */
+        if (!s.final.len) rc = prov_seterr(ctx, PROV_EINVAL, "publishing: no signed store was kept");
+        else if (s.has_pdq) /* the picture and its likely crops */
+            rc = prov_repo_publish(ctx, s.o->publish, s.final.p, s.final.len, (const uint8_t(*)[32])s.pdq, 9, NULL);
+        else
+            rc = prov_repo_publish_audio(ctx, s.o->publish, s.final.p, s.final.len, s.o->audio_fingerprint,
+                                         s.o->audio_fingerprint_len, NULL);
         if (rc) {
             char m[sizeof ctx->msg];
             snprintf(m, sizeof m, "%s", ctx ? ctx->msg : prov_strerror(rc));
             prov_seterr(ctx, rc, "publishing to %s: %s", s.o->publish, m);
         }
     }
-    goto out;
-wfail:
-    rc = prov_seterr(ctx, PROV_EIO, "output: write failed");
-out:
     if (w.md) EVP_MD_CTX_free(w.md);
     pbuf_free(&store);
     pbuf_free(&wrapped);

@@ -49,7 +49,8 @@ typedef struct sctx {
     /* assertions other than the hash, built once */
     pbuf actions, ingredient;
     pbuf thumb; /* a JPEG claim thumbnail, or empty */
-    pbuf soft;  /* c2pa.soft-binding (PDQ), or empty */
+    pbuf soft;  /* c2pa.soft-binding (PDQ or audio), or empty */
+    pbuf final; /* the signed store, kept for publishing */
     uint8_t pdq[9][32]; /* the picture's PDQ and its centred crops (pdq.h) */
     int has_pdq;
     /* a manifest definition (sign_def.c) */

@@ -491,6 +491,11 @@ int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, i
     jumbf_close(out, ms);
     jumbf_close(out, st);
     rc = out->err;
+    if (!rc && sign && s->o->publish) { /* kept for the repository */
+        s->final.len = 0;
+        pbuf_put(&s->final, out->p, out->len);
+        rc = s->final.err ? PROV_ENOMEM : 0;
+    }
 out:
     pbuf_free(&reg);
     pbuf_free(&hd);
@@ -554,6 +559,7 @@ void sctx_init(sctx *s, prov_ctx *ctx, const prov_sign_opts *o, const prov_signe
     pbuf_init(&s->ingredient);
     pbuf_init(&s->thumb);
     pbuf_init(&s->soft);
+    pbuf_init(&s->final);
     char u[37];
     uuid4(u);
     snprintf(s->label, sizeof s->label, "urn:c2pa:%s", u);
@@ -567,6 +573,7 @@ void sctx_free(sctx *s)
     pbuf_free(&s->ingredient);
     pbuf_free(&s->thumb);
     pbuf_free(&s->soft);
+    pbuf_free(&s->final);
     for (size_t i = 0; i < s->nextra; i++) pbuf_free(&s->extra[i].body);
     if (s->has_def) json_free(&s->def);
     store_free(&s->pstore);

@@ -855,6 +855,9 @@ int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, 
         if (opts && opts->registry && opts->match_distance >= 0 && !keep && !fragment &&
             (a.format == FMT_JPEG || a.format == FMT_PNG))
             soft_lookup(ctx, opts, in, r);
+        else if (opts && opts->registry && opts->match_distance >= 0 && opts->audio_fingerprint_len && !keep &&
+                 !fragment)
+            soft_lookup_audio(ctx, opts, r);
         goto done;
     }
     rc = store_parse(ctx, a.store.p, a.store.len, &st);
