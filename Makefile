@@ -187,6 +187,7 @@ bench: all
 	@bash tests/bench/registry_serve.sh $(BUILD)
 	@bash tests/bench/registry_sync.sh $(BUILD)
 	@bash tests/bench/bench_pdq.sh $(BUILD)
+	@bash tests/bench/bench_afp.sh $(BUILD)
 	@bash tests/bench/bench_formats.sh $(BUILD)
 	@if python3 -c 'import torch' 2>/dev/null; then bash tests/bench/bench_detector.sh $(BUILD); \
 	  else echo "detector bench skipped: it compares against PyTorch (apt-get install python3-torch)"; fi

@@ -248,7 +248,9 @@ int verify_one(prov_ctx *ctx, const vo_config *c, const vo_input *in, vo_result 
                 rc = prov_verify_file(ctx, &vo, in->path, &r);
             }
         }
-        if (r && c->registry && prov_report_state(r) == PROV_STATE_UNSIGNED && !audio_for_verify(in->path, &vo)) {
+        int st0 = r ? prov_report_state(r) : PROV_STATE_ERROR;
+        if (r && !side && c->registry && (st0 == PROV_STATE_UNSIGNED || st0 == PROV_STATE_ERROR) &&
+            !audio_for_verify(in->path, &vo)) {
             /* sound with no manifest: looked up by its fingerprint */
             prov_report_free(r);
             r = NULL;

@@ -840,6 +840,16 @@ int verify_stream(prov_ctx *ctx, const prov_verify_opts *opts, prov_stream *in, 
     if (rc) {
         bmff_free(&bf);
         rdr_free(&rd);
+        if (rc == PROV_EUNSUPPORTED && opts && opts->audio_fingerprint_len && !opts->manifest && !keep && !fragment) {
+            /* sound the caller decoded, in a container C2PA defines no
+             * manifest for (Ogg, Opus, WebM...): it can carry none; it is
+             * looked up by its sound */
+            if (ctx) ctx->msg[0] = 0;
+            r->state = PROV_STATE_UNSIGNED;
+            report_add(r, PROV_CODE_INFO, "prov.format.noManifestPlace", 0);
+            if (opts->registry && opts->match_distance >= 0) soft_lookup_audio(ctx, opts, r);
+            return 0;
+        }
         fail_error(r, ctx, rc);
         return rc;
     }

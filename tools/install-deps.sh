@@ -3,7 +3,7 @@
 # Runs apt-get only when something is missing; needs root (or sudo).
 set -euo pipefail
 pkgs=(build-essential pkg-config clang libsodium-dev libssl-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
-      libcmocka-dev libp11-kit-dev libopenblas-dev libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev nginx ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev nodejs npm python3)
+      libcmocka-dev libp11-kit-dev libopenblas-dev libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev nginx ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev nodejs npm python3)
 # prov serve: its page is tested in headless chromium, its load in make bench with wrk
 pkgs+=(chromium wrk)
 # hardware keys: tests sign through SoftHSM2 with keys made by pkcs11-tool (opensc)
