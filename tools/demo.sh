@@ -139,4 +139,14 @@ run "$prov" verify "$d/teapot-remote.jpg" --no-detect
 set -e
 run "$prov" verify "$d/teapot-remote.jpg" --manifest "$d/teapot-remote.store.c2pa" --trust "$d/ca/root.pem" --no-detect
 
+say "17. A voice clip traced back: a signed speech, shared as a voice note (Opus), found by its sound"
+run "$prov" sign tests/vectors/audio/jfk.mp3 -o "$d/speech.mp3" --key "$d/ben.key" --title "Inaugural address, 1961" \
+    --publish "$d/registry"
+# a messaging app re-encodes it (Ogg Opus at 24 kb/s, no metadata) and cuts the first second
+ffmpeg -nostdin -loglevel error -y -ss 1 -i "$d/speech.mp3" -c:a libopus -b:a 24k -map_metadata -1 "$d/voicenote.opus"
+set +e
+run "$prov" verify "$d/voicenote.opus" --registry "$d/registry" --no-detect
+set -e
+echo "   (unsigned: Ogg has no place for a manifest; the sound's fingerprint names the signed original)"
+
 say "Done.  Files are in $build/demo/; try: $build/prov inspect $build/demo/house-cropped.jpg"
