@@ -242,6 +242,11 @@ static int not_sound(const char *path)
     size_t k = fread(h, 1, sizeof h, f);
     fclose(f);
     if (k < 12) return 1;
+    /* HEIF and AVIF pictures are BMFF too */
+    static const char *const still[] = {"heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1", "avif", "avis"};
+    if (!memcmp(h + 4, "ftyp", 4))
+        for (size_t i = 0; i < sizeof still / sizeof still[0]; i++)
+            if (!memcmp(h + 8, still[i], 4)) return 1;
     return (h[0] == 0xFF && h[1] == 0xD8) || !memcmp(h, "\x89PNG", 4) || !memcmp(h, "GIF8", 4) ||
            (!memcmp(h, "RIFF", 4) && !memcmp(h + 8, "WEBP", 4)) || !memcmp(h, "II*\0", 4) ||
            !memcmp(h, "MM\0*", 4) || !memcmp(h, "II+\0", 4) || !memcmp(h, "MM\0+", 4) || !memcmp(h + 4, "jumb", 4);
