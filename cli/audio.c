@@ -267,7 +267,10 @@ int audio_for_sign(const char *in, prov_sign_opts *so, uint32_t **hold)
     free(*hold);
     *hold = NULL;
     if (r == 0) return 0; /* video, or no sound: nothing to fingerprint */
-    if (r == 1) snprintf(why, sizeof why, "under 2 s of sound");
+    if (r == 1) {
+        if (!so->publish) return 0; /* under 2 s: too short to fingerprint, not an error */
+        snprintf(why, sizeof why, "under 2 s of sound");
+    }
     if (so->publish) return err("%s: cannot publish without a fingerprint: %s", in, why);
     fprintf(stderr, "prov: %s: signed without an audio fingerprint: %s\n", in, why);
     return 0;

@@ -14,6 +14,7 @@
 #define GEOB_FILE "c2pa"
 #define GEOB_DESC "c2pa manifest store"
 #define GEOB_HEAD (10 + 1 + sizeof GEOB_MIME + sizeof GEOB_FILE + sizeof GEOB_DESC)
+_Static_assert(GEOB_HEAD == ID3_GEOB_HEAD, "media.h knows the GEOB head");
 #define ID3_MAX_SIZE 0x0FFFFFFFu /* 28 bits, synchsafe */
 #define GEOB_PEEK 4096           /* the frame's text fields are looked for here */
 

@@ -28,7 +28,7 @@ PROV_HIDDEN int tiff_scan(prov_ctx *ctx, rdr *r, asset *a, const char *what);
 
 enum { MP_LIT, MP_COPY, MP_STORE };
 #define MP_TO_END UINT64_MAX
-#define MEDIA_MAX_PIECES 8
+#define MEDIA_MAX_PIECES 12
 
 typedef struct mpiece {
     int kind;
@@ -57,6 +57,14 @@ PROV_HIDDEN int id3_plan(prov_ctx *ctx, const asset *a, size_t n, mplan *pl);
 PROV_HIDDEN int id3_wrap(int ver, const uint8_t *store, size_t n, pbuf *out);
 PROV_HIDDEN int tiff_plan(prov_ctx *ctx, const asset *a, size_t n, mplan *pl);
 PROV_HIDDEN int tiff_wrap(const asset *a, const uint8_t *store, size_t n, pbuf *out);
+
+/* A remote manifest's reference (media_xmp.c): the plan of an output that
+ * carries the XMP packet (n bytes) where the store would go, in the
+ * format's own place for XMP (no store, nothing excluded), and the
+ * packet wrapped.  TIFF/DNG: PROV_EUNSUPPORTED. */
+PROV_HIDDEN int media_plan_xmp(prov_ctx *ctx, const asset *a, size_t n, mplan *pl);
+PROV_HIDDEN int media_wrap_xmp(const asset *a, const uint8_t *packet, size_t n, pbuf *out);
+#define ID3_GEOB_HEAD 53 /* id3.c: a GEOB frame's bytes before the store */
 
 /* Plan building (media.c). */
 PROV_HIDDEN void mp_lit(mplan *pl, const void *p, size_t n);

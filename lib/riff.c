@@ -28,7 +28,15 @@ int riff_scan(prov_ctx *ctx, rdr *r, asset *a, const char *what)
         if (dend > end)
             return prov_seterr(ctx, PROV_EFORMAT, "%s: RIFF chunk '%.4s' at offset %llu runs past the RIFF's end", what,
                                (const char *)c, (unsigned long long)off);
-        if (!memcmp(c, "XMP ", 4)) media_read_xmp(r, a, off + 8, sz); /* WebP's XMP chunk */
+        if (n == 1) { /* the first chunk's header and first bytes: a WebP's VP8X, or its size (media_xmp.c) */
+            uint8_t d[10] = {0};
+            if (media_at(r, off + 8, d, sz < 10 ? sz : 10) == 0) {
+                a->aux.len = 0;
+                pbuf_put(&a->aux, c, 8);
+                pbuf_put(&a->aux, d, 10);
+            }
+        }
+        if (!memcmp(c, "XMP ", 4)) media_read_xmp(r, a, off + 8, sz); /* an XMP chunk (WebP's; c2pa-rs's in any RIFF) */
         if (!memcmp(c, "C2PA", 4)) {
             int rc = media_read_store(ctx, r, a, off + 8, sz, what);
             if (rc) return rc;

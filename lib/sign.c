@@ -67,8 +67,8 @@ static int sign_remote(sctx *s, rdr *rd, asset *a, prov_stream *out, pbuf *store
     prov_ctx *ctx = s->ctx;
     const char *url = s->o->remote_url;
     prov_stream *mo = s->o->manifest_out;
-    if (a->format != FMT_JPEG && a->format != FMT_PNG)
-        return prov_seterr(ctx, PROV_EUNSUPPORTED, "a remote manifest reference is written into JPEG and PNG files only");
+    if (a->format != FMT_JPEG && a->format != FMT_PNG && !media_is(a->format))
+        return prov_seterr(ctx, PROV_EUNSUPPORTED, "a remote manifest reference is not written into this format");
     if (!mo || !mo->write) return prov_seterr(ctx, PROV_EINVAL, "a remote manifest needs manifest_out (where its store goes)");
     if (!xmp_url_ok(url))
         return prov_seterr(ctx, PROV_EINVAL,
@@ -83,8 +83,14 @@ static int sign_remote(sctx *s, rdr *rd, asset *a, prov_stream *out, pbuf *store
     uint8_t hash[32];
     unsigned int hl = 0;
     uint64_t pumped;
-    int where, rc = xmp_wrap_reference(a->format, url, &x);
-    if (rc) goto done;
+    int where, rc;
+    if (media_is(a->format)) {
+        xmp_packet(&x, url);
+        if (x.err) { rc = PROV_ENOMEM; goto done; }
+        if ((rc = sign_media_xmp(s, rd, a, out, x.p, x.len, hash))) goto done;
+        goto hashed;
+    }
+    if ((rc = xmp_wrap_reference(a->format, url, &x))) goto done;
     if (!w.md || !EVP_DigestInit_ex(w.md, EVP_sha256(), NULL)) { rc = PROV_ECRYPTO; goto done; }
     if (out->seek(out->user, 0) || emit_head(&w, a, 0, a->insert_at) || emit(&w, x.p, x.len, 1) ||
         emit_head(&w, a, a->insert_at, a->head.len)) {
@@ -96,6 +102,7 @@ static int sign_remote(sctx *s, rdr *rd, asset *a, prov_stream *out, pbuf *store
         goto done;
     }
     if (!EVP_DigestFinal_ex(w.md, hash, &hl)) { rc = PROV_ECRYPTO; goto done; }
+hashed:
     store->len = 0;
     if ((rc = build_store(s, hash, 0, 0, 1, store))) goto done;
     if (store->len > PROV_MAX_STORE) {
@@ -163,7 +170,8 @@ int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *si
     if ((rc = rdr_fill(&rd, 12))) goto out;
     if (bmff_sniff(rd.buf + rd.pos, rd.end - rd.pos)) {
         if (s.o->remote_url) {
-            rc = prov_seterr(ctx, PROV_EUNSUPPORTED, "a remote manifest reference is written into JPEG and PNG files only");
+            rc = prov_seterr(ctx, PROV_EUNSUPPORTED,
+                             "a remote manifest reference is not written into MP4/MOV/HEIF/M4A files yet");
             goto out;
         }
         rc = sign_bmff(&s, &rd, in, out);

@@ -88,6 +88,11 @@ PROV_HIDDEN int sign_bmff(sctx *s, rdr *rd, prov_stream *in, prov_stream *out);
 /* Signing the formats of media.h (sign_media.c): a is the input's scan,
  * rd its reader. */
 PROV_HIDDEN int sign_media(sctx *s, rdr *rd, asset *a, prov_stream *out);
+/* The output of a remote manifest in those formats: the XMP packet (n
+ * bytes) in the format's place for it (media_xmp.c), everything hashed
+ * into hash. */
+PROV_HIDDEN int sign_media_xmp(sctx *s, rdr *rd, asset *a, prov_stream *out, const uint8_t *packet, size_t n,
+                               uint8_t hash[32]);
 /* A sidecar (prov_sign_opts.sidecar): the input hashed whole, the store
  * alone written to out and left in *store (sign_sidecar.c). */
 PROV_HIDDEN int sign_sidecar(sctx *s, rdr *rd, asset *a, prov_stream *out, pbuf *store);

@@ -121,3 +121,51 @@ out:
     pbuf_free(&wrapped);
     return rc;
 }
+
+int sign_media_xmp(sctx *s, rdr *rd, asset *a, prov_stream *out, const uint8_t *packet, size_t n, uint8_t hash[32])
+{
+    prov_ctx *ctx = s->ctx;
+    mplan pl;
+    pbuf wrapped;
+    pbuf_init(&wrapped);
+    mout w = {out, NULL, 0};
+    int rc = media_plan_xmp(ctx, a, n, &pl);
+    if (rc) goto out;
+    if ((rc = media_wrap_xmp(a, packet, n, &wrapped))) goto out;
+    if (wrapped.len != pl.wrapped) { rc = prov_seterr(ctx, PROV_EINVAL, "wrapped XMP size mismatch"); goto out; }
+    w.md = EVP_MD_CTX_new();
+    if (!w.md || !EVP_DigestInit_ex(w.md, EVP_sha256(), NULL)) { rc = PROV_ECRYPTO; goto out; }
+    if (out->seek(out->user, 0)) { rc = prov_seterr(ctx, PROV_EIO, "output: seek failed"); goto out; }
+    for (size_t i = 0; i < pl.n; i++) {
+        const mpiece *p = &pl.p[i];
+        if (p->kind == MP_LIT) {
+            if ((rc = put(&w, pl.lit.p + p->off, (size_t)p->len, 1))) goto wfail;
+        } else if (p->kind == MP_STORE) {
+            if ((rc = put(&w, wrapped.p, wrapped.len, 1))) goto wfail;
+        } else {
+            if (rdr_seek(rd, p->off)) { rc = prov_seterr(ctx, PROV_EIO, "input: seek failed"); goto out; }
+            uint64_t moved;
+            int where;
+            if ((rc = pump(rd, p->len, md_update, w.md, out, &moved, &where))) {
+                if (where == 1) goto wfail;
+                rc = prov_seterr(ctx, rc, "input: read failed");
+                goto out;
+            }
+            if (p->len != MP_TO_END && moved != p->len) {
+                rc = prov_seterr(ctx, PROV_EFORMAT, "input: ends before offset %llu", (unsigned long long)(p->off + p->len));
+                goto out;
+            }
+            w.off += moved;
+        }
+    }
+    unsigned int hl = 0;
+    if (!EVP_DigestFinal_ex(w.md, hash, &hl)) rc = PROV_ECRYPTO;
+    goto out;
+wfail:
+    rc = prov_seterr(ctx, PROV_EIO, "output: write failed");
+out:
+    if (w.md) EVP_MD_CTX_free(w.md);
+    media_plan_free(&pl);
+    pbuf_free(&wrapped);
+    return rc;
+}

@@ -2,6 +2,7 @@
  * XMP dcterms:provenance property holding the manifest's URL), wrapped for
  * JPEG (an APP1 segment) and PNG (an iTXt chunk). */
 #include "xmp.h"
+#include "media.h"
 
 #include <string.h>
 #include <zlib.h>
@@ -21,13 +22,14 @@ int xmp_url_ok(const char *url)
 int xmp_has_packet(const asset *a)
 {
     static const char jpeg[] = XMP_NS_JPEG, png[] = XMP_KEY_PNG;
+    if (media_is(a->format)) return a->xmp.len > 0;
     if (!a->head.p) return 0;
     if (a->format == FMT_JPEG) return memmem(a->head.p, a->head.len, jpeg, sizeof jpeg) != NULL;
     if (a->format == FMT_PNG) return memmem(a->head.p, a->head.len, png, sizeof png) != NULL;
     return 0;
 }
 
-static void packet(pbuf *b, const char *url)
+void xmp_packet(pbuf *b, const char *url)
 {
     pbuf_puts(b, "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
                  "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
@@ -42,7 +44,7 @@ int xmp_wrap_reference(int format, const char *url, pbuf *out)
 {
     pbuf x;
     pbuf_init(&x);
-    packet(&x, url);
+    xmp_packet(&x, url);
     if (x.err) return PROV_ENOMEM;
     if (format == FMT_JPEG) {
         size_t n = 2 + sizeof XMP_NS_JPEG + x.len;

@@ -226,7 +226,7 @@ step "prov verifies media against the sidecars c2pa-rs writes (7 files, 5 format
 
 # Remote manifests: the file names its store's URL (XMP dcterms:provenance),
 # served here by a loopback HTTP server.  c2pa-rs fetches the stores of the
-# JPEG and PNG prov signed; prov --fetch-remote fetches the one c2pa-rs
+# files prov signed; prov --fetch-remote fetches the ones c2pa-rs
 # signed; without it prov reports the URL (state remote).
 mkdir -p "$t/www"
 python3 -m http.server 0 --bind 127.0.0.1 --directory "$t/www" >"$t/http.log" 2>&1 &
@@ -239,6 +239,14 @@ base=http://127.0.0.1:$port
   --manifest-out "$t/www/remote.jpg.c2pa" >/dev/null
 "$prov" sign "$root/samples/kodim01.png" -o "$t/remote.png" --key "$t/k-es256" --remote-url "$base/remote.png.c2pa" \
   --manifest-out "$t/www/remote.png.c2pa" >/dev/null
+# prov's references in the other formats (an XMP chunk, VP8X flagged or
+# added in WebP; a GIF extension; an ID3 PRIV frame): c2pa-rs fetches them
+prov_remote=("$t/remote.jpg" "$t/remote.png")
+for f in a.webp l.webp a.gif a.wav a.avi a.mp3 b.mp3 a.flac; do
+  "$prov" sign "$t/fmt/$f" -o "$t/pr-$f" --key "$t/k" --remote-url "$base/pr-$f.c2pa" \
+    --manifest-out "$t/www/pr-$f.c2pa" >/dev/null
+  prov_remote+=("$t/pr-$f")
+done
 node "$here/c2pa_sign.mjs" --remote "$base/rs-remote.c2pa" "$t/rs-ed.pem" "$t/rs-ed.chain" "$root/samples/teapot.jpg" \
   "$t/rs-remote.jpg"
 mv "$t/rs-remote.jpg.c2pa" "$t/www/rs-remote.c2pa"
@@ -253,7 +261,7 @@ for f in a.webp a.tif a.mp3 a.flac a.wav a.gif a.m4a; do
 done
 remote_ok() { # outputs captured first: grep -q closing a pipe early would fail it under pipefail
   local a b c
-  a=$(node "$here/c2pa_read.mjs" --trust "$t/ca/root.pem" "$t/remote.jpg" "$t/remote.png")
+  a=$(node "$here/c2pa_read.mjs" --trust "$t/ca/root.pem" "${prov_remote[@]}")
   echo "$a"
   b=$("$prov" verify "$t/rs-remote.jpg" --no-detect --json) || true
   c=$("$prov" verify "$t/rs-remote.jpg" --no-detect --json --fetch-remote --trust "$t/ca/root.pem")
@@ -264,11 +272,11 @@ remote_ok() { # outputs captured first: grep -q closing a pipe early would fail 
   e=$("$prov" verify "${rs_remote[@]}" --no-detect --json --fetch-remote --trust "$t/ca/root.pem") || true
   echo "  prov on c2pa-rs's WebP, TIFF, MP3, FLAC, WAV, GIF, M4A: $(grep -c '"state":"remote"' <<<"$d") remote, $(grep -c '"state":"trusted"' <<<"$e") trusted once fetched"
   [ "$(grep -c '"state":"remote"' <<<"$d")" = 7 ] && [ "$(grep -c '"state":"trusted"' <<<"$e")" = 7 ] &&
-  [ "$(grep -c '"state":"Trusted","failure":\[\]' <<<"$a")" = 2 ] &&
+  [ "$(grep -c '"state":"Trusted","failure":\[\]' <<<"$a")" = "${#prov_remote[@]}" ] &&
     grep -q "\"state\":\"remote\".*\"remote_manifest\":\"$base/rs-remote.c2pa\"" <<<"$b" &&
     grep -q "\"state\":\"trusted\".*\"manifest_source\":\"$base/rs-remote.c2pa\"" <<<"$c"
 }
-step "remote manifests: c2pa-rs fetches and trusts prov's; prov finds, fetches and trusts c2pa-rs's (JPEG and 7 formats)" remote_ok
+step "remote manifests: c2pa-rs fetches and trusts prov's (JPEG, PNG, WebP x2, GIF, WAV, AVI, MP3 x2, FLAC); prov finds, fetches and trusts c2pa-rs's (JPEG and 7 formats)" remote_ok
 
 # The HEIC fixture re-signed: its origo parent is untrusted, so c2pa-rs
 # says Valid with that one failure in the ingredient, with and without our root.
