@@ -96,10 +96,14 @@ int media_plan_xmp(prov_ctx *ctx, const asset *a, size_t n, mplan *pl)
     case FMT_WAV: case FMT_WEBP: case FMT_AVI: as = n; break;
     case FMT_GIF: as = n + GIF_TRAILER; break;
     case FMT_MP3: case FMT_FLAC:
-        if (n + PRIV_HEAD < ID3_GEOB_HEAD) return PROV_EINVAL;
+        if (n + PRIV_HEAD < ID3_GEOB_HEAD) {
+            memset(pl, 0, sizeof *pl);
+            return PROV_EINVAL;
+        }
         as = n + PRIV_HEAD - ID3_GEOB_HEAD;
         break;
     default:
+        memset(pl, 0, sizeof *pl);
         return prov_seterr(ctx, PROV_EUNSUPPORTED,
                            "a remote manifest reference is written into JPEG, PNG, WebP, WAV, AVI, GIF, MP3 and FLAC "
                            "files (not TIFF or DNG yet)");

@@ -126,6 +126,7 @@ int sign_media_xmp(sctx *s, rdr *rd, asset *a, prov_stream *out, const uint8_t *
 {
     prov_ctx *ctx = s->ctx;
     mplan pl;
+    memset(&pl, 0, sizeof pl); /* freed on every path */
     pbuf wrapped;
     pbuf_init(&wrapped);
     mout w = {out, NULL, 0};

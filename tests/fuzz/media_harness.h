@@ -175,6 +175,60 @@ static void sign(const uint8_t *data, size_t size, int had_store)
     prov_ctx_free(ctx);
 }
 
+/* A remote manifest: the output carries the reference and no store, and
+ * the store written beside it binds all of the output. */
+static void sign_remote(const uint8_t *data, size_t size)
+{
+    static const char url[] = "https://example.com/m.c2pa";
+    if (setup()) return;
+    prov_ctx *ctx;
+    if (prov_ctx_new(&ctx)) return;
+    prov_stream in, out, mo;
+    prov_outbuf ob, mb;
+    memset(&ob, 0, sizeof ob);
+    memset(&mb, 0, sizeof mb);
+    prov_stream_mem(&in, data, size);
+    prov_stream_outbuf(&out, &ob);
+    prov_stream_outbuf(&mo, &mb);
+    prov_signer sg;
+    prov_signer_from_key(&sg, g_key);
+    prov_sign_opts o;
+    memset(&o, 0, sizeof o);
+    o.no_soft_binding = 1;
+    o.remote_url = url;
+    o.manifest_out = &mo;
+    int rc = prov_sign(ctx, &o, &sg, g_chain, &in, &out);
+    if (rc) {
+        CHECK(rc < 0 && (rc == PROV_ENOMEM || prov_errmsg(ctx)[0]));
+    } else {
+        asset a;
+        prov_ctx *c2;
+        CHECK(prov_ctx_new(&c2) == 0);
+        CHECK(scan(c2, ob.data, ob.len, &a) == 0 && ours(a.format) && !a.has_store);
+        char got[2100];
+        CHECK(asset_remote_url(&a, got, sizeof got) && !strcmp(got, url));
+        asset_free(&a);
+        prov_ctx_free(c2);
+        prov_ctx *c3;
+        CHECK(prov_ctx_new(&c3) == 0);
+        prov_stream s;
+        prov_stream_mem(&s, ob.data, ob.len);
+        prov_verify_opts vo;
+        memset(&vo, 0, sizeof vo);
+        vo.manifest = mb.data;
+        vo.manifest_len = mb.len;
+        prov_report *r = NULL;
+        CHECK(prov_verify(c3, &vo, &s, &r) == 0 && r);
+        CHECK(prov_report_has_code(r, "assertion.dataHash.match"));
+        CHECK(!prov_report_has_code(r, "assertion.dataHash.mismatch"));
+        prov_report_free(r);
+        prov_ctx_free(c3);
+    }
+    prov_free(ob.data);
+    prov_free(mb.data);
+    prov_ctx_free(ctx);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     prov_ctx *ctx;
@@ -188,5 +242,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     verify(data, size, 0);
     inspect(data, size);
     sign(data, size, had_store);
+    sign_remote(data, size);
     return 0;
 }
