@@ -161,7 +161,7 @@ int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *si
         if ((rc = build_soft_binding(&s, in))) goto out;
         if (s.o->publish && !s.has_pdq && !s.o->audio_fingerprint_len) {
             rc = prov_seterr(ctx, PROV_EUNSUPPORTED,
-                             "publishing needs a fingerprint: a seekable JPEG or PNG, or sound (audio_fingerprint)");
+                             "publishing needs a fingerprint: a JPEG or PNG read from a seekable input, or an audio file's sound");
             goto out;
         }
     }

@@ -138,6 +138,17 @@ for f in "${fmts[@]}"; do
   "$prov" sign "$t/fmt/rsed-$f" -o "$t/fmt/prs-$f" --key "$t/k" --action c2pa.edited >/dev/null
   fmt_signed+=("$t/fmt/prs-$f")
 done
+# speech long enough for the audio fingerprint: its c2pa.soft-binding
+# (prov.chroma.1) is read like any assertion
+ff -i "$root/tests/vectors/audio/jfk.mp3" "$t/fmt/speech.wav"
+ff -i "$root/tests/vectors/audio/jfk.mp3" "$t/fmt/speech.flac"
+for f in speech.wav speech.flac; do "$prov" sign "$t/fmt/$f" -o "$t/fmt/s-$f" --key "$t/k" >/dev/null; done
+"$prov" sign "$root/tests/vectors/audio/jfk.mp3" -o "$t/fmt/s-speech.mp3" --key "$t/k-es256" >/dev/null
+for f in speech.wav speech.flac speech.mp3; do
+  j=$("$prov" inspect --json "$t/fmt/s-$f") # captured: grep -q would close the pipe early
+  grep -q '"alg":"prov.chroma.1"' <<<"$j" || { echo "interop: no audio fingerprint in s-$f"; exit 1; }
+  fmt_signed+=("$t/fmt/s-$f")
+done
 signed=("${fmt_signed[@]}" "$t/created.jpg" "$t/created.png" "$t/inplace.jpg" "$t/edited.jpg" "$t/edited2.jpg" "$t/edited.png"
         "$t/clip.mp4" "$t/clip-edited.mp4" "$t/s-frag.mp4" "$t/s-clip.mov" "$t/s-moovlast.mp4" "$t/s-still.avif"
         "$t/es256.jpg" "$t/es256.png" "$t/es256.mp4" "$t/es384.jpg" "$t/es384.png" "$t/es384.mp4" "$t/es256-edited.jpg" "$t/generated.png"
