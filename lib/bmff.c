@@ -747,8 +747,16 @@ int bmff_merkle_check(cval map, const bmff_frag *fr, const uint8_t leaf[32])
     return 1;
 }
 
-static const uint8_t XMP_UUID[16] = {0xbe, 0x7a, 0xcf, 0xcb, 0x97, 0xa9, 0x42, 0xe8,
-                                     0x9c, 0x71, 0x99, 0x94, 0x91, 0xe3, 0xaf, 0xac};
+const uint8_t BMFF_XMP_UUID[16] = {0xbe, 0x7a, 0xcf, 0xcb, 0x97, 0xa9, 0x42, 0xe8,
+                                   0x9c, 0x71, 0x99, 0x94, 0x91, 0xe3, 0xaf, 0xac};
+#define XMP_UUID BMFF_XMP_UUID
+
+int bmff_has_xmp(const bmff_file *f)
+{
+    for (size_t i = 0; i < f->ntop; i++)
+        if (f->top[i].type == T('u', 'u', 'i', 'd') && !memcmp(f->top[i].uuid, XMP_UUID, 16)) return 1;
+    return 0;
+}
 
 void bmff_read_xmp(rdr *r, const bmff_file *f, pbuf *out)
 {

@@ -20,6 +20,7 @@
 #define BMFF_MANIFEST_HDR 45     /* bytes before the store in the uuid box */
 
 PROV_HIDDEN extern const uint8_t BMFF_C2PA_UUID[16];
+PROV_HIDDEN extern const uint8_t BMFF_XMP_UUID[16]; /* be7acfcb-97a9-42e8-9c71-999491e3afac */
 
 typedef struct bbox {
     uint64_t off, size; /* the whole box */
@@ -50,6 +51,8 @@ PROV_HIDDEN int bmff_load(prov_ctx *ctx, rdr *r, const bbox *b, pbuf *out, const
 /* The XMP packet of a top-level XMP 'uuid' box (at most 1 MiB) into out;
  * nothing when there is none. */
 PROV_HIDDEN void bmff_read_xmp(rdr *r, const bmff_file *f, pbuf *out);
+/* Does f have a top-level XMP 'uuid' box? */
+PROV_HIDDEN int bmff_has_xmp(const bmff_file *f);
 /* The JUMBF store in the C2PA manifest box (f->c2pa >= 0). */
 PROV_HIDDEN int bmff_read_store(prov_ctx *ctx, rdr *r, const bmff_file *f, pbuf *store, const char *what);
 

@@ -57,11 +57,15 @@ PROV_HIDDEN int id3_plan(prov_ctx *ctx, const asset *a, size_t n, mplan *pl);
 PROV_HIDDEN int id3_wrap(int ver, const uint8_t *store, size_t n, pbuf *out);
 PROV_HIDDEN int tiff_plan(prov_ctx *ctx, const asset *a, size_t n, mplan *pl);
 PROV_HIDDEN int tiff_wrap(const asset *a, const uint8_t *store, size_t n, pbuf *out);
+/* The XMP packet as tag 700 (BYTE) in the new IFD, where c2pa-rs reads it:
+ * the first IFD, so a single page only (tiff_single_page). */
+PROV_HIDDEN int tiff_wrap_xmp(const asset *a, const uint8_t *packet, size_t n, pbuf *out);
+PROV_HIDDEN int tiff_single_page(const asset *a);
 
 /* A remote manifest's reference (media_xmp.c): the plan of an output that
  * carries the XMP packet (n bytes) where the store would go, in the
  * format's own place for XMP (no store, nothing excluded), and the
- * packet wrapped.  TIFF/DNG: PROV_EUNSUPPORTED. */
+ * packet wrapped.  TIFF/DNG: a single page only. */
 PROV_HIDDEN int media_plan_xmp(prov_ctx *ctx, const asset *a, size_t n, mplan *pl);
 PROV_HIDDEN int media_wrap_xmp(const asset *a, const uint8_t *packet, size_t n, pbuf *out);
 #define ID3_GEOB_HEAD 53 /* id3.c: a GEOB frame's bytes before the store */

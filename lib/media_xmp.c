@@ -3,7 +3,8 @@
  * (WebP: with VP8X's XMP flag set, a VP8X chunk put first in a simple
  * WebP); GIF an 'XMP DataXMP' application extension holding the packet and
  * its 257-byte magic trailer in sub-blocks; ID3 (MP3, FLAC) a PRIV frame
- * owned by "XMP".
+ * owned by "XMP"; TIFF and DNG (one page) tag 700 in the first directory,
+ * which is appended anew as for the store.
  *
  * Each carrier is framed as the store would be with some payload length,
  * so each format's own plan lays the output out: RIFF the packet's length,
@@ -102,11 +103,18 @@ int media_plan_xmp(prov_ctx *ctx, const asset *a, size_t n, mplan *pl)
         }
         as = n + PRIV_HEAD - ID3_GEOB_HEAD;
         break;
+    case FMT_TIFF: case FMT_DNG:
+        if (!tiff_single_page(a)) {
+            memset(pl, 0, sizeof *pl);
+            return prov_seterr(ctx, PROV_EUNSUPPORTED,
+                               "a remote manifest reference goes into a TIFF's first directory: single-page TIFF and "
+                               "DNG only (this one has more pages)");
+        }
+        as = n; /* the directory and the packet after it, as the store would be */
+        break;
     default:
         memset(pl, 0, sizeof *pl);
-        return prov_seterr(ctx, PROV_EUNSUPPORTED,
-                           "a remote manifest reference is written into JPEG, PNG, WebP, WAV, AVI, GIF, MP3 and FLAC "
-                           "files (not TIFF or DNG yet)");
+        return prov_seterr(ctx, PROV_EUNSUPPORTED, "a remote manifest reference is not written into this format");
     }
     int rc = media_plan(ctx, a, as, pl);
     if (!rc && a->format == FMT_WEBP) rc = webp_vp8x(ctx, a, pl);
@@ -163,6 +171,8 @@ int media_wrap_xmp(const asset *a, const uint8_t *packet, size_t n, pbuf *out)
         pbuf_put(out, packet, n);
         break;
     }
+    case FMT_TIFF: case FMT_DNG:
+        return tiff_wrap_xmp(a, packet, n, out);
     default:
         return PROV_EUNSUPPORTED;
     }

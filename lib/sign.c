@@ -169,9 +169,14 @@ int sign_stream(prov_ctx *ctx, const prov_sign_opts *opts, const prov_signer *si
     if ((rc = load_components(&s))) goto out;
     if ((rc = rdr_fill(&rd, 12))) goto out;
     if (bmff_sniff(rd.buf + rd.pos, rd.end - rd.pos)) {
-        if (s.o->remote_url) {
-            rc = prov_seterr(ctx, PROV_EUNSUPPORTED,
-                             "a remote manifest reference is not written into MP4/MOV/HEIF/M4A files yet");
+        if (s.o->remote_url && !xmp_url_ok(s.o->remote_url)) {
+            rc = prov_seterr(ctx, PROV_EINVAL,
+                             "remote URL: an http:// or https:// URL of printable ASCII (no spaces, quotes, <, >, &), "
+                             "at most 2000 characters");
+            goto out;
+        }
+        if (s.o->remote_url && s.o->sidecar) {
+            rc = prov_seterr(ctx, PROV_EINVAL, "a sidecar or a remote manifest, not both");
             goto out;
         }
         rc = sign_bmff(&s, &rd, in, out);

@@ -2,6 +2,7 @@
 #include "bmff.h"
 #include "pump.h"
 #include "sign.h"
+#include "xmp.h"
 
 #include <openssl/evp.h>
 #include <string.h>
@@ -41,14 +42,43 @@ int sign_bmff(sctx *s, rdr *rd, prov_stream *in, prov_stream *out)
         rc = sign_sidecar_bmff(s, rd, &bf, out);
         goto out;
     }
-    uint8_t hash[32] = {0};
-    if ((rc = build_store(s, hash, 0, 0, 0, &store))) goto out;
-    if (store.len > PROV_MAX_STORE) {
-        rc = prov_seterr(ctx, PROV_ELIMIT, "manifest store would be %zu bytes, over the limit", store.len);
-        goto out;
+    /* a remote manifest: an XMP 'uuid' box naming it takes the manifest
+     * box's place, and is hashed like any other box */
+    const char *url = s->o->remote_url;
+    pbuf xmpbox;
+    pbuf_init(&xmpbox);
+    if (url) {
+        if (!s->o->manifest_out || !s->o->manifest_out->write) {
+            rc = prov_seterr(ctx, PROV_EINVAL, "a remote manifest needs manifest_out (where its store goes)");
+            goto out;
+        }
+        if (bmff_has_xmp(&bf)) {
+            rc = prov_seterr(ctx, PROV_EUNSUPPORTED, "the file already carries XMP metadata; prov does not merge a "
+                                                     "remote reference into it yet");
+            goto out;
+        }
+        pbuf x;
+        pbuf_init(&x);
+        xmp_packet(&x, url);
+        pbuf_be32(&xmpbox, (uint32_t)(24 + x.len));
+        pbuf_put(&xmpbox, "uuid", 4);
+        pbuf_put(&xmpbox, BMFF_XMP_UUID, 16);
+        pbuf_put(&xmpbox, x.p, x.len);
+        int e = x.err || xmpbox.err;
+        pbuf_free(&x);
+        if (e) { rc = PROV_ENOMEM; goto out; }
     }
-    size_t store_len = store.len;
-    uint64_t boxlen = BMFF_MANIFEST_HDR + store_len;
+    uint8_t hash[32] = {0};
+    size_t store_len = 0;
+    if (!url) {
+        if ((rc = build_store(s, hash, 0, 0, 0, &store))) goto out;
+        if (store.len > PROV_MAX_STORE) {
+            rc = prov_seterr(ctx, PROV_ELIMIT, "manifest store would be %zu bytes, over the limit", store.len);
+            goto out;
+        }
+        store_len = store.len;
+    }
+    uint64_t boxlen = url ? xmpbox.len : BMFF_MANIFEST_HDR + store_len;
     const bbox *ft = &bf.top[bf.ftyp];
     bmff_shift sh = {ft->off + ft->size, boxlen, 0, 0};
     if (bf.c2pa >= 0) {
@@ -97,7 +127,15 @@ int sign_bmff(sctx *s, rdr *rd, prov_stream *in, prov_stream *out)
             if (b->size && moved != b->size) { rc = prov_seterr(ctx, PROV_EFORMAT, "input: truncated box"); goto out; }
         }
         written += moved;
-        if ((long)i == bf.ftyp) { /* reserve the manifest box */
+        if ((long)i == bf.ftyp && url) { /* the reference, hashed at its offset */
+            uint8_t be[8];
+            wr32(be, (uint32_t)(written >> 32));
+            wr32(be + 4, (uint32_t)written);
+            EVP_DigestUpdate(md, be, 8);
+            EVP_DigestUpdate(md, xmpbox.p, xmpbox.len);
+            if (out->write(out->user, xmpbox.p, xmpbox.len)) goto wfail;
+            written += xmpbox.len;
+        } else if ((long)i == bf.ftyp) { /* reserve the manifest box */
             uuid_at = written;
             uint8_t zero[4096] = {0};
             for (uint64_t left = boxlen; left;) {
@@ -112,6 +150,16 @@ int sign_bmff(sctx *s, rdr *rd, prov_stream *in, prov_stream *out)
     if (!EVP_DigestFinal_ex(md, hash, &hl)) { rc = PROV_ECRYPTO; goto out; }
     store.len = 0;
     if ((rc = build_store(s, hash, 0, 0, 1, &store))) goto out;
+    if (url) { /* the store, for the caller to publish at url */
+        prov_stream *mo = s->o->manifest_out;
+        if (store.len > PROV_MAX_STORE) {
+            rc = prov_seterr(ctx, PROV_ELIMIT, "manifest store would be %zu bytes, over the limit", store.len);
+            goto out;
+        }
+        if ((mo->seek && mo->seek(mo->user, 0)) || mo->write(mo->user, store.p, store.len))
+            rc = prov_seterr(ctx, PROV_EIO, "manifest output: write failed");
+        goto out;
+    }
     if (store.len != store_len) { rc = prov_seterr(ctx, PROV_EINVAL, "manifest size changed after signing"); goto out; }
     bmff_put_manifest_box(&wrapped, store.p, store.len, (size_t)boxlen);
     if (wrapped.err) { rc = PROV_ENOMEM; goto out; }
@@ -122,6 +170,7 @@ wfail:
     rc = prov_seterr(ctx, PROV_EIO, "output: write failed");
 out:
     if (md) EVP_MD_CTX_free(md);
+    pbuf_free(&xmpbox);
     pbuf_free(&store);
     pbuf_free(&box);
     pbuf_free(&wrapped);

@@ -16,6 +16,7 @@
 
 #define C2PA_TAG 0xCD41
 #define TYPE_UNDEFINED 7
+#define TYPE_BYTE 1
 #define DNG_VERSION_TAG 0xC612
 #define XMP_TAG 700
 #define TIFF_MAX_ENTRIES 4096 /* in one IFD */
@@ -223,17 +224,19 @@ int tiff_plan(prov_ctx *ctx, const asset *a, size_t n, mplan *pl)
     return 0;
 }
 
-static void put_ours(pbuf *out, const tfile *t, size_t n, uint64_t data)
+static void put_ours(pbuf *out, const tfile *t, uint16_t ours, uint16_t type, size_t n, uint64_t data)
 {
     uint8_t e[20] = {0};
-    p16(t, e, C2PA_TAG);
-    p16(t, e + 2, TYPE_UNDEFINED);
+    p16(t, e, ours);
+    p16(t, e + 2, type);
     if (t->big) { p64(t, e + 4, n); p64(t, e + 12, data); }
     else { p32(t, e + 4, (uint32_t)n); p32(t, e + 8, (uint32_t)data); }
     pbuf_put(out, e, t->esz);
 }
 
-int tiff_wrap(const asset *a, const uint8_t *store, size_t n, pbuf *out)
+/* The new IFD with the entry (tag ours, its n bytes after the IFD) in tag
+ * order, an old C2PA entry left out; then the bytes. */
+static int wrap_entry(const asset *a, uint16_t ours_tag, uint16_t type, const uint8_t *store, size_t n, pbuf *out)
 {
     tfile t;
     geometry(a, &t);
@@ -248,16 +251,31 @@ int tiff_wrap(const asset *a, const uint8_t *store, size_t n, pbuf *out)
     for (size_t i = 0; i + t.esz <= a->aux.len; i += t.esz) {
         uint16_t tag = g16(&t, a->aux.p + i);
         if (tag == C2PA_TAG) continue;
-        if (!ours && tag > C2PA_TAG) {
-            put_ours(out, &t, n, data);
+        if (!ours && tag > ours_tag) {
+            put_ours(out, &t, ours_tag, type, n, data);
             ours = 1;
         }
         pbuf_put(out, a->aux.p + i, t.esz);
     }
-    if (!ours) put_ours(out, &t, n, data);
+    if (!ours) put_ours(out, &t, ours_tag, type, n, data);
     if (t.big) p64(&t, c, a->tail);
     else p32(&t, c, (uint32_t)a->tail);
     pbuf_put(out, c, t.big ? 8 : 4);
     media_put_store(out, store, n);
     return out->err ? PROV_ENOMEM : 0;
+}
+
+int tiff_wrap(const asset *a, const uint8_t *store, size_t n, pbuf *out)
+{
+    return wrap_entry(a, C2PA_TAG, TYPE_UNDEFINED, store, n, out);
+}
+
+int tiff_wrap_xmp(const asset *a, const uint8_t *packet, size_t n, pbuf *out)
+{
+    return wrap_entry(a, XMP_TAG, TYPE_BYTE, packet, n, out);
+}
+
+int tiff_single_page(const asset *a)
+{
+    return a->insert_at == ((a->ver >> 1 & 1) ? 8u : 4u);
 }

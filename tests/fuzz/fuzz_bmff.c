@@ -121,5 +121,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(prov_errmsg(ctx)[0]);
     }
     free(ob.data);
+
+    /* a remote manifest: the output names it and carries no store; the
+     * store written beside it binds the output */
+    prov_outbuf ro = {0}, mo = {0};
+    prov_stream rout, mout;
+    prov_stream_mem(&in, data, size);
+    prov_stream_outbuf(&rout, &ro);
+    prov_stream_outbuf(&mout, &mo);
+    prov_sign_opts so;
+    memset(&so, 0, sizeof so);
+    so.remote_url = "https://example.com/m.c2pa";
+    so.manifest_out = &mout;
+    so.no_soft_binding = 1;
+    if (prov_sign(ctx, &so, &signer, chain, &in, &rout) == 0) {
+        prov_stream_mem(&s, ro.data, ro.len);
+        CHECK(prov_verify(ctx, NULL, &s, &r) == 0);
+        CHECK(prov_report_state(r) == PROV_STATE_REMOTE);
+        CHECK(!strcmp(prov_report_remote_url(r), so.remote_url));
+        prov_report_free(r);
+        prov_verify_opts vo;
+        memset(&vo, 0, sizeof vo);
+        vo.manifest = mo.data;
+        vo.manifest_len = mo.len;
+        prov_stream_mem(&s, ro.data, ro.len);
+        CHECK(prov_verify(ctx, &vo, &s, &r) == 0);
+        CHECK(prov_report_has_code(r, "claimSignature.validated") &&
+              (prov_report_has_code(r, "assertion.bmffHash.match") ||
+               prov_report_has_code(r, "assertion.dataHash.match")) && /* inputs of other formats too */
+              !prov_report_has_code(r, "assertion.bmffHash.mismatch") &&
+              !prov_report_has_code(r, "assertion.dataHash.mismatch"));
+        prov_report_free(r);
+    } else {
+        CHECK(prov_errmsg(ctx)[0]);
+    }
+    free(ro.data);
+    free(mo.data);
     return 0;
 }

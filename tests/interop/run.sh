@@ -253,7 +253,9 @@ base=http://127.0.0.1:$port
 # prov's references in the other formats (an XMP chunk, VP8X flagged or
 # added in WebP; a GIF extension; an ID3 PRIV frame): c2pa-rs fetches them
 prov_remote=("$t/remote.jpg" "$t/remote.png")
-for f in a.webp l.webp a.gif a.wav a.avi a.mp3 b.mp3 a.flac; do
+cp "$root/samples/clip.mp4" "$t/fmt/clip.mp4"
+cp "$t/moovlast.mp4" "$t/fmt/moovlast.mp4"
+for f in a.webp l.webp a.gif a.wav a.avi a.mp3 b.mp3 a.flac a.tif a.m4a clip.mp4 moovlast.mp4; do
   "$prov" sign "$t/fmt/$f" -o "$t/pr-$f" --key "$t/k" --remote-url "$base/pr-$f.c2pa" \
     --manifest-out "$t/www/pr-$f.c2pa" >/dev/null
   prov_remote+=("$t/pr-$f")
@@ -287,7 +289,7 @@ remote_ok() { # outputs captured first: grep -q closing a pipe early would fail 
     grep -q "\"state\":\"remote\".*\"remote_manifest\":\"$base/rs-remote.c2pa\"" <<<"$b" &&
     grep -q "\"state\":\"trusted\".*\"manifest_source\":\"$base/rs-remote.c2pa\"" <<<"$c"
 }
-step "remote manifests: c2pa-rs fetches and trusts prov's (JPEG, PNG, WebP x2, GIF, WAV, AVI, MP3 x2, FLAC); prov finds, fetches and trusts c2pa-rs's (JPEG and 7 formats)" remote_ok
+step "remote manifests: c2pa-rs fetches and trusts prov's (JPEG, PNG, WebP x2, GIF, WAV, AVI, MP3 x2, FLAC, TIFF, M4A, MP4 x2); prov finds, fetches and trusts c2pa-rs's (JPEG and 7 formats)" remote_ok
 
 # The HEIC fixture re-signed: its origo parent is untrusted, so c2pa-rs
 # says Valid with that one failure in the ingredient, with and without our root.
