@@ -351,8 +351,8 @@ typedef struct prov_sign_opts {
      * is written to out; the media stay untouched.  Verify it with
      * prov_verify_opts.manifest. */
     int sidecar;
-    /* A remote manifest (JPEG, PNG, WebP, WAV, AVI, GIF, MP3, FLAC; not
-     * TIFF/DNG or BMFF yet): the output carries no store, only
+    /* A remote manifest (every format; TIFF/DNG of one page): the output
+     * carries no store, only
      * an XMP packet whose dcterms:provenance names this http(s) URL, and
      * the manifest store, which binds all of the output, is written to
      * manifest_out for the caller to publish at the URL.  A file that

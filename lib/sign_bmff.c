@@ -23,10 +23,11 @@ int sign_bmff(sctx *s, rdr *rd, prov_stream *in, prov_stream *out)
 {
     prov_ctx *ctx = s->ctx;
     bmff_file bf;
-    pbuf store, box, wrapped;
+    pbuf store, box, wrapped, xmpbox; /* xmpbox: a remote manifest's reference */
     pbuf_init(&store);
     pbuf_init(&box);
     pbuf_init(&wrapped);
+    pbuf_init(&xmpbox);
     EVP_MD_CTX *md = NULL;
     int rc = bmff_scan(ctx, rd, &bf, "input");
     if (rc) return rc;
@@ -45,8 +46,6 @@ int sign_bmff(sctx *s, rdr *rd, prov_stream *in, prov_stream *out)
     /* a remote manifest: an XMP 'uuid' box naming it takes the manifest
      * box's place, and is hashed like any other box */
     const char *url = s->o->remote_url;
-    pbuf xmpbox;
-    pbuf_init(&xmpbox);
     if (url) {
         if (!s->o->manifest_out || !s->o->manifest_out->write) {
             rc = prov_seterr(ctx, PROV_EINVAL, "a remote manifest needs manifest_out (where its store goes)");
