@@ -44,6 +44,9 @@ struct prov_repo {
  * same bytes are there), durably; h gets its SHA-256. */
 PROV_HIDDEN int repo_put_store(prov_ctx *ctx, const char *dir, const uint8_t *store, size_t len, uint8_t h[32]);
 
+/* pwrite all n bytes at at (EINTR retried): 0 or -1 with errno. */
+PROV_HIDDEN int repo_pwrite_all(int fd, const uint8_t *p, size_t n, off_t at);
+
 /* Search an afp.idx image held in memory (repo_audio.c; the fuzz harness). */
 PROV_HIDDEN int repo_audio_search_mem(prov_ctx *ctx, const uint8_t *p, size_t size, const uint32_t *words,
                                       size_t nwords, double max_ber, prov_repo_audio_match *out, size_t cap, size_t *n);

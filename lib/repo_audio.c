@@ -42,19 +42,6 @@ static uint32_t rec_check(const uint8_t *digest, uint32_t n, const uint8_t *word
     return fnv(h, words, (size_t)n * 4);
 }
 
-static int pwrite_all(int fd, const uint8_t *p, size_t n, off_t at)
-{
-    while (n) {
-        ssize_t k = pwrite(fd, p, n, at);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return -1;
-        p += k;
-        n -= (size_t)k;
-        at += k;
-    }
-    return 0;
-}
-
 static int bad_header(const uint8_t *h)
 {
     return memcmp(h, AFP_MAGIC, 8) || rd32(h + 8) != AFP_VERSION;
@@ -110,7 +97,7 @@ int prov_repo_publish_audio(prov_ctx *ctx, const char *dir, const uint8_t *store
         uint8_t hd[AFP_HEADER] = {0};
         memcpy(hd, AFP_MAGIC, 8);
         wr32(hd + 8, AFP_VERSION);
-        if (ftruncate(fd, 0) || pwrite_all(fd, hd, sizeof hd, 0))
+        if (ftruncate(fd, 0) || repo_pwrite_all(fd, hd, sizeof hd, 0))
             rc = prov_seterr(ctx, PROV_EIO, "%s: write failed: %s", path, strerror(errno));
     } else {
         uint8_t hd[AFP_HEADER];
@@ -121,7 +108,7 @@ int prov_repo_publish_audio(prov_ctx *ctx, const char *dir, const uint8_t *store
                  ftruncate(fd, (off_t)end))
             rc = prov_seterr(ctx, PROV_EIO, "%s: cannot cut a torn record: %s", path, strerror(errno));
     }
-    if (!rc && (pwrite_all(fd, rec, rl, (off_t)end) || fsync(fd)))
+    if (!rc && (repo_pwrite_all(fd, rec, rl, (off_t)end) || fsync(fd)))
         rc = prov_seterr(ctx, PROV_EIO, "%s: append failed: %s", path, strerror(errno));
     close(fd); /* drops the lock */
     free(rec);

@@ -64,7 +64,7 @@ static int write_whole(prov_ctx *ctx, const char *path, const uint8_t *p, size_t
     return 0;
 }
 
-static int pwrite_all(int fd, const uint8_t *p, size_t n, off_t at)
+int repo_pwrite_all(int fd, const uint8_t *p, size_t n, off_t at)
 {
     while (n) {
         ssize_t k = pwrite(fd, p, n, at);
@@ -93,7 +93,7 @@ static int index_append(prov_ctx *ctx, const char *path, const uint8_t *rec, siz
         memcpy(h, REPO_MAGIC, 8);
         wr32(h + 8, REPO_VERSION);
         wr32(h + 12, REPO_RECORD);
-        if (ftruncate(fd, 0) || pwrite_all(fd, h, sizeof h, 0)) {
+        if (ftruncate(fd, 0) || repo_pwrite_all(fd, h, sizeof h, 0)) {
             rc = prov_seterr(ctx, PROV_EIO, "%s: write failed: %s", path, strerror(errno));
             goto out;
         }
@@ -116,7 +116,7 @@ static int index_append(prov_ctx *ctx, const char *path, const uint8_t *rec, siz
         }
         size = whole;
     }
-    if (pwrite_all(fd, rec, nrec * REPO_RECORD, (off_t)size) || fsync(fd))
+    if (repo_pwrite_all(fd, rec, nrec * REPO_RECORD, (off_t)size) || fsync(fd))
         rc = prov_seterr(ctx, PROV_EIO, "%s: append failed: %s", path, strerror(errno));
 out:
     close(fd); /* drops the lock */

@@ -26,6 +26,19 @@ static int put(mout *w, const uint8_t *p, size_t n, int hash)
     return 0;
 }
 
+/* A piece of the input, copied and hashed; its error message set. */
+static int copy_piece(prov_ctx *ctx, rdr *rd, mout *w, const mpiece *p)
+{
+    if (rdr_seek(rd, p->off)) return prov_seterr(ctx, PROV_EIO, "input: seek failed");
+    uint64_t moved;
+    int where, rc = pump(rd, p->len, md_update, w->md, w->out, &moved, &where);
+    if (rc) return prov_seterr(ctx, where == 1 ? PROV_EIO : rc, where == 1 ? "output: write failed" : "input: read failed");
+    if (p->len != MP_TO_END && moved != p->len)
+        return prov_seterr(ctx, PROV_EFORMAT, "input: ends before offset %llu", (unsigned long long)(p->off + p->len));
+    w->off += moved;
+    return 0;
+}
+
 /* The exclusion's place in the output for a store of n bytes. */
 static int layout(sctx *s, const asset *a, size_t n, mplan *pl, uint64_t *start)
 {
@@ -86,20 +99,8 @@ int sign_media(sctx *s, rdr *rd, asset *a, prov_stream *out)
                 (rc = put(&w, wrapped.p + pl.ex_off, (size_t)pl.ex_len, 0)) ||
                 (rc = put(&w, wrapped.p + pl.ex_off + pl.ex_len, (size_t)(pl.wrapped - pl.ex_off - pl.ex_len), 1)))
                 goto wfail;
-        } else {
-            if (rdr_seek(rd, p->off)) { rc = prov_seterr(ctx, PROV_EIO, "input: seek failed"); goto out; }
-            uint64_t moved;
-            int where;
-            if ((rc = pump(rd, p->len, md_update, w.md, out, &moved, &where))) {
-                if (where == 1) goto wfail;
-                rc = prov_seterr(ctx, rc, "input: read failed");
-                goto out;
-            }
-            if (p->len != MP_TO_END && moved != p->len) {
-                rc = prov_seterr(ctx, PROV_EFORMAT, "input: ends before offset %llu", (unsigned long long)(p->off + p->len));
-                goto out;
-            }
-            w.off += moved;
+        } else if ((rc = copy_piece(ctx, rd, &w, p))) {
+            goto out;
         }
     }
     unsigned int hl = 0;
@@ -143,20 +144,8 @@ int sign_media_xmp(sctx *s, rdr *rd, asset *a, prov_stream *out, const uint8_t *
             if ((rc = put(&w, pl.lit.p + p->off, (size_t)p->len, 1))) goto wfail;
         } else if (p->kind == MP_STORE) {
             if ((rc = put(&w, wrapped.p, wrapped.len, 1))) goto wfail;
-        } else {
-            if (rdr_seek(rd, p->off)) { rc = prov_seterr(ctx, PROV_EIO, "input: seek failed"); goto out; }
-            uint64_t moved;
-            int where;
-            if ((rc = pump(rd, p->len, md_update, w.md, out, &moved, &where))) {
-                if (where == 1) goto wfail;
-                rc = prov_seterr(ctx, rc, "input: read failed");
-                goto out;
-            }
-            if (p->len != MP_TO_END && moved != p->len) {
-                rc = prov_seterr(ctx, PROV_EFORMAT, "input: ends before offset %llu", (unsigned long long)(p->off + p->len));
-                goto out;
-            }
-            w.off += moved;
+        } else if ((rc = copy_piece(ctx, rd, &w, p))) {
+            goto out;
         }
     }
     unsigned int hl = 0;
