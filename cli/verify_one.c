@@ -62,28 +62,36 @@ static int is_picture(const unsigned char *p, size_t n)
 /* Append "detector":{...} to out->json.  Bytes in memory (prov serve) are
  * scored from a private temporary file: FFmpeg and the image loaders read
  * files. */
+/* Bytes in memory as a private temporary file named in tmp: 0, or -1
+ * (nothing left behind). */
+static int mem_tmpfile(const void *buf, size_t len, char tmp[64])
+{
+    const char *dir = getenv("TMPDIR");
+    snprintf(tmp, 64, "%s/prov-detect-XXXXXX", dir && strlen(dir) < 40 ? dir : "/tmp");
+    int fd = mkstemp(tmp);
+    if (fd < 0) return -1;
+    const unsigned char *p = buf;
+    size_t left = len;
+    while (left) {
+        ssize_t k = write(fd, p, left);
+        if (k <= 0) break;
+        p += k;
+        left -= (size_t)k;
+    }
+    close(fd);
+    if (left) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
 static void add_detector(const vo_config *c, const vo_input *in, vo_result *out)
 {
     char tmp[64] = "";
     const char *path = in->path;
     if (!path) {
-        const char *dir = getenv("TMPDIR");
-        snprintf(tmp, sizeof tmp, "%s/prov-detect-XXXXXX", dir && strlen(dir) < 40 ? dir : "/tmp");
-        int fd = mkstemp(tmp);
-        if (fd < 0) return;
-        const unsigned char *p = in->buf;
-        size_t left = in->len;
-        while (left) {
-            ssize_t k = write(fd, p, left);
-            if (k <= 0) break;
-            p += k;
-            left -= (size_t)k;
-        }
-        close(fd);
-        if (left) {
-            unlink(tmp);
-            return;
-        }
+        if (mem_tmpfile(in->buf, in->len, tmp)) return;
         path = tmp;
     }
     unsigned char head[8] = {0};
@@ -292,6 +300,23 @@ int verify_one(prov_ctx *ctx, const vo_config *c, const vo_input *in, vo_result 
             (uint64_t)w * h > c->detect_max_pixels)
             vo.match_distance = -1;
         rc = prov_verify(ctx, &vo, &s, &r);
+        int st0 = r ? prov_report_state(r) : PROV_STATE_ERROR;
+        char tmp[64];
+        if (r && c->registry && (st0 == PROV_STATE_UNSIGNED || st0 == PROV_STATE_ERROR) && !is_picture(in->buf, in->len) &&
+            !mem_tmpfile(in->buf, in->len, tmp)) {
+            /* uploaded sound with no manifest: looked up by its fingerprint
+             * (FFmpeg reads files: a private temporary copy) */
+            int got = !audio_for_verify(tmp, &vo);
+            unlink(tmp);
+            if (got) {
+                prov_report_free(r);
+                r = NULL;
+                prov_stream_mem(&s, in->buf, in->len);
+                rc = prov_verify(ctx, &vo, &s, &r);
+                free((void *)vo.audio_fingerprint);
+                vo.audio_fingerprint = NULL;
+            }
+        }
     }
     if (!r) { /* out of memory before a report existed */
         snprintf(out->errmsg, sizeof out->errmsg, "%s", prov_strerror(rc));

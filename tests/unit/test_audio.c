@@ -149,6 +149,23 @@ static void test_sign_publish_lookup(void **state)
     output_lacks("derived_from");
 }
 
+/* prov serve: an uploaded voice note is looked up as prov verify does */
+static void test_serve_lookup(void **state)
+{
+    (void)state;
+    expect(0, sh("(%s serve --listen 127.0.0.1:0 --registry reg 2>serve.log & echo $! >serve.pid); "
+                 "for i in $(seq 100); do grep -q 'listening on' serve.log && break; sleep 0.05; done; "
+                 "sed -n 's|.*listening on http://127.0.0.1:\\([0-9]*\\)/.*|\\1|p' serve.log >port.txt; test -s port.txt",
+                 P));
+    expect(0, sh("curl -s --max-time 30 --data-binary @c.opus \"http://127.0.0.1:$(cat port.txt)/v1/verify?name=c.opus\""));
+    output_has("\"state\":\"unsigned\"");
+    output_has("\"derived_from\":[{\"ber\":");
+    output_has("\"name\":\"Ann Voice\",\"org\":\"Radio One\"");
+    expect(0, sh("curl -s --max-time 30 --data-binary @music.wav \"http://127.0.0.1:$(cat port.txt)/v1/verify?name=m.wav\""));
+    output_has("\"derived_from\":[]");
+    tu_sh("kill $(cat %s/serve.pid) 2>/dev/null", D);
+}
+
 static void test_batch_publish(void **state)
 {
     (void)state;
@@ -238,6 +255,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sign_publish_lookup),
+        cmocka_unit_test(test_serve_lookup),
         cmocka_unit_test(test_batch_publish),
         cmocka_unit_test(test_fingerprint_command),
         cmocka_unit_test(test_not_fingerprinted),
