@@ -7,7 +7,9 @@
  *
  * Records vary in length, so a reader walks them; one running past the end
  * is a torn append, which readers ignore and the next writer cuts off.  A
- * record whose check fails is skipped.  A search aligns the query against
+ * record whose check fails is skipped; one whose count is impossible ends
+ * what readers see, and writers refuse to append after it (cutting there
+ * would drop the records behind it).  A search aligns the query against
  * every record (afp_match.c): no multi-index, linear in the sound indexed. */
 #include "afp.h"
 #include "repo.h"
@@ -57,8 +59,10 @@ static int whole_end(prov_ctx *ctx, int fd, const char *path, uint64_t size, uin
         if (pread(fd, h, sizeof h, (off_t)at) != (ssize_t)sizeof h)
             return prov_seterr(ctx, PROV_EIO, "%s: read failed", path);
         uint32_t n = rd32(h + 32);
-        if (!n || n > PROV_AFP_MAX_WORDS) break; /* damaged from here: appends go after what reads */
-        if (at + AFP_REC_HEAD + (uint64_t)n * 4 > size) break;
+        if (!n || n > PROV_AFP_MAX_WORDS) /* not torn but damaged: cutting here would lose what follows */
+            return prov_seterr(ctx, PROV_EFORMAT, "%s: a record at offset %llu counts %u words; not appending", path,
+                               (unsigned long long)at, n);
+        if (at + AFP_REC_HEAD + (uint64_t)n * 4 > size) break; /* torn: cut */
         at += AFP_REC_HEAD + (uint64_t)n * 4;
     }
     *end = at;

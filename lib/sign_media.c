@@ -55,6 +55,39 @@ static int layout(sctx *s, const asset *a, size_t n, mplan *pl, uint64_t *start)
     return PROV_EINVAL;
 }
 
+/* The one pass: every piece of the plan written in order and hashed, the
+ * carrier (wrapped, pl->wrapped bytes) but for its exclusion; *at gets
+ * the carrier's offset in the output, hash the digest. */
+static int write_plan(prov_ctx *ctx, rdr *rd, const mplan *pl, const pbuf *wrapped, prov_stream *out, uint64_t *at,
+                      uint8_t hash[32])
+{
+    if (wrapped->len != pl->wrapped) return prov_seterr(ctx, PROV_EINVAL, "wrapped manifest size mismatch");
+    mout w = {out, EVP_MD_CTX_new(), 0};
+    int rc = 0;
+    if (!w.md || !EVP_DigestInit_ex(w.md, EVP_sha256(), NULL)) { rc = PROV_ECRYPTO; goto out; }
+    if (out->seek(out->user, 0)) { rc = prov_seterr(ctx, PROV_EIO, "output: seek failed"); goto out; }
+    for (size_t i = 0; i < pl->n && !rc; i++) {
+        const mpiece *p = &pl->p[i];
+        if (p->kind == MP_LIT) {
+            rc = put(&w, pl->lit.p + p->off, (size_t)p->len, 1);
+        } else if (p->kind == MP_STORE) {
+            *at = w.off;
+            const uint8_t *c = wrapped->p;
+            if (!(rc = put(&w, c, (size_t)pl->ex_off, 1)) && !(rc = put(&w, c + pl->ex_off, (size_t)pl->ex_len, 0)))
+                rc = put(&w, c + pl->ex_off + pl->ex_len, (size_t)(pl->wrapped - pl->ex_off - pl->ex_len), 1);
+        } else {
+            rc = copy_piece(ctx, rd, &w, p);
+            if (rc) goto out; /* its message is set */
+        }
+        if (rc) rc = prov_seterr(ctx, PROV_EIO, "output: write failed");
+    }
+    unsigned int hl = 0;
+    if (!rc && !EVP_DigestFinal_ex(w.md, hash, &hl)) rc = PROV_ECRYPTO;
+out:
+    EVP_MD_CTX_free(w.md);
+    return rc;
+}
+
 int sign_media(sctx *s, rdr *rd, asset *a, prov_stream *out)
 {
     prov_ctx *ctx = s->ctx;
@@ -63,7 +96,6 @@ int sign_media(sctx *s, rdr *rd, asset *a, prov_stream *out)
     pbuf store, wrapped;
     pbuf_init(&store);
     pbuf_init(&wrapped);
-    mout w = {out, NULL, 0};
     uint8_t hash[32] = {0};
     uint64_t start = 0, store_at = 0;
     size_t n = 0;
@@ -81,42 +113,17 @@ int sign_media(sctx *s, rdr *rd, asset *a, prov_stream *out)
         rc = prov_seterr(ctx, PROV_ELIMIT, "manifest store would be %zu bytes, over the %u-byte limit", n, PROV_MAX_STORE);
         goto out;
     }
-
-    w.md = EVP_MD_CTX_new();
-    if (!w.md || !EVP_DigestInit_ex(w.md, EVP_sha256(), NULL)) { rc = PROV_ECRYPTO; goto out; }
-    if (out->seek(out->user, 0)) { rc = prov_seterr(ctx, PROV_EIO, "output: seek failed"); goto out; }
-    for (size_t i = 0; i < pl.n; i++) {
-        const mpiece *p = &pl.p[i];
-        if (p->kind == MP_LIT) {
-            if ((rc = put(&w, pl.lit.p + p->off, (size_t)p->len, 1))) goto wfail;
-        } else if (p->kind == MP_STORE) {
-            /* the region reserved: the bytes around the exclusion are hashed */
-            wrapped.len = 0;
-            if ((rc = media_wrap(a, NULL, n, &wrapped))) goto out;
-            if (wrapped.len != pl.wrapped) { rc = prov_seterr(ctx, PROV_EINVAL, "wrapped manifest size mismatch"); goto out; }
-            store_at = w.off;
-            if ((rc = put(&w, wrapped.p, (size_t)pl.ex_off, 1)) ||
-                (rc = put(&w, wrapped.p + pl.ex_off, (size_t)pl.ex_len, 0)) ||
-                (rc = put(&w, wrapped.p + pl.ex_off + pl.ex_len, (size_t)(pl.wrapped - pl.ex_off - pl.ex_len), 1)))
-                goto wfail;
-        } else if ((rc = copy_piece(ctx, rd, &w, p))) {
-            goto out;
-        }
-    }
-    unsigned int hl = 0;
-    if (!EVP_DigestFinal_ex(w.md, hash, &hl)) { rc = PROV_ECRYPTO; goto out; }
+    /* the region reserved (zeros): the bytes around the exclusion are hashed */
+    if ((rc = media_wrap(a, NULL, n, &wrapped)) || (rc = write_plan(ctx, rd, &pl, &wrapped, out, &store_at, hash)))
+        goto out;
     store.len = 0;
     if ((rc = build_store(s, hash, start, pl.ex_len, 1, &store))) goto out;
     if (store.len != n) { rc = prov_seterr(ctx, PROV_EINVAL, "manifest size changed after signing"); goto out; }
     wrapped.len = 0;
     if ((rc = media_wrap(a, store.p, store.len, &wrapped))) goto out;
-    if (out->seek(out->user, store_at) || out->write(out->user, wrapped.p, wrapped.len)) goto wfail;
-    rc = 0;
-    goto out;
-wfail:
-    rc = prov_seterr(ctx, PROV_EIO, "output: write failed");
+    if (out->seek(out->user, store_at) || out->write(out->user, wrapped.p, wrapped.len))
+        rc = prov_seterr(ctx, PROV_EIO, "output: write failed");
 out:
-    if (w.md) EVP_MD_CTX_free(w.md);
     media_plan_free(&pl);
     pbuf_free(&store);
     pbuf_free(&wrapped);
@@ -130,31 +137,9 @@ int sign_media_xmp(sctx *s, rdr *rd, asset *a, prov_stream *out, const uint8_t *
     memset(&pl, 0, sizeof pl); /* freed on every path */
     pbuf wrapped;
     pbuf_init(&wrapped);
-    mout w = {out, NULL, 0};
-    int rc = media_plan_xmp(ctx, a, n, &pl);
-    if (rc) goto out;
-    if ((rc = media_wrap_xmp(a, packet, n, &wrapped))) goto out;
-    if (wrapped.len != pl.wrapped) { rc = prov_seterr(ctx, PROV_EINVAL, "wrapped XMP size mismatch"); goto out; }
-    w.md = EVP_MD_CTX_new();
-    if (!w.md || !EVP_DigestInit_ex(w.md, EVP_sha256(), NULL)) { rc = PROV_ECRYPTO; goto out; }
-    if (out->seek(out->user, 0)) { rc = prov_seterr(ctx, PROV_EIO, "output: seek failed"); goto out; }
-    for (size_t i = 0; i < pl.n; i++) {
-        const mpiece *p = &pl.p[i];
-        if (p->kind == MP_LIT) {
-            if ((rc = put(&w, pl.lit.p + p->off, (size_t)p->len, 1))) goto wfail;
-        } else if (p->kind == MP_STORE) {
-            if ((rc = put(&w, wrapped.p, wrapped.len, 1))) goto wfail;
-        } else if ((rc = copy_piece(ctx, rd, &w, p))) {
-            goto out;
-        }
-    }
-    unsigned int hl = 0;
-    if (!EVP_DigestFinal_ex(w.md, hash, &hl)) rc = PROV_ECRYPTO;
-    goto out;
-wfail:
-    rc = prov_seterr(ctx, PROV_EIO, "output: write failed");
-out:
-    if (w.md) EVP_MD_CTX_free(w.md);
+    uint64_t at = 0;
+    int rc = media_plan_xmp(ctx, a, n, &pl); /* nothing excluded: the carrier is hashed whole */
+    if (!rc && !(rc = media_wrap_xmp(a, packet, n, &wrapped))) rc = write_plan(ctx, rd, &pl, &wrapped, out, &at, hash);
     media_plan_free(&pl);
     pbuf_free(&wrapped);
     return rc;

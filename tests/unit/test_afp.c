@@ -276,6 +276,12 @@ static void test_repo_publish_search(void **state)
     assert_int_equal(k, 0);
     assert_int_equal(prov_repo_search_audio(ctx, repo_dir(), w[0], nw[0], 0, m, 5, &k), 0);
     assert_int_equal(k, 1);
+    /* ... and a writer does not cut the file there (the records behind it
+     * would be lost): it refuses, leaving the file as it was */
+    assert_int_equal(prov_repo_publish_audio(ctx, repo_dir(), (const uint8_t *)"y", 1, w[3], nw[3], NULL), PROV_EFORMAT);
+    assert_non_null(strstr(prov_errmsg(ctx), "not appending"));
+    assert_int_equal(stat(p, &sb), 0);
+    assert_int_equal((size_t)sb.st_size, len);
     /* not an index */
     memcpy(img, "PROVAFP9", 8);
     tu_write(p, img, len);
