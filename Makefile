@@ -76,7 +76,7 @@ $(SHARED): $(LIB_OBJ)
 	ln -sf libprov.so.$(VERSION) $(BUILD)/libprov.so.$(SOMAJOR)
 	ln -sf libprov.so.$(SOMAJOR) $(BUILD)/libprov.so
 
-$(BUILD)/cli/%.o: cli/%.c include/prov.h $(wildcard cli/*.h)
+$(BUILD)/cli/%.o: cli/%.c include/prov.h $(wildcard cli/*.h lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CLI_CFLAGS) -c $< -o $@
 

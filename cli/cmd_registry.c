@@ -27,11 +27,13 @@ static const char REGISTRY_USAGE[] =
     "        is a private key file).  A penalty: --reason \"penalty: ...\"\n"
     "  flag DIR (--key KEY.pub | --key-id ID) --media FILE --reason R\n"
     "        record that the key signed FILE (fake media), as flagger\n"
-    "  rotate DIR --key OLDKEY --new-key NEWKEY [--days N]\n"
+    "  rotate DIR --key OLDKEY --new-key NEWKEY [--days N] [--out PREFIX]\n"
     "        move an identity to a new key (both sign); NEWKEY.chain.pem/.proof\n"
+    "        (a key is a file, Ed25519, ES256 or ES384, or a pkcs11: URI; a\n"
+    "        token's new key needs --out PREFIX)\n"
     "  lookup [DIR] KEY|ID|NAME [--registry DIR] [--json]\n"
     "        identity, status and flags of a key (.pub file, ed25519:<b64>,\n"
-    "        key ID prefix, or name); exit 1 when not found\n"
+    "        ecdsa:<b64>, key ID prefix, or name); exit 1 when not found\n"
     "  verify DIR      check the whole log: checkpoint, tiles, entries\n"
     "  serve DIR --listen 127.0.0.1:PORT [--batch-ms N] [--threads N]\n"
     "        the write server (HTTP) for registrations and submissions\n"
@@ -55,10 +57,13 @@ static const char REGISTRY_USAGE[] =
 
 static const char REGISTER_USAGE[] =
     "usage: prov register --registry DIR|URL --key KEY --name NAME [--org ORG]\n"
-    "                     [--contact C] [--checked-by HOW] [--days N]\n"
+    "                     [--contact C] [--checked-by HOW] [--days N] [--out PREFIX]\n"
     "                     [--registrar ID] [--wait SECONDS | --no-wait] [--again]\n"
     "\n"
-    "File a registration of KEY's public key with the registry in DIR.  On a\n"
+    "File a registration of KEY's public key with the registry in DIR.  KEY is\n"
+    "a key file (Ed25519, ES256 or ES384: prov keygen --alg) or a token's key\n"
+    "(pkcs11:token=...;object=..., RFC 7512; then --out PREFIX names where\n"
+    "PREFIX.chain.pem and PREFIX.proof go).  On a\n"
     "local folder the operator's registrar accepts it at once (registering\n"
     "someone in person, --checked-by \"in-person\" by default).  Once accepted,\n"
     "KEY.chain.pem (the leaf certificate from the registry's CA, then its root)\n"
@@ -124,12 +129,55 @@ prov_key *user_key(prov_ctx *ctx, const char *path)
     prov_key *k = NULL;
     if (prov_key_load(ctx, path, pass, &k)) err("%s", prov_errmsg(ctx));
     free_passphrase(pass);
-    if (k && prov_key_alg(k) != PROV_ALG_ED25519) { /* registry entries carry Ed25519 keys */
-        err("%s: an ECDSA key; the identity registry takes Ed25519 keys only (prov keygen --alg ed25519)", path);
+    return k;
+}
+
+prov_key *registrar_key(prov_ctx *ctx, const char *path)
+{
+    prov_key *k = user_key(ctx, path);
+    if (k && prov_key_alg(k) != PROV_ALG_ED25519) { /* policies and entries name registrars by Ed25519 keys */
+        err("%s: an ECDSA key; a registrar's or flagger's key is an Ed25519 key (prov keygen)", path);
         prov_key_free(k);
         k = NULL;
     }
     return k;
+}
+
+int ukey_open(prov_ctx *ctx, const char *arg, ukey *k)
+{
+    memset(k, 0, sizeof *k);
+    int rc;
+    if (is_token_uri(arg)) {
+        uint8_t *der = NULL;
+        size_t n;
+        if (token_open(ctx, arg, &k->tok)) return EXIT_ERROR;
+        rc = prov_pkcs11_public_der(k->tok, &der, &n);
+        if (!rc) rc = reg_pub_from_spki(&k->pub, der, n);
+        prov_free(der);
+        prov_signer_from_pkcs11(&k->ps, k->tok);
+    } else {
+        if (!(k->key = user_key(ctx, arg))) return EXIT_ERROR;
+        rc = reg_pub_from_key(&k->pub, k->key);
+        prov_signer_from_key(&k->ps, k->key);
+    }
+    if (rc) {
+        ukey_close(k);
+        return err("%s: not a key the registry takes (Ed25519, ECDSA P-256 or P-384)", arg);
+    }
+    return 0;
+}
+
+void ukey_close(ukey *k)
+{
+    prov_key_free(k->key);
+    prov_pkcs11_close(k->tok);
+    memset(k, 0, sizeof *k);
+}
+
+int ukey_signer(ukey *k, tlog_signer *s)
+{
+    if (reg_signer(s, &k->ps, &k->pub)) return err("cannot make a signer of the key");
+    return 0;
 }
 
 int log_signer(oplog *L, opkeys *o)
@@ -178,15 +226,28 @@ static int append_one(oplog *L, const pbuf *entry, uint64_t *index, prov_ctx *ct
     return 0;
 }
 
-int write_pub(const char *keypath, const uint8_t pk[32])
+int write_pub(const char *keypath, const reg_pub *k)
 {
-    char pubp[4200], line[80];
+    char pubp[4200], line[REG_KEYTEXT_MAX + 80];
     snprintf(pubp, sizeof pubp, "%s.pub", keypath);
     if (exists(pubp)) return 0;
-    sodium_bin2base64(line + 8, 45, pk, 32, sodium_base64_VARIANT_ORIGINAL);
-    memcpy(line, "ed25519 ", 8);
-    strcat(line, "\n");
-    return write_text(pubp, line, strlen(line), 0644);
+    if (!reg_pub_is_ecdsa(k)) {
+        sodium_bin2base64(line + 8, 45, k->id, 32, sodium_base64_VARIANT_ORIGINAL);
+        memcpy(line, "ed25519 ", 8);
+        strcat(line, "\n");
+        return write_text(pubp, line, strlen(line), 0644);
+    }
+    /* an ECDSA key's .pub is PEM, as prov keygen writes it */
+    char b64[REG_KEYTEXT_MAX];
+    sodium_bin2base64(b64, sizeof b64, k->spki, k->spki_len, sodium_base64_VARIANT_ORIGINAL);
+    pbuf t;
+    pbuf_init(&t);
+    pbuf_puts(&t, "-----BEGIN PUBLIC KEY-----\n");
+    for (size_t i = 0, n = strlen(b64); i < n; i += 64) pbuf_printf(&t, "%.64s\n", b64 + i);
+    pbuf_puts(&t, "-----END PUBLIC KEY-----\n");
+    int rc = t.err ? err("out of memory") : write_text(pubp, (char *)t.p, t.len, 0644);
+    pbuf_free(&t);
+    return rc;
 }
 
 /* Proof and chain beside the key. */
@@ -285,7 +346,9 @@ static int reg_init(int argc, char **argv)
     snprintf(p, sizeof p, "%s/root.pem", dir);
     if (write_text(p, pem, strlen(pem), 0644)) goto out;
     snprintf(p, sizeof p, "%s/registrar.key", dir);
-    if (write_pub(p, rpk)) goto out;
+    reg_pub rp;
+    reg_pub_ed25519(&rp, rpk);
+    if (write_pub(p, &rp)) goto out;
     char kt[53];
     reg_key_text(kt, rpk);
     pbuf_printf(&pol, REG_MAGIC " policy\n# who may register and flag; see docs/registry.md\norigin %s\n"
@@ -324,6 +387,7 @@ int cmd_register(int argc, char **argv)
                                           {"wait", required_argument, 0, 'w'},
                                           {"no-wait", no_argument, 0, 'W'},
                                           {"again", no_argument, 0, 'A'},
+                                          {"out", required_argument, 0, 'o'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     if (wants_help(argc, argv)) { fputs(REGISTER_USAGE, stdout); return 0; }
@@ -333,8 +397,10 @@ int cmd_register(int argc, char **argv)
     const char *checked = NULL; /* local folder: in-person; over a URL the registrar says */
     int days = 730, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "r:k:N:O:C:B:d:R:w:WAh", opts, NULL)) != -1) {
+    const char *outp = NULL;
+    while ((c = getopt_long(argc, argv, "r:k:N:O:C:B:d:R:w:WAo:h", opts, NULL)) != -1) {
         if (c == 'r') dir = optarg;
+        else if (c == 'o') outp = optarg;
         else if (c == 'R') registrar = optarg;
         else if (c == 'w') wait_s = atoi(optarg);
         else if (c == 'W') no_wait = 1;
@@ -349,24 +415,29 @@ int cmd_register(int argc, char **argv)
     }
     if (optind != argc || !dir || !keyp || !name) die_usage(REGISTER_USAGE);
     if (days <= 0) return err("--days must be positive");
+    if (!outp && is_token_uri(keyp)) return err("a token's key: give --out PREFIX for PREFIX.chain.pem and PREFIX.proof");
+    if (!outp) outp = keyp;
     prov_ctx *ctx;
     if (prov_ctx_new(&ctx)) return err("out of memory");
     opkeys o = {.dir = dir, .ctx = ctx};
     oplog L;
     memset(&L, 0, sizeof L);
-    prov_key *uk = NULL, *rk = NULL, *ck = NULL;
+    prov_key *rk = NULL, *ck = NULL;
+    ukey uk;
+    memset(&uk, 0, sizeof uk);
     char *pem = NULL;
     pbuf ent;
     pbuf_init(&ent);
     int rc = EXIT_ERROR;
-    prov_signer ups, rps;
+    prov_signer rps;
     tlog_signer sig[2];
     memset(sig, 0, sizeof sig);
-    if (!(uk = user_key(ctx, keyp))) goto out;
     reg_entry e;
     memset(&e, 0, sizeof e);
+    if (ukey_open(ctx, keyp, &uk)) goto out;
     e.kind = REG_REGISTER;
-    prov_key_public(uk, e.key);
+    e.key_pub = uk.pub;
+    memcpy(e.key, uk.pub.id, 32);
     e.name = (reg_str){name, strlen(name)};
     if (org && *org) e.org = (reg_str){org, strlen(org)};
     if (contact && *contact) e.contact = (reg_str){contact, strlen(contact)};
@@ -384,35 +455,36 @@ int cmd_register(int argc, char **argv)
     }
     if (reg_is_url(dir)) {
         /* a request signed by the key alone; a registrar approves it */
-        rc = reg_remote_register(dir, keyp, uk, &e, registrar, wait_s < 0 ? 0 : wait_s, no_wait, again);
+        rc = reg_remote_register(dir, outp, &uk, &e, registrar, wait_s < 0 ? 0 : wait_s, no_wait, again);
         goto out;
     }
     if (!(rk = op_key(&o, "registrar.key")) || !(ck = op_key(&o, "root.key"))) goto out;
     prov_key_public(rk, e.registrar);
-    if (reg_signer_from_key(&sig[0], &ups, uk) || reg_signer_from_key(&sig[1], &rps, rk)) { err("signer"); goto out; }
+    if (ukey_signer(&uk, &sig[0]) || reg_signer_from_key(&sig[1], &rps, rk)) goto out;
     if (reg_entry_build(&ent, &e, sig, memcmp(e.key, e.registrar, 32) ? 2 : 1, ctx)) {
         err("%s", prov_errmsg(ctx));
         goto out;
     }
-    if (reg_ca_issue(ctx, dir, ck, e.key, name, org, days, &pem)) {
+    if (reg_ca_issue(ctx, dir, ck, &e.key_pub, name, org, days, &pem)) {
         err("cannot issue the certificate: %s", prov_errmsg(ctx));
         goto out;
     }
     if (open_log(&L, &o)) goto out;
     uint64_t index;
     if (append_one(&L, &ent, &index, ctx)) goto out;
-    if (write_pub(keyp, e.key) || write_proof_chain(&L, keyp, index, pem, ctx)) goto out;
+    if (write_pub(outp, &e.key_pub) || write_proof_chain(&L, outp, index, pem, ctx)) goto out;
     char id[17];
     reg_key_id(id, e.key);
     printf("registered %s (key ID %s) as entry %llu of %s\n  certificate chain: %s.chain.pem\n  proof: %s.proof\n",
-           name, id, (unsigned long long)index, dir, keyp, keyp);
+           name, id, (unsigned long long)index, dir, outp, outp);
     rc = 0;
 out:
     close_log(&L);
     tlog_signer_wipe(&sig[0]), tlog_signer_wipe(&sig[1]);
     pbuf_free(&ent);
     prov_free(pem);
-    prov_key_free(uk), prov_key_free(rk), prov_key_free(ck);
+    ukey_close(&uk);
+    prov_key_free(rk), prov_key_free(ck);
     free_passphrase(o.pass);
     prov_ctx_free(ctx);
     return rc;
@@ -422,19 +494,19 @@ out:
 
 /* Resolve --key FILE (a .pub file or a key text; or a private key file,
  * loaded into *priv when priv is not NULL) or --key-id against the state. */
-int key_arg(prov_ctx *ctx, const char *keyarg, uint8_t pk[32], prov_key **priv)
+int key_arg(prov_ctx *ctx, const char *keyarg, reg_pub *pk, prov_key **priv)
 {
-    if (!reg_key_parse(keyarg, strlen(keyarg), pk)) return 0;
+    if (!reg_pub_parse(keyarg, strlen(keyarg), pk)) return 0;
     FILE *f = fopen(keyarg, "rb");
     if (!f) return err("%s: %s", keyarg, strerror(errno));
-    char buf[256];
+    char buf[1024];
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = 0;
-    if (!reg_key_parse(buf, n, pk)) return 0;
+    if (!reg_pub_parse(buf, n, pk)) return 0;
     if (priv && prov_key_file_encrypted(keyarg) >= 0) {
         if (!(*priv = user_key(ctx, keyarg))) return EXIT_ERROR;
-        prov_key_public(*priv, pk);
+        if (reg_pub_from_key(pk, *priv)) return err("%s: not a key the registry takes", keyarg);
         return 0;
     }
     return err("%s: neither a public key (.pub) nor a key file", keyarg);
@@ -450,14 +522,14 @@ void revoke_flag_entry(reg_entry *e, reg_kind kind, const char *reason, long lon
 }
 
 static int resolve_key(prov_ctx *ctx, const char *keyarg, const char *keyid, const reg_state *st,
-                       uint8_t pk[32], prov_key **priv)
+                       reg_pub *pk, prov_key **priv)
 {
     if (keyarg) return key_arg(ctx, keyarg, pk, priv);
     const reg_ident *hits[2];
     size_t n = reg_state_search(st, keyid, hits, 2);
     if (n == 0) return err("no registered key has ID %s", keyid);
     if (n > 1) return err("key ID %s is ambiguous: give more digits", keyid);
-    memcpy(pk, hits[0]->key, 32);
+    reg_ident_pub(hits[0], pk);
     return 0;
 }
 
@@ -505,7 +577,8 @@ static int reg_revoke_flag(int argc, char **argv, reg_kind kind)
     if (dir_origin(ctx, dir, origin)) goto out;
     e.log = (reg_str){origin, strlen(origin)};
     if (open_log(&L, &o)) goto out;
-    if (resolve_key(ctx, keyarg, keyid, reg_log_state(L.log), e.key, kind == REG_REVOKE ? &self : NULL)) goto out;
+    if (resolve_key(ctx, keyarg, keyid, reg_log_state(L.log), &e.key_pub, kind == REG_REVOKE ? &self : NULL)) goto out;
+    memcpy(e.key, e.key_pub.id, 32);
     if (kind == REG_FLAG &&
         reg_media_hashes(ctx, media, e.media, e.manifest, &e.has_manifest)) {
         err("%s", prov_errmsg(ctx));
@@ -536,29 +609,34 @@ static int reg_rotate(int argc, char **argv)
     static const struct option opts[] = {{"key", required_argument, 0, 'k'},
                                           {"new-key", required_argument, 0, 'n'},
                                           {"days", required_argument, 0, 'd'},
+                                          {"out", required_argument, 0, 'o'},
                                           {0, 0, 0, 0}};
-    const char *oldp = NULL, *newp = NULL;
+    const char *oldp = NULL, *newp = NULL, *outp = NULL;
     int days = 730, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "k:n:d:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "k:n:d:o:", opts, NULL)) != -1) {
         if (c == 'k') oldp = optarg;
+        else if (c == 'o') outp = optarg;
         else if (c == 'n') newp = optarg;
         else if (c == 'd') days = atoi(optarg);
         else die_usage(REGISTRY_USAGE);
     }
     if (argc - optind != 1 || !oldp || !newp || days <= 0) die_usage(REGISTRY_USAGE);
+    if (!outp && is_token_uri(newp)) return err("a token's key: give --out PREFIX for PREFIX.chain.pem and PREFIX.proof");
+    if (!outp) outp = newp;
     const char *dir = argv[optind];
     prov_ctx *ctx;
     if (prov_ctx_new(&ctx)) return err("out of memory");
     opkeys o = {.dir = dir, .ctx = ctx};
     oplog L;
     memset(&L, 0, sizeof L);
-    prov_key *ok = NULL, *nk = NULL, *ck = NULL;
+    prov_key *ck = NULL;
+    ukey ok, nk;
+    memset(&ok, 0, sizeof ok), memset(&nk, 0, sizeof nk);
     pbuf ent;
     pbuf_init(&ent);
     tlog_signer sig[2];
     memset(sig, 0, sizeof sig);
-    prov_signer ps[2];
     char *pem = NULL;
     int rc = EXIT_ERROR;
     reg_entry e;
@@ -568,30 +646,31 @@ static int reg_rotate(int argc, char **argv)
     char origin[TLOG_NAME_MAX + 1];
     if (dir_origin(ctx, dir, origin)) goto out;
     e.log = (reg_str){origin, strlen(origin)};
-    if (!(ok = user_key(ctx, oldp)) || !(nk = user_key(ctx, newp))) goto out;
-    prov_key_public(ok, e.key);
-    prov_key_public(nk, e.new_key);
+    if (ukey_open(ctx, oldp, &ok) || ukey_open(ctx, newp, &nk)) goto out;
+    e.key_pub = ok.pub, e.new_key_pub = nk.pub;
+    memcpy(e.key, ok.pub.id, 32), memcpy(e.new_key, nk.pub.id, 32);
     if (open_log(&L, &o) || !(ck = op_key(&o, "root.key"))) goto out;
     const reg_ident *d = reg_state_find(reg_log_state(L.log), e.key);
     if (!d) { err("%s: not registered", oldp); goto out; }
-    if (reg_signer_from_key(&sig[0], &ps[0], ok) || reg_signer_from_key(&sig[1], &ps[1], nk)) goto out;
+    if (ukey_signer(&ok, &sig[0]) || ukey_signer(&nk, &sig[1])) goto out;
     if (reg_entry_build(&ent, &e, sig, 2, ctx) ||
-        reg_ca_issue(ctx, dir, ck, e.new_key, d->name, d->org, days, &pem)) {
+        reg_ca_issue(ctx, dir, ck, &e.new_key_pub, d->name, d->org, days, &pem)) {
         err("%s", prov_errmsg(ctx));
         goto out;
     }
     uint64_t index;
     if (append_one(&L, &ent, &index, ctx)) goto out;
-    if (write_pub(newp, e.new_key) || write_proof_chain(&L, newp, index, pem, ctx)) goto out;
+    if (write_pub(outp, &e.new_key_pub) || write_proof_chain(&L, outp, index, pem, ctx)) goto out;
     printf("rotated to %s: entry %llu\n  certificate chain: %s.chain.pem\n  proof: %s.proof\n", newp,
-           (unsigned long long)index, newp, newp);
+           (unsigned long long)index, outp, outp);
     rc = 0;
 out:
     close_log(&L);
     tlog_signer_wipe(&sig[0]), tlog_signer_wipe(&sig[1]);
     pbuf_free(&ent);
     prov_free(pem);
-    prov_key_free(ok), prov_key_free(nk), prov_key_free(ck);
+    ukey_close(&ok), ukey_close(&nk);
+    prov_key_free(ck);
     free_passphrase(o.pass);
     prov_ctx_free(ctx);
     return rc;
@@ -608,8 +687,10 @@ static void hex(char *out, const uint8_t *p) { sodium_bin2hex(out, 65, p, 32); }
 
 static void print_ident(const reg_ident *d, int json, int first)
 {
-    char kt[53], id[17], h1[65], h2[65];
-    reg_key_text(kt, d->key);
+    char kt[REG_KEYTEXT_MAX], id[17], h1[65], h2[65];
+    reg_pub kp;
+    reg_ident_pub(d, &kp);
+    reg_pub_text(kt, &kp);
     reg_key_id(id, d->key);
     if (!json) {
         printf("%s\n  key ID:   %s\n  name:     %s\n", kt, id, d->name ? d->name : "");
@@ -697,7 +778,7 @@ static int lookup_mirror(const char *src, const char *mpath, const char *q, int 
     uint8_t pk[32];
     reg_ident hits[16];
     size_t n = 0;
-    char buf[256];
+    char buf[1024];
     FILE *f;
     bool have_pk = !reg_key_parse(q, strlen(q), pk);
     if (!have_pk && (f = fopen(q, "rb"))) {
@@ -756,7 +837,7 @@ static int reg_lookup(int argc, char **argv)
     uint8_t pk[32];
     const reg_ident *hits[16];
     size_t n = 0;
-    char buf[256];
+    char buf[1024];
     FILE *f;
     if (!reg_key_parse(q, strlen(q), pk)) {
         if ((hits[0] = reg_state_find(st, pk))) n = 1;

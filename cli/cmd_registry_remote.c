@@ -113,7 +113,7 @@ static int pick_registrar(const char *url, const char *sel, uint8_t out[32], cha
 
 /* An accepted answer: check the proof against the log's key (from the
  * same server) and that it holds our key's entry; write the files. */
-static int save_accepted(const char *url, const char *keyp, const uint8_t pk[32], const pbuf *ans)
+static int save_accepted(const char *url, const char *keyp, const reg_pub *kp, const pbuf *ans)
 {
     const char *j = (const char *)ans->p;
     char *proof = json_str(j, ans->len, "proof"), *chain = json_str(j, ans->len, "chain");
@@ -137,14 +137,14 @@ static int save_accepted(const char *url, const char *keyp, const uint8_t pk[32]
         err("%s: the proof does not verify: %s", url, prov_errmsg(ctx));
         goto out;
     }
-    if (e.kind != REG_REGISTER || memcmp(e.key, pk, 32)) { err("%s: the proof is not of this key's entry", url); goto out; }
+    if (e.kind != REG_REGISTER || memcmp(e.key, kp->id, 32)) { err("%s: the proof is not of this key's entry", url); goto out; }
     char path[4200];
     snprintf(path, sizeof path, "%s.proof", keyp);
-    if (write_pub(keyp, pk) || write_text(path, proof, strlen(proof), 0644)) goto out;
+    if (write_pub(keyp, kp) || write_text(path, proof, strlen(proof), 0644)) goto out;
     snprintf(path, sizeof path, "%s.chain.pem", keyp);
     if (write_text(path, chain, strlen(chain), 0644)) goto out;
     char id[17];
-    reg_key_id(id, pk);
+    reg_key_id(id, kp->id);
     printf("registered %.*s (key ID %s) as entry %llu of %s\n  certificate chain: %s.chain.pem\n  proof: %s.proof\n",
            (int)e.name.n, e.name.p, id, (unsigned long long)index, url, keyp, keyp);
     rc = 0;
@@ -158,7 +158,7 @@ out:
 /* An "approved" answer: the registrar's entry must keep our request's key,
  * log, name, org and contact and name our registrar; we add our signature
  * and submit it.  *done gets the server's answer (index, proof, chain). */
-static int complete_approved(const char *url, const prov_key *uk, const reg_entry *mine, const pbuf *ans, pbuf *done)
+static int complete_approved(const char *url, ukey *uk, const reg_entry *mine, const pbuf *ans, pbuf *done)
 {
     char *ent = json_str((const char *)ans->p, ans->len, "entry");
     prov_ctx *ctx = NULL;
@@ -168,7 +168,6 @@ static int complete_approved(const char *url, const prov_key *uk, const reg_entr
     int rc = EXIT_ERROR;
     reg_entry a;
     tlog_signer sig;
-    prov_signer ps;
     memset(&sig, 0, sizeof sig);
     long st;
     if (!ent || prov_ctx_new(&ctx)) { err("%s: the approval holds no entry", url); goto out; }
@@ -189,7 +188,7 @@ static int complete_approved(const char *url, const prov_key *uk, const reg_entr
     }
     fprintf(stderr, "prov: approved by the registrar (checked: %.*s); signing the entry\n", (int)a.checked_by.n,
             a.checked_by.p ? a.checked_by.p : "-");
-    if (reg_signer_from_key(&sig, &ps, uk) || reg_entry_cosign(&full, (const uint8_t *)ent, strlen(ent), &sig, ctx)) {
+    if (ukey_signer(uk, &sig) || reg_entry_cosign(&full, (const uint8_t *)ent, strlen(ent), &sig, ctx)) {
         err("%s: cannot sign the entry: %s", url, prov_errmsg(ctx));
         goto out;
     }
@@ -206,7 +205,7 @@ out:
     return rc;
 }
 
-int reg_remote_register(const char *url, const char *keyp, const prov_key *uk, const reg_entry *e0,
+int reg_remote_register(const char *url, const char *keyp, ukey *uk, const reg_entry *e0,
                         const char *registrar_sel, int wait_s, int no_wait, int again)
 {
     reg_entry e = *e0;
@@ -226,12 +225,12 @@ int reg_remote_register(const char *url, const char *keyp, const prov_key *uk, c
     if (st == 404 || refile) {
         pbuf_free(&ans);
         tlog_signer sig;
-        prov_signer ps;
         memset(&sig, 0, sizeof sig);
         char origin[TLOG_NAME_MAX + 1];
         if (pick_registrar(url, registrar_sel, e.registrar, origin)) return EXIT_ERROR;
         e.log = (reg_str){origin, strlen(origin)};
-        if (prov_ctx_new(&ctx) || reg_signer_from_key(&sig, &ps, uk)) { err("out of memory"); goto out; }
+        if (prov_ctx_new(&ctx)) { err("out of memory"); goto out; }
+        if (ukey_signer(uk, &sig)) goto out;
         int brc = reg_entry_build(&req, &e, &sig, 1, ctx);
         tlog_signer_wipe(&sig);
         if (brc) { err("%s", prov_errmsg(ctx)); goto out; }
@@ -255,7 +254,7 @@ int reg_remote_register(const char *url, const char *keyp, const prov_key *uk, c
             free(status);
             pbuf done;
             if (complete_approved(url, uk, &e, &ans, &done)) goto out;
-            rc = save_accepted(url, keyp, e.key, &done);
+            rc = save_accepted(url, keyp, &e.key_pub, &done);
             pbuf_free(&done);
             goto out;
         }
@@ -267,7 +266,7 @@ int reg_remote_register(const char *url, const char *keyp, const prov_key *uk, c
             free(why);
         }
         free(status);
-        if (acc) { rc = save_accepted(url, keyp, e.key, &ans); goto out; }
+        if (acc) { rc = save_accepted(url, keyp, &e.key_pub, &ans); goto out; }
         if (!pend) goto out;
         if (no_wait || time(NULL) - t0 >= wait_s) {
             printf("request %s is waiting for a registrar at %s\n"
@@ -343,7 +342,7 @@ int reg_cmd_pending(int argc, char **argv)
     const char *url = argv[optind];
     prov_ctx *ctx;
     if (prov_ctx_new(&ctx)) return err("out of memory");
-    prov_key *rk = user_key(ctx, keyp);
+    prov_key *rk = registrar_key(ctx, keyp);
     tlog_signer sig;
     prov_signer ps;
     memset(&sig, 0, sizeof sig);
@@ -527,7 +526,7 @@ int reg_cmd_approve(int argc, char **argv)
     if (strlen(id) != 16 || strspn(id, "0123456789abcdef") != 16) return err("%s: not a request ID (16 hex digits)", id);
     prov_ctx *ctx;
     if (prov_ctx_new(&ctx)) return err("out of memory");
-    prov_key *rk = user_key(ctx, keyp);
+    prov_key *rk = registrar_key(ctx, keyp);
     tlog_signer sig;
     prov_signer ps;
     memset(&sig, 0, sizeof sig);
@@ -563,7 +562,8 @@ int reg_remote_revoke_flag(const char *url, reg_kind kind, const char *keyarg, c
     e.log = (reg_str){origin, strlen(origin)};
     long st;
     if (keyarg) {
-        if (key_arg(ctx, keyarg, e.key, kind == REG_REVOKE ? &self : NULL)) goto out;
+        if (key_arg(ctx, keyarg, &e.key_pub, kind == REG_REVOKE ? &self : NULL)) goto out;
+        memcpy(e.key, e.key_pub.id, 32);
     } else {
         size_t kl = strlen(keyid);
         if (kl < 4 || kl > 16 || strspn(keyid, "0123456789abcdef") != kl) {
@@ -574,7 +574,8 @@ int reg_remote_revoke_flag(const char *url, reg_kind kind, const char *keyarg, c
         snprintf(path, sizeof path, "v1/keys/%s", keyid);
         if (call("GET", url, path, NULL, 0, &st, &ans)) goto out;
         char *k = st == 200 ? json_str((const char *)ans.p, ans.len, "key") : NULL;
-        int bad = !k || reg_key_parse(k, strlen(k), e.key);
+        int bad = !k || reg_pub_parse(k, strlen(k), &e.key_pub);
+        if (!bad) memcpy(e.key, e.key_pub.id, 32);
         free(k);
         if (bad) { server_err(keyid, st, &ans); goto out; }
         pbuf_free(&ans);
@@ -589,7 +590,7 @@ int reg_remote_revoke_flag(const char *url, reg_kind kind, const char *keyarg, c
                 kind == REG_REVOKE ? "revoke" : "flag");
             goto out;
         }
-        if (!(rk = user_key(ctx, signer_key))) goto out;
+        if (!(rk = registrar_key(ctx, signer_key))) goto out;
     }
     if (kind == REG_FLAG) prov_key_public(rk, e.flagger);
     if (reg_signer_from_key(&sig, &ps, self ? self : rk)) { err("signer"); goto out; }

@@ -66,11 +66,13 @@ int identity_check(prov_ctx *ctx, const char *dir, c2pa_manifest *m, prov_report
     cose_sign1 c;
     const char *why;
     uint8_t pk[32];
-    if (!m->sig_bytes || cose_parse(m->sig_bytes, m->sig_len, &c, &why) ||
-        prov_x509_ed25519_key(c.certs[0], c.cert_len[0], pk)) {
-        pbuf_puts(b, "{\"status\":\"unknown\",\"error\":\"the signing key is not an Ed25519 key\"}");
+    reg_pub kp;
+    if (!m->sig_bytes || cose_parse(m->sig_bytes, m->sig_len, &c, &why) || !c.ncerts ||
+        reg_handle_from_cert(c.certs[0], c.cert_len[0], &kp)) {
+        pbuf_puts(b, "{\"status\":\"unknown\",\"error\":\"the signing key is not an Ed25519 or ECDSA P-256/P-384 key\"}");
         return 0;
     }
+    memcpy(pk, kp.id, 32);
     char kid[17];
     reg_key_id(kid, pk);
     reg_state *st = NULL;

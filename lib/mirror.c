@@ -513,6 +513,7 @@ static int preload(syncer *s, const uint8_t pk[32])
     memset(&e, 0, sizeof e);
     e.kind = REG_REGISTER;
     memcpy(e.key, d.key, 32);
+    reg_ident_pub(&d, &e.key_pub);
     memcpy(e.registrar, d.registrar, 32);
     e.name = rs(d.name), e.org = rs(d.org), e.contact = rs(d.contact), e.checked_by = rs(d.checked_by);
     e.time = d.time;

@@ -23,7 +23,7 @@ static const char SCHEMA[] =
     " name_lc TEXT, org TEXT, contact TEXT, checked_by TEXT, registrar BLOB, idx INTEGER,"
     " time INTEGER, status INTEGER, rotated_to BLOB, rotated_from BLOB, rotated_time INTEGER,"
     " revoked_idx INTEGER, revoked_time INTEGER, revoked_effective INTEGER, revoked_reason TEXT,"
-    " nflags INTEGER NOT NULL) WITHOUT ROWID;"
+    " nflags INTEGER NOT NULL, spki BLOB) WITHOUT ROWID;"
     MDB_IDENT_INDEXES ";"
     "CREATE TABLE IF NOT EXISTS revocations(idx INTEGER PRIMARY KEY, key BLOB NOT NULL,"
     " time INTEGER, effective INTEGER, reason TEXT);"
@@ -36,7 +36,7 @@ static const char SCHEMA[] =
 
 #define IDENT_COLS                                                                             \
     "key,kid,name,org,contact,checked_by,registrar,idx,time,status,rotated_to,rotated_from,"   \
-    "rotated_time,revoked_idx,revoked_time,revoked_effective,revoked_reason,nflags"
+    "rotated_time,revoked_idx,revoked_time,revoked_effective,revoked_reason,nflags,spki"
 
 int mdb_err(mirror *m, int code, prov_ctx *ctx, const char *what)
 {
@@ -108,6 +108,9 @@ int mirror_open(mirror **out, const char *path, bool create, prov_ctx *ctx)
     }
     if (!rc) S->sqlite3_busy_timeout(m->db, 10000);
     if (!rc) rc = mdb_exec(m, SCHEMA, ctx);
+    /* a mirror made before ECDSA keys: the column they need */
+    if (!rc && S->sqlite3_exec(m->db, "SELECT spki FROM idents LIMIT 0", NULL, NULL, NULL) != SQLITE_OK)
+        rc = mdb_exec(m, "ALTER TABLE idents ADD COLUMN spki BLOB", ctx);
     pbuf b;
     pbuf_init(&b);
     bool found = false;
@@ -158,7 +161,7 @@ static void bind_str(mirror *m, sqlite3_stmt *st, int i, const char *s)
 int mdb_put_ident(mirror *m, sqlite3_stmt **st, const reg_ident *d, prov_ctx *ctx)
 {
     int rc = mdb_prep(m, st, "INSERT OR REPLACE INTO idents(" IDENT_COLS
-                             ",name_lc) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", ctx);
+                             ",name_lc) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", ctx);
     if (rc) return rc;
     const struct prov_sqlite_api *S = m->S;
     char kid[17], lc[REG_FIELD_MAX + 1];
@@ -187,7 +190,8 @@ int mdb_put_ident(mirror *m, sqlite3_stmt **st, const reg_ident *d, prov_ctx *ct
         bind_str(m, *st, 17, d->revoked_reason);
     }
     S->sqlite3_bind_int64(*st, 18, (sqlite3_int64)d->nflags);
-    S->sqlite3_bind_text(*st, 19, lc, (int)n, SQLITE_TRANSIENT);
+    if (d->spki_len) S->sqlite3_bind_blob(*st, 19, d->spki, (int)d->spki_len, SQLITE_STATIC);
+    S->sqlite3_bind_text(*st, 20, lc, (int)n, SQLITE_TRANSIENT);
     if (S->sqlite3_step(*st) != SQLITE_DONE) rc = mdb_err(m, PROV_EIO, ctx, "write identity");
     S->sqlite3_reset(*st);
     return rc;
@@ -197,7 +201,7 @@ int mdb_put_ident(mirror *m, sqlite3_stmt **st, const reg_ident *d, prov_ctx *ct
 
 void mirror_ident_clear(reg_ident *d)
 {
-    free(d->name), free(d->org), free(d->contact), free(d->checked_by), free(d->revoked_reason);
+    free(d->name), free(d->org), free(d->contact), free(d->checked_by), free(d->revoked_reason), free(d->spki);
     for (size_t i = 0; i < d->nflags; i++) free(d->flags[i].reason);
     free(d->flags);
     memset(d, 0, sizeof *d);
@@ -262,6 +266,13 @@ static int row_ident(mirror *m, sqlite3_stmt *st, reg_ident *d, prov_ctx *ctx)
     d->revoked_effective = (uint64_t)S->sqlite3_column_int64(st, 15);
     d->revoked_reason = col_str(m, st, 16);
     d->nflags = (size_t)S->sqlite3_column_int64(st, 17);
+    const void *k = S->sqlite3_column_blob(st, 18);
+    int kl = S->sqlite3_column_bytes(st, 18);
+    if (k && kl > 0 && kl <= REG_SPKI_MAX) { /* an ECDSA key in full */
+        if (!(d->spki = malloc((size_t)kl))) return PROV_ENOMEM;
+        memcpy(d->spki, k, (size_t)kl);
+        d->spki_len = (size_t)kl;
+    }
     return 0;
 }
 

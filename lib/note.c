@@ -271,6 +271,7 @@ void tlog_verifier_as_cosigner(const tlog_verifier *in, tlog_verifier *out)
 
 static int signer_set_name(tlog_signer *s, const char *name, size_t nl, uint8_t alg)
 {
+    /* seeds are Ed25519; ECDSA signers are external (tlog_signer_external_ecdsa) */
     if (!name || !tlog_name_valid(name, nl) || nl > TLOG_NAME_MAX || !alg_known(alg))
         return PROV_EINVAL;
     memcpy(s->name, name, nl);
@@ -342,6 +343,49 @@ int tlog_signer_external(tlog_signer *s, const char *name, uint8_t alg, const ui
     return 0;
 }
 
+static int ecdsa_key(uint8_t *dst, uint8_t *dst_len, uint8_t pub[32], uint32_t *id, const uint8_t *spki,
+                     size_t len, int *alg)
+{
+    int rc = tlog_ecdsa_spki_check(spki, len, alg);
+    if (rc) return rc;
+    memcpy(dst, spki, len);
+    *dst_len = (uint8_t)len;
+    tlog_ecdsa_key_hash(spki, len, pub);
+    *id = rd32(pub); /* signed-note: the truncated SHA-256 of the SPKI */
+    return 0;
+}
+
+int tlog_signer_external_ecdsa(tlog_signer *s, const char *name, const uint8_t *spki, size_t spki_len,
+                               const prov_signer *ps)
+{
+    memset(s, 0, sizeof *s);
+    int alg = 0;
+    if (!spki || !ps || !ps->sign) return PROV_EINVAL;
+    int rc = signer_set_name(s, name, name ? strlen(name) : 0, TLOG_ALG_ED25519);
+    s->alg = TLOG_ALG_ECDSA;
+    if (!rc) rc = ecdsa_key(s->spki, &s->spki_len, s->pub, &s->id, spki, spki_len, &alg);
+    if (!rc && (ps->alg != alg || ps->sig_len != (alg == PROV_ALG_ES256 ? 64u : 96u))) rc = PROV_EINVAL;
+    if (rc) {
+        memset(s, 0, sizeof *s);
+        return rc;
+    }
+    s->ext = *ps;
+    return 0;
+}
+
+int tlog_verifier_init_ecdsa(tlog_verifier *v, const char *name, const uint8_t *spki, size_t spki_len)
+{
+    memset(v, 0, sizeof *v);
+    size_t nl = name ? strlen(name) : 0;
+    if (!tlog_name_valid(name, nl) || nl > TLOG_NAME_MAX) return PROV_EINVAL;
+    int rc = ecdsa_key(v->spki, &v->spki_len, v->pub, &v->id, spki, spki_len, NULL);
+    if (rc) return rc;
+    memcpy(v->name, name, nl + 1);
+    v->name_len = nl;
+    v->alg = TLOG_ALG_ECDSA;
+    return 0;
+}
+
 int tlog_signer_format(pbuf *b, const tlog_signer *s)
 {
     if (!s->has_seed) return PROV_EINVAL;
@@ -364,6 +408,8 @@ void tlog_signer_verifier(const tlog_signer *s, tlog_verifier *v)
     v->id = s->id;
     v->alg = s->alg;
     memcpy(v->pub, s->pub, 32);
+    v->spki_len = s->spki_len;
+    memcpy(v->spki, s->spki, s->spki_len);
 }
 
 void tlog_signer_as_cosigner(const tlog_signer *in, tlog_signer *out)
@@ -405,6 +451,12 @@ int tlog_sig_make(const tlog_signer *s, uint64_t now, const char *text, size_t l
         if (!rc) *out_len = 72;
         return rc;
     }
+    if (s->alg == TLOG_ALG_ECDSA && s->ext.sign) {
+        uint8_t rs[96];
+        int rc = s->ext.sign(s->ext.user, (const uint8_t *)text, len, rs, s->ext.sig_len);
+        if (rc) return rc < 0 ? rc : PROV_ESIGNER;
+        return tlog_ecdsa_der_from_raw(rs, s->ext.sig_len, out, out_len);
+    }
     return PROV_EINVAL;
 }
 
@@ -418,6 +470,7 @@ int tlog_sig_check(const tlog_verifier *v, const char *text, size_t len, const u
                    ? TLOG_EVERIFY : 0;
     }
     if (v->alg == TLOG_ALG_COSIG) return tlog_cosig_verify(v, text, len, sig, sig_len, time);
+    if (v->alg == TLOG_ALG_ECDSA) return tlog_ecdsa_verify(v->spki, v->spki_len, text, len, sig, sig_len);
     return TLOG_EVERIFY;
 }
 
@@ -580,13 +633,14 @@ static int note_open(const uint8_t *msg, size_t len, const tlog_verifiers *vs, b
                    !memcmp(s->name, cur.name, cur.name_len);
         }
         if (seen) continue; /* repeated signature by one key */
-        uint8_t raw[4 + 72];
+        uint8_t raw[4 + TLOG_RAWSIG_MAX];
         size_t rl;
         uint64_t t = 0;
         tlog_b64_decode(cur.b64, cur.b64_len, raw, sizeof raw, &rl); /* checked in pass 1 */
         bool bad = rl > sizeof raw;
         if (!bad && check) bad = tlog_sig_check(v, out->text, out->text_len, raw + 4, rl - 4, &t) != 0;
-        else if (!bad) bad = rl - 4 != (v->alg == TLOG_ALG_ED25519 ? 64u : 72u); /* unchecked: its shape */
+        else if (!bad) /* unchecked: its shape */
+            bad = v->alg == TLOG_ALG_ECDSA ? rl - 4 < 8 : rl - 4 != (v->alg == TLOG_ALG_ED25519 ? 64u : 72u);
         if (bad) {
             rc = prov_seterr(ctx, TLOG_EVERIFY, "invalid signature for key %s+%08x", v->name,
                              (unsigned)cur.id);
@@ -658,7 +712,7 @@ int tlog_note_sign(pbuf *out, const char *text, size_t len, const tlog_sig *keep
     }
     for (size_t j = 0; j < nsigners; j++) {
         const tlog_signer *s = &signers[j];
-        uint8_t raw[4 + 72];
+        uint8_t raw[4 + TLOG_RAWSIG_MAX];
         size_t sl;
         wr32(raw, s->id);
         if ((rc = tlog_sig_make(s, now, text, len, raw + 4, &sl))) {

@@ -103,10 +103,31 @@ typedef struct reg_str {
     size_t n;
 } reg_str;
 
+/* A key the registry names.  id is the 32-byte handle every table and
+ * lookup keys on: an Ed25519 key itself, or SHA-256 of an ECDSA key's
+ * DER SubjectPublicKeyInfo (P-256 or P-384, named curve, uncompressed:
+ * one encoding per key).  Registrars and flaggers are Ed25519 keys; the
+ * keys that sign media (register, rotate, revoke, flag's "key") may be
+ * either. */
+#define REG_SPKI_MAX TLOG_SPKI_MAX
+typedef struct reg_pub {
+    int alg;          /* PROV_ALG_ED25519, PROV_ALG_ES256, PROV_ALG_ES384 */
+    uint8_t id[32];
+    uint8_t spki_len; /* ECDSA: > 0 */
+    uint8_t spki[REG_SPKI_MAX];
+} reg_pub;
+static inline bool reg_pub_is_ecdsa(const reg_pub *k) { return k->spki_len > 0; }
+/* "ed25519:<b64 key>" or "ecdsa:<b64 SPKI>" (the entry's text of a key) */
+#define REG_KEYTEXT_MAX 168
+/* a note key name: "ed25519:<hex key>" or "ecdsa:<hex id>" */
+#define REG_SIGNAME_MAX 73
+
 typedef struct reg_entry {
     reg_kind kind;
-    uint8_t key[32];
+    uint8_t key[32];       /* handles (reg_pub.id) */
     uint8_t new_key[32];   /* rotate */
+    reg_pub key_pub, new_key_pub; /* the same keys in full (parse fills them;
+                                     build writes an ECDSA key from them) */
     uint8_t registrar[32]; /* register */
     uint8_t flagger[32];   /* flag */
     reg_str name, org, contact, checked_by; /* register (n 0: absent) */
@@ -156,15 +177,33 @@ PROV_HIDDEN const char *reg_kind_name(reg_kind k);
 #define REG_CERT_FIELD_MAX 64
 PROV_HIDDEN int reg_entry_fresh(const reg_entry *e, uint64_t now, prov_ctx *ctx);
 
-/* A note signer for a prov key, named "ed25519:<hex>".  ps is filled and
- * must outlive s (as must key). */
+/* Keys (registry_key.c).  A note signer for a prov key, named
+ * "ed25519:<hex key>" or "ecdsa:<hex id>".  ps is filled and must outlive
+ * s (as must key). */
 PROV_HIDDEN int reg_signer_from_key(tlog_signer *s, prov_signer *ps, const prov_key *key);
-/* "ed25519:<b64>" and the key ID. */
+/* A note signer for k signing through ps (a token, a secure element). */
+PROV_HIDDEN int reg_signer(tlog_signer *s, const prov_signer *ps, const reg_pub *k);
+PROV_HIDDEN void reg_sig_name(char out[REG_SIGNAME_MAX], const reg_pub *k);
+/* "ed25519:<b64>" of an Ed25519 key, and the key ID of any handle. */
 PROV_HIDDEN void reg_key_text(char out[53], const uint8_t pk[32]);
 PROV_HIDDEN void reg_key_id(char out[17], const uint8_t pk[32]);
-/* Parse "ed25519:<b64>" or "ed25519 <b64>" (a .pub file's line, trailing
- * newline allowed) or 64 hex digits.  0 or PROV_EFORMAT. */
+/* Parse a key's handle from "ed25519:<b64>", "ed25519 <b64>" (an
+ * Ed25519 .pub file's line, trailing newline allowed), "ecdsa:<b64>", a
+ * PEM public key (an ECDSA .pub file) or 64 hex digits (a handle).  0 or
+ * PROV_EFORMAT. */
 PROV_HIDDEN int reg_key_parse(const char *s, size_t n, uint8_t pk[32]);
+/* The same texts but 64 hex digits (a handle names no key in full).  0, PROV_EFORMAT,
+ * PROV_EUNSUPPORTED (an RSA or P-521 key). */
+PROV_HIDDEN int reg_pub_parse(const char *s, size_t n, reg_pub *k);
+PROV_HIDDEN void reg_pub_text(char out[REG_KEYTEXT_MAX], const reg_pub *k);
+PROV_HIDDEN void reg_pub_ed25519(reg_pub *k, const uint8_t pk[32]);
+/* From a DER SubjectPublicKeyInfo (Ed25519, or EC re-encoded in the one
+ * form), a prov key, a certificate's key. */
+PROV_HIDDEN int reg_pub_from_spki(reg_pub *k, const uint8_t *der, size_t len);
+PROV_HIDDEN int reg_pub_from_key(reg_pub *k, const prov_key *key);
+PROV_HIDDEN int reg_handle_from_cert(const uint8_t *der, size_t len, reg_pub *k);
+PROV_HIDDEN int reg_hex32(const char *s, size_t n, uint8_t out[32]);
+PROV_HIDDEN int reg_b64key(const char *s, size_t n, uint8_t pk[32]);
 
 /* ------------------------------------------------------------------ */
 /* Policy. */
@@ -195,6 +234,8 @@ typedef struct reg_flag {
 
 typedef struct reg_ident {
     uint8_t key[32];
+    uint8_t *spki; /* an ECDSA key's SPKI (spki_len > 0), else NULL */
+    size_t spki_len;
     char *name, *org, *contact, *checked_by;
     uint8_t registrar[32];
     uint64_t index, time; /* the register (or rotate) entry */
@@ -219,6 +260,8 @@ PROV_HIDDEN int reg_state_check(const reg_state *s, const reg_policy *p, const r
 /* Apply entry e at index (no checks: reg_state_check first). */
 PROV_HIDDEN int reg_state_apply(reg_state *s, const reg_entry *e, uint64_t index);
 PROV_HIDDEN const reg_ident *reg_state_find(const reg_state *s, const uint8_t pk[32]);
+/* The identity's key in full. */
+PROV_HIDDEN void reg_ident_pub(const reg_ident *d, reg_pub *k);
 /* Keys whose ID starts with a hex prefix (>= 4 digits) or whose name
  * equals name (case-insensitive): up to max matches; returns the count. */
 PROV_HIDDEN size_t reg_state_search(const reg_state *s, const char *query,
@@ -359,11 +402,11 @@ PROV_HIDDEN int reg_readauth_check(const uint8_t *msg, size_t len, const char *w
 /* ------------------------------------------------------------------ */
 /* The CA and media (registry_ca.c). */
 
-/* Issue a leaf for pk from DIR's CA (ca_key, DIR/root.pem): subject
+/* Issue a leaf for key k from DIR's CA (ca_key, DIR/root.pem): subject
  * "CN=<name>[,O=<org>]" (values escaped).  *pem gets leaf then root
  * (malloc'd; prov_free). */
 PROV_HIDDEN int reg_ca_issue(prov_ctx *ctx, const char *dir, const prov_key *ca_key,
-                             const uint8_t pk[32], const char *name, const char *org,
+                             const reg_pub *k, const char *name, const char *org,
                              int days, char **pem);
 /* The CA loaded once, for issuing many leaves (the server): the root from
  * DIR/root.pem and the key (which must outlive it). */
@@ -375,7 +418,7 @@ typedef struct reg_ca {
 PROV_HIDDEN int reg_ca_open(reg_ca *ca, prov_ctx *ctx, const char *dir, const prov_key *ca_key);
 PROV_HIDDEN void reg_ca_close(reg_ca *ca);
 /* As reg_ca_issue; safe from several threads at once. */
-PROV_HIDDEN int reg_ca_issue_with(const reg_ca *ca, prov_ctx *ctx, const uint8_t pk[32],
+PROV_HIDDEN int reg_ca_issue_with(const reg_ca *ca, prov_ctx *ctx, const reg_pub *k,
                                   const char *name, const char *org, int days, char **pem);
 /* SHA-256 of a whole file, and of its C2PA manifest store (JPEG and PNG;
  * *has_manifest 0 when none or another format). */

@@ -43,7 +43,7 @@ void reg_ca_close(reg_ca *ca)
     memset(ca, 0, sizeof *ca);
 }
 
-int reg_ca_issue_with(const reg_ca *ca, prov_ctx *ctx, const uint8_t pk[32], const char *name,
+int reg_ca_issue_with(const reg_ca *ca, prov_ctx *ctx, const reg_pub *k, const char *name,
                       const char *org, int days, char **pem)
 {
     pbuf subj;
@@ -61,7 +61,11 @@ int reg_ca_issue_with(const reg_ca *ca, prov_ctx *ctx, const uint8_t pk[32], con
     size_t der_len;
     char *leaf_pem = NULL;
     int rc = subj.err;
-    if (!rc) rc = prov_cert_make_leaf(ctx, ca->key, ca_der, ca_len, pk, (char *)subj.p, days, &der, &der_len);
+    if (!rc)
+        rc = reg_pub_is_ecdsa(k) ? prov_cert_make_leaf_spki(ctx, ca->key, ca_der, ca_len, k->spki, k->spki_len,
+                                                            (char *)subj.p, days, &der, &der_len)
+                                 : prov_cert_make_leaf(ctx, ca->key, ca_der, ca_len, k->id, (char *)subj.p, days,
+                                                       &der, &der_len);
     if (!rc) rc = prov_cert_to_pem(der, der_len, &leaf_pem);
     if (!rc) {
         size_t a = strlen(leaf_pem), b = strlen(ca->root_pem);
@@ -75,13 +79,13 @@ int reg_ca_issue_with(const reg_ca *ca, prov_ctx *ctx, const uint8_t pk[32], con
     return rc;
 }
 
-int reg_ca_issue(prov_ctx *ctx, const char *dir, const prov_key *ca_key, const uint8_t pk[32],
+int reg_ca_issue(prov_ctx *ctx, const char *dir, const prov_key *ca_key, const reg_pub *k,
                  const char *name, const char *org, int days, char **pem)
 {
     reg_ca ca;
     int rc = reg_ca_open(&ca, ctx, dir, ca_key);
     if (rc) return rc;
-    rc = reg_ca_issue_with(&ca, ctx, pk, name, org, days, pem);
+    rc = reg_ca_issue_with(&ca, ctx, k, name, org, days, pem);
     reg_ca_close(&ca);
     return rc;
 }

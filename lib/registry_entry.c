@@ -8,73 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- keys ------------------------------------------------------------ */
-
-void reg_key_text(char out[53], const uint8_t pk[32])
-{
-    memcpy(out, "ed25519:", 8);
-    sodium_bin2base64(out + 8, 45, pk, 32, sodium_base64_VARIANT_ORIGINAL);
-}
-
-void reg_key_id(char out[17], const uint8_t pk[32])
-{
-    uint8_t h[32];
-    crypto_hash_sha256(h, pk, 32);
-    sodium_bin2hex(out, 17, h, 8);
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1; /* lower case only: one text per key */
-}
-
-static int hex32(const char *s, size_t n, uint8_t out[32])
-{
-    if (n != 64) return PROV_EFORMAT;
-    for (size_t i = 0; i < 32; i++) {
-        int a = hexval((unsigned char)s[2 * i]), b = hexval((unsigned char)s[2 * i + 1]);
-        if (a < 0 || b < 0) return PROV_EFORMAT;
-        out[i] = (uint8_t)(a << 4 | b);
-    }
-    return 0;
-}
-
-static int b64key(const char *s, size_t n, uint8_t pk[32])
-{
-    size_t got;
-    if (n != 44 || tlog_b64_decode(s, n, pk, 32, &got) || got != 32) return PROV_EFORMAT;
-    return 0;
-}
-
-int reg_key_parse(const char *s, size_t n, uint8_t pk[32])
-{
-    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ')) n--;
-    while (n && *s == ' ') s++, n--;
-    if (n > 8 && (!memcmp(s, "ed25519:", 8) || !memcmp(s, "ed25519 ", 8)))
-        return b64key(s + 8, n - 8, pk);
-    if (n == 64) return hex32(s, n, pk);
-    return PROV_EFORMAT;
-}
-
-/* note key name "ed25519:<hex>" */
-static void sig_name(char out[73], const uint8_t pk[32])
-{
-    memcpy(out, "ed25519:", 8);
-    sodium_bin2hex(out + 8, 65, pk, 32);
-}
-
-int reg_signer_from_key(tlog_signer *s, prov_signer *ps, const prov_key *key)
-{
-    uint8_t pk[32];
-    char name[73];
-    prov_signer_from_key(ps, key);
-    prov_key_public(key, pk);
-    sig_name(name, pk);
-    return tlog_signer_external(s, name, TLOG_ALG_ED25519, pk, ps);
-}
-
 const char *reg_kind_name(reg_kind k)
 {
     switch (k) {
@@ -137,6 +70,11 @@ static uint8_t *key_slot(reg_entry *e, int id)
     return NULL;
 }
 
+static reg_pub *pub_slot(reg_entry *e, int id)
+{
+    return id == F_KEY ? &e->key_pub : id == F_NEWKEY ? &e->new_key_pub : NULL;
+}
+
 static reg_str *str_slot(reg_entry *e, int id)
 {
     switch (id) {
@@ -166,6 +104,7 @@ static bool text_ok(const char *p, size_t n)
 typedef struct sigkeys {
     tlog_verifier v[2];
     size_t n;
+    const reg_entry *e; /* ECDSA signers are the keys the entry holds */
 } sigkeys;
 
 static int lookup_named(void *user, const char *name, size_t nl, uint32_t id,
@@ -173,20 +112,42 @@ static int lookup_named(void *user, const char *name, size_t nl, uint32_t id,
 {
     sigkeys *sk = user;
     uint8_t pk[32];
-    if (nl != 72 || memcmp(name, "ed25519:", 8) || hex32(name + 8, 64, pk)) return PROV_ENOTFOUND;
+    bool ec = nl == 70 && !memcmp(name, "ecdsa:", 6);
+    if (ec ? reg_hex32(name + 6, 64, pk) : (nl != 72 || memcmp(name, "ed25519:", 8) || reg_hex32(name + 8, 64, pk)))
+        return PROV_ENOTFOUND;
     for (size_t i = 0; i < sk->n; i++)
-        if (!memcmp(sk->v[i].pub, pk, 32)) {
+        if (!memcmp(sk->v[i].pub, pk, 32) && (sk->v[i].alg == TLOG_ALG_ECDSA) == ec) {
             *out = &sk->v[i];
             return sk->v[i].id == id ? 0 : PROV_ENOTFOUND;
         }
     if (sk->n == 2) return PROV_ENOTFOUND;
     tlog_verifier *v = &sk->v[sk->n];
-    char nm[73];
-    sig_name(nm, pk);
-    if (tlog_verifier_init(v, nm, TLOG_ALG_ED25519, pk) || v->id != id) return PROV_ENOTFOUND;
+    const reg_pub *kp = NULL;
+    if (ec && sk->e) {
+        const reg_pub *c[2] = {&sk->e->key_pub, &sk->e->new_key_pub};
+        for (int i = 0; i < 2 && !kp; i++)
+            if (reg_pub_is_ecdsa(c[i]) && !memcmp(c[i]->id, pk, 32)) kp = c[i];
+    }
+    char nm[REG_SIGNAME_MAX];
+    reg_pub ed;
+    reg_pub_ed25519(&ed, pk);
+    reg_sig_name(nm, kp ? kp : &ed);
+    if (ec ? !kp || tlog_verifier_init_ecdsa(v, nm, kp->spki, kp->spki_len)
+           : tlog_verifier_init(v, nm, TLOG_ALG_ED25519, pk))
+        return PROV_ENOTFOUND;
+    if (v->id != id) return PROV_ENOTFOUND;
     sk->n++;
     *out = v;
     return 0;
+}
+
+/* Did the note carry a signature line by an ECDSA key that is still
+ * unverified (its key is only known once the text is parsed)? */
+static bool ecdsa_pending(const tlog_note *n)
+{
+    for (size_t i = 0; i < n->nsigs; i++)
+        if (!n->sigs[i].by && n->sigs[i].name_len > 6 && !memcmp(n->sigs[i].name, "ecdsa:", 6)) return true;
+    return false;
 }
 
 bool reg_entry_signed_by(const reg_entry *e, const uint8_t pk[32])
@@ -235,9 +196,16 @@ static int parse_text(const char *t, size_t len, reg_entry *e, prov_ctx *ctx)
                                (int)(fl > 32 ? 32 : fl), p, reg_kind_name(e->kind));
         int bad = 0;
         switch (f->type) {
-        case T_KEY:
-            bad = vl != 52 || memcmp(v, "ed25519:", 8) || b64key(v + 8, 44, key_slot(e, f->id));
+        case T_KEY: {
+            reg_pub *kp = pub_slot(e, f->id);
+            if (kp) { /* a media-signing key: Ed25519 or ECDSA */
+                bad = reg_pub_parse(v, vl, kp) || memchr(v, ' ', vl) || (vl > 5 && !memcmp(v, "-----", 5));
+                if (!bad) memcpy(key_slot(e, f->id), kp->id, 32);
+            } else { /* registrar, flagger: Ed25519 */
+                bad = vl != 52 || memcmp(v, "ed25519:", 8) || reg_b64key(v + 8, 44, key_slot(e, f->id));
+            }
             break;
+        }
         case T_TEXT:
             bad = !text_ok(v, vl) || (f->id == F_LOG && (vl > TLOG_NAME_MAX || memchr(v, ' ', vl)));
             if (!bad) *str_slot(e, f->id) = (reg_str){v, vl};
@@ -250,7 +218,7 @@ static int parse_text(const char *t, size_t len, reg_entry *e, prov_ctx *ctx)
             e->has_manifest = true;
             /* fall through */
         case T_SHA:
-            bad = vl != 71 || memcmp(v, "sha256:", 7) || hex32(v + 7, 64, key_slot(e, f->id));
+            bad = vl != 71 || memcmp(v, "sha256:", 7) || reg_hex32(v + 7, 64, key_slot(e, f->id));
             break;
         }
         if (bad) return prov_seterr(ctx, PROV_EFORMAT, "entry line %d: bad value for \"%s\"", line, f->name);
@@ -284,8 +252,7 @@ static int parse_entry(const uint8_t *msg, size_t len, bool verify, bool trust, 
     sigkeys sk = {.n = 0};
     tlog_verifiers vs = {.lookup = verify ? lookup_named : NULL, .user = &sk};
     int rc = trust ? tlog_note_open_unchecked(msg, len, &vs, n, ctx) : tlog_note_open(msg, len, &vs, n, ctx);
-    if (rc == PROV_ENOTFOUND && !verify) rc = 0;
-    if (rc == PROV_ENOTFOUND) rc = prov_seterr(ctx, TLOG_EVERIFY, "entry: no signature by a key it names");
+    if (rc == PROV_ENOTFOUND && n->text) rc = 0; /* perhaps ECDSA signers only: below */
     if (rc) goto out;
     if (n->nsigs > 2) {
         rc = prov_seterr(ctx, PROV_EFORMAT, "entry: %zu signatures (at most 2)", n->nsigs);
@@ -295,8 +262,18 @@ static int parse_entry(const uint8_t *msg, size_t len, bool verify, bool trust, 
     e->text_len = n->text_len;
     if ((rc = parse_text(n->text, n->text_len, e, ctx))) goto out;
     if (!verify) goto out;
+    if (ecdsa_pending(n)) { /* again, now that the entry's ECDSA keys are known */
+        sk = (sigkeys){.n = 0, .e = e};
+        rc = trust ? tlog_note_open_unchecked(msg, len, &vs, n, ctx) : tlog_note_open(msg, len, &vs, n, ctx);
+        if (rc && rc != PROV_ENOTFOUND) goto out;
+        rc = 0;
+    }
+    if (!n->nverified) {
+        rc = prov_seterr(ctx, TLOG_EVERIFY, "entry: no signature by a key it names");
+        goto out;
+    }
     if (n->nverified != n->nsigs) {
-        rc = prov_seterr(ctx, TLOG_EVERIFY, "entry: a signature line is not by an ed25519:<hex> key");
+        rc = prov_seterr(ctx, TLOG_EVERIFY, "entry: a signature line is not by a key the entry names");
         goto out;
     }
     for (size_t i = 0; i < n->nsigs; i++) memcpy(e->signers[e->nsigners++], n->sigs[i].by->pub, 32);
@@ -368,10 +345,19 @@ int reg_entry_build(pbuf *out, const reg_entry *e0, const tlog_signer *signers, 
     for (; f->name && !rc; f++) {
         char buf[80];
         switch (f->type) {
-        case T_KEY:
-            reg_key_text(buf, key_slot(&e, f->id));
-            pbuf_printf(&t, "%s %s\n", f->name, buf);
+        case T_KEY: {
+            char kt[REG_KEYTEXT_MAX];
+            const reg_pub *kp = pub_slot(&e, f->id);
+            if (kp && reg_pub_is_ecdsa(kp)) {
+                if (memcmp(kp->id, key_slot(&e, f->id), 32))
+                    rc = prov_seterr(ctx, PROV_EINVAL, "%s: the key and its handle differ", f->name);
+                reg_pub_text(kt, kp);
+            } else {
+                reg_key_text(kt, key_slot(&e, f->id));
+            }
+            pbuf_printf(&t, "%s %s\n", f->name, kt);
             break;
+        }
         case T_TEXT: {
             reg_str *s = str_slot(&e, f->id);
             if (!s->p && f->optional) break;
@@ -444,7 +430,7 @@ int reg_policy_parse(const char *text, size_t len, reg_policy *p, prov_ctx *ctx)
                 int reg = s[0] == 'r';
                 const char *k = s + (reg ? 10 : 8);
                 uint8_t pk[32];
-                if (memcmp(k, "ed25519:", 8) || b64key(k + 8, 44, pk))
+                if (memcmp(k, "ed25519:", 8) || reg_b64key(k + 8, 44, pk))
                     rc = prov_seterr(ctx, PROV_EFORMAT, "policy line %d: bad key", line);
                 else
                     rc = reg ? push_key(&p->registrars, &p->nregistrars, pk)
@@ -542,6 +528,12 @@ const reg_ident *reg_state_find(const reg_state *s, const uint8_t pk[32])
 
 size_t reg_state_count(const reg_state *s) { return s->nall; }
 
+void reg_ident_pub(const reg_ident *d, reg_pub *k)
+{
+    if (d->spki_len && d->spki && !reg_pub_from_spki(k, d->spki, d->spki_len) && !memcmp(k->id, d->key, 32)) return;
+    reg_pub_ed25519(k, d->key);
+}
+
 static int insert(reg_state *s, reg_ident *d)
 {
     if ((s->n + 1) * 2 > s->cap) {
@@ -577,15 +569,21 @@ static char *dupstr(reg_str r)
 
 static reg_str cstr_of(const char *c) { return (reg_str){c, c ? strlen(c) : 0}; }
 
-/* A zeroed identity with copies of the four strings after it. */
-static reg_ident *new_ident(reg_str name, reg_str org, reg_str contact, reg_str checked_by)
+/* A zeroed identity with copies of its key and the four strings after it. */
+static reg_ident *new_ident(const reg_pub *k, reg_str name, reg_str org, reg_str contact, reg_str checked_by)
 {
     reg_str in[4] = {name, org, contact, checked_by};
-    size_t extra = 0;
+    size_t extra = k->spki_len;
     for (int i = 0; i < 4; i++) extra += in[i].p ? in[i].n + 1 : 0;
     reg_ident *d = calloc(1, sizeof *d + extra);
     if (!d) return NULL;
+    memcpy(d->key, k->id, 32);
     char *p = (char *)(d + 1), **out[4] = {&d->name, &d->org, &d->contact, &d->checked_by};
+    if (k->spki_len) {
+        d->spki = (uint8_t *)p, d->spki_len = k->spki_len;
+        memcpy(p, k->spki, k->spki_len);
+        p += k->spki_len;
+    }
     for (int i = 0; i < 4; i++) {
         if (!in[i].p) continue;
         memcpy(p, in[i].p, in[i].n), p[in[i].n] = 0;
@@ -648,17 +646,19 @@ int reg_state_apply(reg_state *s, const reg_entry *e, uint64_t index)
     switch (e->kind) {
     case REG_REGISTER:
         if (d) return PROV_EINVAL;
-        if (!(d = new_ident(e->name, e->org, e->contact, e->checked_by))) return PROV_ENOMEM;
-        memcpy(d->key, e->key, 32);
+        reg_pub kp = e->key_pub;
+        if (!reg_pub_is_ecdsa(&kp)) reg_pub_ed25519(&kp, e->key);
+        if (!(d = new_ident(&kp, e->name, e->org, e->contact, e->checked_by))) return PROV_ENOMEM;
         memcpy(d->registrar, e->registrar, 32);
         d->index = index, d->time = e->time;
         if (insert(s, d)) { ident_free(d); return PROV_ENOMEM; }
         return 0;
     case REG_ROTATE: {
         if (!d || reg_state_find(s, e->new_key)) return PROV_EINVAL;
-        reg_ident *n = new_ident(cstr_of(d->name), cstr_of(d->org), cstr_of(d->contact), cstr_of(d->checked_by));
+        reg_pub nk = e->new_key_pub;
+        if (!reg_pub_is_ecdsa(&nk)) reg_pub_ed25519(&nk, e->new_key);
+        reg_ident *n = new_ident(&nk, cstr_of(d->name), cstr_of(d->org), cstr_of(d->contact), cstr_of(d->checked_by));
         if (!n) return PROV_ENOMEM;
-        memcpy(n->key, e->new_key, 32);
         memcpy(n->registrar, d->registrar, 32);
         n->index = index, n->time = e->time;
         memcpy(n->rotated_from, e->key, 32);

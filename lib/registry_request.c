@@ -28,10 +28,11 @@ int reg_request_parse(const uint8_t *msg, size_t len, reg_entry *e, prov_ctx *ct
     if (!memcmp(e->key, e->registrar, 32))
         return prov_seterr(ctx, PROV_EINVAL, "request: the key names itself as registrar");
     selfkey k;
-    char name[73];
-    memcpy(name, "ed25519:", 8);
-    sodium_bin2hex(name + 8, 65, e->key, 32);
-    if (tlog_verifier_init(&k.v, name, TLOG_ALG_ED25519, e->key)) return PROV_EINVAL;
+    char name[REG_SIGNAME_MAX];
+    reg_sig_name(name, &e->key_pub);
+    if (reg_pub_is_ecdsa(&e->key_pub) ? tlog_verifier_init_ecdsa(&k.v, name, e->key_pub.spki, e->key_pub.spki_len)
+                                      : tlog_verifier_init(&k.v, name, TLOG_ALG_ED25519, e->key))
+        return PROV_EINVAL;
     tlog_note *n = malloc(sizeof *n);
     if (!n) return PROV_ENOMEM;
     tlog_verifiers vs = {.lookup = self_lookup, .user = &k};

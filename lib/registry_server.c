@@ -512,12 +512,12 @@ static bool enqueue(reg_server *s, conn *c, struct MHD_Connection *mc)
 
 /* ---- endpoints -------------------------------------------------------- */
 
-/* A leaf chain for pk named as its identity in the state says. */
-static char *issue_chain(reg_server *s, const uint8_t pk[32], const char *name, const char *org)
+/* A leaf chain for key k named as its identity in the state says. */
+static char *issue_chain(reg_server *s, const reg_pub *k, const char *name, const char *org)
 {
     char *pem = NULL;
     prov_ctx ctx = {{0}};
-    if (reg_ca_issue_with(&s->ca, &ctx, pk, name, org, s->o.cert_days, &pem))
+    if (reg_ca_issue_with(&s->ca, &ctx, k, name, org, s->o.cert_days, &pem))
         fprintf(stderr, "prov registry serve: cannot issue a certificate: %s\n", ctx.msg);
     return pem;
 }
@@ -537,6 +537,7 @@ static enum MHD_Result answer_entry(reg_server *s, struct MHD_Connection *mc, co
     if (x->e.kind == REG_REGISTER || x->e.kind == REG_ROTATE) {
         char *name = NULL, *org = NULL, *pem = NULL;
         const uint8_t *pk = x->e.kind == REG_REGISTER ? x->e.key : x->e.new_key;
+        const reg_pub *kp = x->e.kind == REG_REGISTER ? &x->e.key_pub : &x->e.new_key_pub;
         if (x->e.kind == REG_REGISTER) {
             name = cstr(x->e.name);
             if (x->e.org.p) org = cstr(x->e.org);
@@ -547,7 +548,7 @@ static enum MHD_Result answer_entry(reg_server *s, struct MHD_Connection *mc, co
             if (d && d->org) org = strdup(d->org);
             pthread_mutex_unlock(&s->log_mu);
         }
-        if (name) pem = issue_chain(s, pk, name, org);
+        if (name) pem = issue_chain(s, kp, name, org);
         if (pem) json_field(&b, "chain", pem, strlen(pem));
         prov_free(pem);
         free(name), free(org);
@@ -641,7 +642,7 @@ static enum MHD_Result get_request(reg_server *s, struct MHD_Connection *mc, con
         pbuf chain;
         pbuf_init(&chain);
         if (get_file(s, crel, &chain, 65536)) {
-            char *pem = name ? issue_chain(s, e.key, name, org) : NULL;
+            char *pem = name ? issue_chain(s, &e.key_pub, name, org) : NULL;
             pbuf_free(&chain);
             pbuf_init(&chain);
             if (pem) {
@@ -897,8 +898,8 @@ static enum MHD_Result list_requests(reg_server *s, struct MHD_Connection *mc)
         bool known = reg_state_find(reg_log_state(s->log), e.key) != NULL;
         pthread_mutex_unlock(&s->log_mu);
         if (!known && mtime_of(s->dir, de->d_name, ".refused") < 0) {
-            char kt[53], rt[53], hx[65];
-            reg_key_text(kt, e.key);
+            char kt[REG_KEYTEXT_MAX], rt[53], hx[65];
+            reg_pub_text(kt, &e.key_pub);
             reg_key_text(rt, e.registrar);
             sha256_hex(req.p, req.len, hx);
             pbuf_printf(&b, "%s{\"id\":\"%.16s\",\"sha256\":\"%s\",\"key\":\"%s\",\"registrar\":\"%s\",\"time\":%llu",
@@ -930,8 +931,10 @@ static enum MHD_Result get_key(reg_server *s, struct MHD_Connection *mc, const c
     if (!reg_key_parse(q, strlen(q), pk)) n = (hits[0] = reg_state_find(st, pk)) != NULL;
     else if (strlen(q) >= 4 && strlen(q) <= 16) n = reg_state_search(st, q, hits, 2);
     if (n == 1) {
-        char kt[53], id[17];
-        reg_key_text(kt, hits[0]->key);
+        char kt[REG_KEYTEXT_MAX], id[17];
+        reg_pub kp;
+        reg_ident_pub(hits[0], &kp);
+        reg_pub_text(kt, &kp);
         reg_key_id(id, hits[0]->key);
         const char *stn[] = {"active", "rotated", "revoked"};
         pbuf_printf(&b, "{\"key\":\"%s\",\"key_id\":\"%s\",\"status\":\"%s\",\"entry\":%llu", kt, id,

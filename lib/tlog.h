@@ -74,7 +74,14 @@
 
 /* Signature types (key ID algorithm bytes, C2SP signed-note). */
 #define TLOG_ALG_ED25519 0x01 /* plain Ed25519 over the note text */
+#define TLOG_ALG_ECDSA 0x02   /* ECDSA P-256/P-384, DER (note_ecdsa.c) */
 #define TLOG_ALG_COSIG 0x04   /* timestamped Ed25519 cosignature/v1 */
+/* An ECDSA key's DER SubjectPublicKeyInfo: P-384 uncompressed is 120
+ * bytes; its DER signature at most 104. */
+#define TLOG_SPKI_MAX 120
+#define TLOG_ECDSA_SIG_MAX 104
+/* The longest signature we make or check (after the key ID). */
+#define TLOG_RAWSIG_MAX TLOG_ECDSA_SIG_MAX
 
 /* Well formed, but a signature or proof does not verify.  An alias, as
  * the public error codes are prov.h's: prov_strerror() calls it a
@@ -118,14 +125,17 @@ PROV_HIDDEN bool tlog_name_valid(const char *name, size_t n);
 PROV_HIDDEN uint32_t tlog_key_id(const char *name, size_t name_len, uint8_t alg,
                                  const uint8_t *pub, size_t pub_len);
 
-/* A public key that can check signatures: Ed25519 (alg 0x01) or an
- * Ed25519 cosigner (alg 0x04; same key bytes, different ID and message). */
+/* A public key that can check signatures: Ed25519 (alg 0x01), an
+ * Ed25519 cosigner (alg 0x04; same key bytes, different ID and message)
+ * or ECDSA (alg 0x02: pub is SHA-256 of spki, the ID its first 4 bytes). */
 typedef struct tlog_verifier {
     char name[TLOG_NAME_MAX + 1]; /* NUL-terminated */
     size_t name_len;
     uint32_t id;
     uint8_t alg; /* TLOG_ALG_* */
     uint8_t pub[32];
+    uint8_t spki_len; /* ECDSA */
+    uint8_t spki[TLOG_SPKI_MAX];
 } tlog_verifier;
 
 /* Parse a verifier key "<name>+<8 hex digits>+<base64(alg || pub)>".  The
@@ -158,7 +168,9 @@ typedef struct tlog_signer {
     bool has_seed;
     uint8_t seed[32];
     uint8_t sk[64];  /* libsodium secret key, from the seed */
-    prov_signer ext; /* used when ext.sign != NULL (alg PROV_ALG_ED25519, 64 bytes) */
+    prov_signer ext; /* used when ext.sign != NULL (PROV_ALG_ED25519, or ES256/ES384 for alg 0x02) */
+    uint8_t spki_len; /* ECDSA: pub is SHA-256 of spki */
+    uint8_t spki[TLOG_SPKI_MAX];
 } tlog_signer;
 
 /* Parse "PRIVATE+KEY+<name>+<hex8>+<base64(alg || 32-byte seed)>"; the ID
@@ -173,6 +185,33 @@ PROV_HIDDEN int tlog_keygen(tlog_signer *s, const char *name, uint8_t alg);
  * user pointer must stay valid). */
 PROV_HIDDEN int tlog_signer_external(tlog_signer *s, const char *name, uint8_t alg,
                                      const uint8_t pub[32], const prov_signer *ps);
+/* An ECDSA signer (alg 0x02) for the key whose DER SubjectPublicKeyInfo
+ * is spki (P-256 or P-384, canonical: tlog_ecdsa_spki_check); ps signs
+ * with that key (ES256 or ES384, r || s) and is copied. */
+PROV_HIDDEN int tlog_signer_external_ecdsa(tlog_signer *s, const char *name, const uint8_t *spki,
+                                           size_t spki_len, const prov_signer *ps);
+/* An ECDSA verifier for spki (as above).  PROV_EINVAL on a bad name,
+ * PROV_EFORMAT / PROV_EUNSUPPORTED on a bad key. */
+PROV_HIDDEN int tlog_verifier_init_ecdsa(tlog_verifier *v, const char *name, const uint8_t *spki,
+                                         size_t spki_len);
+
+/* ECDSA helpers (note_ecdsa.c).  Is spki a P-256 or P-384 key in the one
+ * encoding OpenSSL writes (named curve, uncompressed point)?  0 and
+ * *prov_alg (may be NULL) PROV_ALG_ES256/ES384; PROV_EFORMAT;
+ * PROV_EUNSUPPORTED (another curve or algorithm). */
+PROV_HIDDEN int tlog_ecdsa_spki_check(const uint8_t *spki, size_t len, int *prov_alg);
+/* Any EC SubjectPublicKeyInfo (compressed points too) in that one
+ * encoding; out holds TLOG_SPKI_MAX bytes. */
+PROV_HIDDEN int tlog_ecdsa_spki_canonical(const uint8_t *spki, size_t len, uint8_t *out,
+                                          size_t *out_len);
+/* r || s (64 or 96 bytes) as a DER Ecdsa-Sig-Value; out holds
+ * TLOG_ECDSA_SIG_MAX bytes. */
+PROV_HIDDEN int tlog_ecdsa_der_from_raw(const uint8_t *rs, size_t n, uint8_t *out, size_t *out_len);
+/* Check a DER signature over text.  0 or TLOG_EVERIFY. */
+PROV_HIDDEN int tlog_ecdsa_verify(const uint8_t *spki, size_t spki_len, const char *text, size_t len,
+                                  const uint8_t *sig, size_t sig_len);
+PROV_HIDDEN void tlog_ecdsa_key_hash(const uint8_t *spki, size_t len, uint8_t out[32]);
+
 /* The signer key string; PROV_EINVAL for an external signer. */
 PROV_HIDDEN int tlog_signer_format(pbuf *b, const tlog_signer *s);
 PROV_HIDDEN void tlog_signer_verifier(const tlog_signer *s, tlog_verifier *v);
@@ -185,7 +224,8 @@ PROV_HIDDEN int tlog_ed25519_sign(const tlog_signer *s, const uint8_t *msg, size
                                   uint8_t sig[64]);
 /* The raw signature by s over a note text: 64 bytes for alg 0x01; for
  * alg 0x04, 8-byte big-endian `now` || 64 bytes over the cosignature/v1
- * message (see cosig.c).  out holds at least 72 bytes. */
+ * message (see cosig.c); for alg 0x02 a DER signature.  out holds at
+ * least TLOG_RAWSIG_MAX bytes. */
 PROV_HIDDEN int tlog_sig_make(const tlog_signer *s, uint64_t now, const char *text,
                               size_t len, uint8_t *out, size_t *out_len);
 /* Check a raw signature (the bytes after the key ID) by v over text.

@@ -226,7 +226,9 @@ static void test_register_lookup_proof_sign(void **st)
     pbuf_free(&pr);
     /* the leaf certificate chains to root.pem and passes the profile */
     char *pem;
-    assert_int_equal(reg_ca_issue(ctx, r.dir, r.cak, pk, "Bob Roe", "Daily News, Inc.", 730, &pem), 0);
+    reg_pub bobp;
+    reg_pub_ed25519(&bobp, pk);
+    assert_int_equal(reg_ca_issue(ctx, r.dir, r.cak, &bobp, "Bob Roe", "Daily News, Inc.", 730, &pem), 0);
     prov_chain *chain;
     assert_int_equal(prov_chain_from_pem(ctx, pem, strlen(pem), &chain), 0);
     assert_int_equal(prov_chain_count(chain), 2);
