@@ -31,8 +31,8 @@ static const char KEYGEN_USAGE[] =
     "  --days N         validity of the certificate (default 730)\n"
     "  --alg ALG        ed25519 (default), es256 (ECDSA P-256, what secure\n"
     "                   elements and phones use; every C2PA reader checks it)\n"
-    "                   or es384 (P-384).  The identity registry takes Ed25519\n"
-    "                   keys only.\n"
+    "                   or es384 (P-384).  The identity registry takes all\n"
+    "                   three (prov register).\n"
     "Passphrases: PROV_PASSPHRASE for the new key, PROV_CA_PASSPHRASE (else\n"
     "PROV_PASSPHRASE) for the issuer's key, or prompts.\n";
 

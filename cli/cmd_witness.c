@@ -48,8 +48,8 @@ static prov_key *load_key(prov_ctx *ctx, const char *path)
     prov_key *k = NULL;
     if (prov_key_load(ctx, path, pass, &k)) err("%s", prov_errmsg(ctx));
     free_passphrase(pass);
-    if (k && prov_key_alg(k) != PROV_ALG_ED25519) { /* registry entries carry Ed25519 keys */
-        err("%s: an ECDSA key; the identity registry takes Ed25519 keys only (prov keygen --alg ed25519)", path);
+    if (k && prov_key_alg(k) != PROV_ALG_ED25519) { /* tlog-cosignature/v1 is Ed25519 */
+        err("%s: an ECDSA key; a witness cosigns with an Ed25519 key (prov keygen --alg ed25519)", path);
         prov_key_free(k);
         k = NULL;
     }

@@ -119,7 +119,7 @@ PROV_API int prov_key_load(prov_ctx *ctx, const char *path, const char *passphra
 PROV_API int prov_key_save(prov_ctx *ctx, const prov_key *key, const char *path,
                            const char *passphrase);
 /* Ed25519: the public key.  ECDSA: the SHA-256 of its SubjectPublicKeyInfo
- * (an identifier; the identity registry takes Ed25519 keys only). */
+ * (the handle the identity registry knows it by). */
 PROV_API void prov_key_public(const prov_key *key, uint8_t pk[32]);
 PROV_API void prov_key_free(prov_key *key);
 /* Does this file hold an encrypted key?  1 yes, 0 no, negative on error. */

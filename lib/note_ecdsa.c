@@ -32,8 +32,9 @@ int tlog_ecdsa_spki_check(const uint8_t *spki, size_t len, int *prov_alg)
         rc = PROV_EUNSUPPORTED;
         goto out;
     }
-    /* one text per key: the encoding OpenSSL writes (named curve,
-     * uncompressed point) and nothing else */
+    /* one text per key: named curve, uncompressed point, and nothing else
+     * (a compressed point would re-encode as itself unless told) */
+    if (!EVP_PKEY_set_utf8_string_param(k, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "uncompressed")) goto out;
     unsigned char *re = NULL;
     int n = i2d_PUBKEY(k, &re);
     bool same = n > 0 && (size_t)n == len && !memcmp(re, spki, len);

@@ -303,7 +303,9 @@ static void test_sign_batch(void **state)
 
 /* ECDSA keys from the command line: ES256 and ES384 keys certified by the
  * issuer sign files that verify as trusted (with the COSE algorithm in the
- * JSON); an unknown algorithm and registering an ECDSA key are refused. */
+ * JSON); an unknown algorithm is refused; both register in the identity
+ * registry, sign with the registry's chain and verify with the signer's
+ * identity; a lookup takes the PEM KEY.pub. */
 static void test_ecdsa_cli(void **state)
 {
     (void)state;
@@ -320,8 +322,27 @@ static void test_ecdsa_cli(void **state)
     assert_output_has("ES384");
     assert_int_equal(prov("keygen -o e512 --alg rsa --subject X"), 2);
     assert_output_has("ed25519, es256 or es384");
-    assert_int_equal(prov("register --registry reg --key e256 --name 'EC Signer' --org 'Daily News'"), 2);
-    assert_output_has("Ed25519 keys only");
+    assert_int_equal(tu_sh("cd %s && rm -rf ecreg && %s registry init ecreg --origin example.org/ec --no-encrypt >/dev/null",
+                           D, P), 0);
+    assert_int_equal(prov("register --registry ecreg --key e256 --name 'EC Signer' --org 'Daily News'"), 0);
+    assert_output_has("registered EC Signer");
+    assert_int_equal(prov("register --registry ecreg --key e384 --name 'EC Signer 384'"), 0);
+    assert_int_equal(prov("register --registry ecreg --key e384 --name 'Twice'"), 2);
+    assert_output_has("already in the registry");
+    assert_int_equal(prov("registry lookup ecreg e256.pub"), 0);
+    assert_output_has("ecdsa:MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE");
+    assert_int_equal(prov("registry verify ecreg"), 0);
+    assert_int_equal(prov("sign teapot.jpg -o e256r.jpg --key e256"), 0);
+    assert_int_equal(prov("sign kodim01.png -o e384r.png --key e384"), 0);
+    assert_int_equal(prov("verify e256r.jpg --registry ecreg"), 0);
+    assert_output_has("identity: EC Signer");
+    assert_output_has("status:   active");
+    assert_int_equal(prov("verify --json e384r.png --registry ecreg"), 0);
+    assert_output_has("\"name\":\"EC Signer 384\"");
+    /* the key revokes itself; its files then fail */
+    assert_int_equal(prov("registry revoke ecreg --key e384 --reason 'lost phone'"), 0);
+    assert_int_equal(prov("verify e384r.png --registry ecreg"), 1);
+    assert_output_has("revoked");
 }
 
 /* Manifest definitions (-m): the generator recipe's fields land in the

@@ -4,6 +4,9 @@
 #include "testutil.h"
 
 #include <limits.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +75,8 @@ static void make_register(treg *r, prov_key *k, const char *name, const char *or
     memset(&e, 0, sizeof e);
     e.kind = REG_REGISTER;
     e.log = (reg_str){ORIGIN, sizeof ORIGIN - 1};
-    prov_key_public(k, e.key);
+    assert_int_equal(reg_pub_from_key(&e.key_pub, k), 0);
+    memcpy(e.key, e.key_pub.id, 32);
     prov_key_public(r->regk, e.registrar);
     e.name = (reg_str){name, strlen(name)};
     if (org) e.org = (reg_str){org, strlen(org)};
@@ -564,6 +568,211 @@ static void test_speed(void **st)
     rmreg(&r);
 }
 
+
+/* ---- ECDSA keys ------------------------------------------------------------ */
+
+static void set_key(reg_pub *kp, uint8_t handle[32], prov_key *k)
+{
+    assert_int_equal(reg_pub_from_key(kp, k), 0);
+    memcpy(handle, kp->id, 32);
+}
+
+static void build_signed(const reg_entry *e, prov_key *a, prov_key *b, const tlog_signer *extra, pbuf *out,
+                         prov_ctx *ctx)
+{
+    tlog_signer s[2];
+    prov_signer ps[2];
+    size_t n = 0;
+    if (a) assert_int_equal(reg_signer_from_key(&s[n], &ps[n], a), 0), n++;
+    if (b) assert_int_equal(reg_signer_from_key(&s[n], &ps[n], b), 0), n++;
+    if (extra) s[n++] = *extra;
+    pbuf_init(out);
+    int rc = reg_entry_build(out, e, s, n, ctx);
+    if (rc) fprintf(stderr, "%s\n", prov_errmsg(ctx));
+    assert_int_equal(rc, 0);
+}
+
+/* ES256 and ES384 keys in the registry: a register entry names the key by
+ * its SPKI and is signed by it (a signed-note ECDSA line named by the
+ * SPKI's hash); the key rotates to a P-384 key and that one revokes
+ * itself; the log, the state, the CA and a certificate's key agree on one
+ * handle; forged, foreign and non-canonical keys are refused. */
+static void test_ecdsa_keys(void **st)
+{
+    (void)st;
+    treg r;
+    mkreg(&r, "ec");
+    prov_ctx *ctx;
+    prov_ctx_new(&ctx);
+    prov_key *p256, *p384, *stranger;
+    assert_int_equal(prov_key_generate_alg(PROV_ALG_ES256, &p256), 0);
+    assert_int_equal(prov_key_generate_alg(PROV_ALG_ES384, &p384), 0);
+    assert_int_equal(prov_key_generate_alg(PROV_ALG_ES256, &stranger), 0);
+    uint8_t *der;
+    size_t dl;
+    assert_int_equal(prov_key_public_der(p256, &der, &dl), 0);
+
+    pbuf b;
+    make_register(&r, p256, "Cam One", "Daily News", &b);
+    assert_non_null(strstr((char *)b.p, "\nkey ecdsa:MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"));
+    assert_non_null(strstr((char *)b.p, "\xe2\x80\x94 ecdsa:"));
+    reg_entry e;
+    assert_int_equal(reg_entry_parse(b.p, b.len, true, &e, ctx), 0);
+    assert_int_equal(e.nsigners, 2);
+    assert_int_equal(e.key_pub.alg, PROV_ALG_ES256);
+    assert_int_equal(e.key_pub.spki_len, dl);
+    assert_memory_equal(e.key_pub.spki, der, dl);
+    uint8_t h[32];
+    crypto_hash_sha256(h, der, dl);
+    assert_memory_equal(e.key, h, 32);
+    prov_key_public(p256, h); /* prov_key_public names an ECDSA key the same way */
+    assert_memory_equal(e.key, h, 32);
+    /* any byte changed: refused */
+    for (size_t i = 0; i < b.len; i += 5) {
+        uint8_t *m = malloc(b.len);
+        memcpy(m, b.p, b.len);
+        m[i] ^= 0x01;
+        assert_int_not_equal(reg_entry_parse(m, b.len, true, &e, ctx), 0);
+        free(m);
+    }
+    /* the key's line signed by another ECDSA key: that key is not in the
+     * entry, so the entry lacks its key's signature */
+    reg_entry f;
+    memset(&f, 0, sizeof f);
+    f.kind = REG_REGISTER;
+    f.log = (reg_str){ORIGIN, sizeof ORIGIN - 1};
+    set_key(&f.key_pub, f.key, p256);
+    prov_key_public(r.regk, f.registrar);
+    f.name = (reg_str){"Mallory", 7};
+    f.time = 1700000000;
+    pbuf forged;
+    build_signed(&f, stranger, NULL, &r.reg, &forged, ctx);
+    assert_int_equal(reg_entry_parse(forged.p, forged.len, true, &e, ctx), TLOG_EVERIFY);
+    pbuf_free(&forged);
+    /* the stranger's signature line renamed to the key's name: its key ID
+     * no longer matches, so it is not the key's signature either */
+    build_signed(&f, stranger, NULL, &r.reg, &forged, ctx);
+    char want[REG_SIGNAME_MAX], got[REG_SIGNAME_MAX];
+    reg_sig_name(want, &f.key_pub);
+    reg_pub sp;
+    assert_int_equal(reg_pub_from_key(&sp, stranger), 0);
+    reg_sig_name(got, &sp);
+    char *at = strstr((char *)forged.p, got);
+    assert_non_null(at);
+    memcpy(at, want, strlen(want));
+    assert_int_equal(reg_entry_parse(forged.p, forged.len, true, &e, ctx), TLOG_EVERIFY);
+    pbuf_free(&forged);
+    /* the key as a compressed point: the same key, but not its one text */
+    EVP_PKEY *ek;
+    const unsigned char *pp = der;
+    assert_non_null(ek = d2i_PUBKEY(NULL, &pp, (long)dl));
+    EVP_PKEY_set_utf8_string_param(ek, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "compressed");
+    unsigned char *cder = NULL;
+    int cl = i2d_PUBKEY(ek, &cder);
+    char cb64[200], ub64[200];
+    sodium_bin2base64(cb64, sizeof cb64, cder, (size_t)cl, sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(ub64, sizeof ub64, der, dl, sodium_base64_VARIANT_ORIGINAL);
+    pbuf cmp;
+    pbuf_init(&cmp);
+    const char *kl = strstr((char *)b.p, ub64);
+    assert_non_null(kl);
+    pbuf_put(&cmp, b.p, (size_t)(kl - (char *)b.p));
+    pbuf_puts(&cmp, cb64);
+    pbuf_puts(&cmp, kl + strlen(ub64));
+    assert_int_equal(reg_entry_parse(cmp.p, cmp.len, false, &e, ctx), PROV_EFORMAT);
+    pbuf_free(&cmp);
+    /* lookups take the compressed form (a certificate may carry it) to
+     * the same handle */
+    reg_pub cp;
+    assert_int_equal(reg_pub_from_spki(&cp, cder, (size_t)cl), 0);
+    assert_memory_equal(cp.id, h, 32);
+    OPENSSL_free(cder);
+    EVP_PKEY_free(ek);
+    /* PEM (an ECDSA KEY.pub) and "ecdsa:<b64>" name it too */
+    char kt[REG_KEYTEXT_MAX];
+    reg_pub_text(kt, &cp);
+    uint8_t hh[32];
+    assert_int_equal(reg_key_parse(kt, strlen(kt), hh), 0);
+    assert_memory_equal(hh, cp.id, 32);
+
+    /* the log: register, rotate to P-384, revoke by the P-384 key itself */
+    reg_log *l;
+    assert_int_equal(reg_log_open(&l, r.dir, &r.log, ctx), 0);
+    uint64_t idx;
+    assert_int_equal(append1(l, &b, &idx, ctx), 0);
+    reg_entry rot;
+    memset(&rot, 0, sizeof rot);
+    rot.kind = REG_ROTATE;
+    rot.log = f.log;
+    set_key(&rot.key_pub, rot.key, p256);
+    set_key(&rot.new_key_pub, rot.new_key, p384);
+    rot.time = 1700000100;
+    pbuf rb;
+    build_signed(&rot, p256, NULL, NULL, &rb, ctx); /* the new key's signature missing */
+    assert_int_equal(reg_entry_parse(rb.p, rb.len, true, &e, ctx), TLOG_EVERIFY);
+    pbuf_free(&rb);
+    build_signed(&rot, p256, p384, NULL, &rb, ctx);
+    assert_int_equal(append1(l, &rb, &idx, ctx), 0);
+    assert_int_equal(idx, 1);
+    reg_entry rev;
+    memset(&rev, 0, sizeof rev);
+    rev.kind = REG_REVOKE;
+    rev.log = f.log;
+    set_key(&rev.key_pub, rev.key, p384);
+    rev.reason = (reg_str){"key-compromise", 14};
+    rev.effective = 1700000150, rev.time = 1700000200;
+    pbuf vb;
+    build_signed(&rev, stranger, NULL, NULL, &vb, ctx); /* by a key with no role */
+    assert_int_not_equal(append1(l, &vb, &idx, ctx), 0);
+    pbuf_free(&vb);
+    build_signed(&rev, p384, NULL, NULL, &vb, ctx);
+    assert_int_equal(append1(l, &vb, &idx, ctx), 0);
+    /* the state: rotated and revoked, each with its key in full */
+    const reg_ident *d = reg_state_find(reg_log_state(l), rot.key);
+    assert_non_null(d);
+    assert_int_equal(d->status, REG_ROTATED);
+    assert_memory_equal(d->rotated_to, rot.new_key, 32);
+    d = reg_state_find(reg_log_state(l), rot.new_key);
+    assert_non_null(d);
+    assert_int_equal(d->status, REG_REVOKED);
+    assert_string_equal(d->name, "Cam One");
+    reg_pub np;
+    reg_ident_pub(d, &np);
+    assert_int_equal(np.alg, PROV_ALG_ES384);
+    assert_memory_equal(np.id, rot.new_key, 32);
+    reg_log_close(l);
+    /* a reader walking the folder agrees */
+    reg_state *rs;
+    assert_int_equal(reg_state_new(&rs), 0);
+    reg_walk_stats ws;
+    assert_int_equal(reg_walk(r.dir, true, rs, &ws, ctx), 0);
+    assert_int_equal(ws.size, 3);
+    assert_int_equal(reg_state_find(rs, rot.new_key)->status, REG_REVOKED);
+    reg_state_free(rs);
+    /* the CA certifies the P-384 key; the certificate's key is the handle */
+    char *pem;
+    assert_int_equal(reg_ca_issue(ctx, r.dir, r.cak, &np, "Cam One", "Daily News", 30, &pem), 0);
+    prov_chain *chain;
+    assert_int_equal(prov_chain_from_pem(ctx, pem, strlen(pem), &chain), 0);
+    size_t ll;
+    const uint8_t *leaf = prov_chain_der(chain, 0, &ll);
+    reg_pub lp;
+    assert_int_equal(reg_handle_from_cert(leaf, ll, &lp), 0);
+    assert_memory_equal(lp.id, np.id, 32);
+    assert_int_equal(lp.alg, PROV_ALG_ES384);
+    prov_chain_free(chain);
+    prov_free(pem);
+    /* registrars stay Ed25519: an ECDSA key there is malformed */
+    static const char badreg[] = "prov-registry/v1 register\nlog " ORIGIN "\nkey ecdsa:AAAA\nname X\n"
+                                 "registrar ecdsa:AAAA\ntime 1\n\n\xe2\x80\x94 x AAAAAAAA\n";
+    assert_int_equal(reg_entry_parse((const uint8_t *)badreg, sizeof badreg - 1, false, &e, ctx), PROV_EFORMAT);
+    pbuf_free(&b), pbuf_free(&rb), pbuf_free(&vb);
+    prov_free(der);
+    prov_key_free(p256), prov_key_free(p384), prov_key_free(stranger);
+    prov_ctx_free(ctx);
+    rmreg(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -571,6 +780,7 @@ int main(void)
         cmocka_unit_test(test_register_lookup_proof_sign),
         cmocka_unit_test(test_crash_recovery),
         cmocka_unit_test(test_tamper),
+        cmocka_unit_test(test_ecdsa_keys),
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_speed),
     };

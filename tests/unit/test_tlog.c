@@ -10,6 +10,9 @@
 #include "tlog.h"
 
 #include <dirent.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1888,6 +1891,138 @@ static void test_speed_inclusion(void **st)
     tlog_memtree_free(&t);
 }
 
+
+/* ---- ECDSA signature lines (signed-note type 0x02) ---------------------- */
+
+/* An ECDSA key's note signer and verifier: P-256 and P-384 keys sign a
+ * note that verifies, with the key ID the spec names (the first 4 bytes
+ * of SHA-256 of the DER SPKI); a changed text, a signature by another
+ * key, a non-DER signature, a compressed or foreign key and a signer of
+ * the wrong algorithm are refused. */
+static void test_ecdsa_note(void **st)
+{
+    (void)st;
+    static const char text[] = "example.com/log\n7\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+    int algs[2] = {PROV_ALG_ES256, PROV_ALG_ES384};
+    for (int a = 0; a < 2; a++) {
+        prov_key *k, *other;
+        assert_int_equal(prov_key_generate_alg(algs[a], &k), 0);
+        assert_int_equal(prov_key_generate_alg(algs[a], &other), 0);
+        uint8_t *spki, *ospki;
+        size_t sl, osl;
+        assert_int_equal(prov_key_public_der(k, &spki, &sl), 0);
+        assert_int_equal(prov_key_public_der(other, &ospki, &osl), 0);
+        int alg = 0;
+        assert_int_equal(tlog_ecdsa_spki_check(spki, sl, &alg), 0);
+        assert_int_equal(alg, algs[a]);
+        prov_signer ps, ops;
+        prov_signer_from_key(&ps, k);
+        prov_signer_from_key(&ops, other);
+        tlog_signer s, os;
+        assert_int_equal(tlog_signer_external_ecdsa(&s, "cam.example/key", spki, sl, &ps), 0);
+        /* a signer that signs with another key's algorithm */
+        prov_key *wrong;
+        prov_signer wps;
+        assert_int_equal(prov_key_generate_alg(a ? PROV_ALG_ES256 : PROV_ALG_ES384, &wrong), 0);
+        prov_signer_from_key(&wps, wrong);
+        assert_int_equal(tlog_signer_external_ecdsa(&os, "cam.example/key", spki, sl, &wps), PROV_EINVAL);
+        prov_key_free(wrong);
+        uint8_t h[32];
+        crypto_hash_sha256(h, spki, sl);
+        assert_int_equal(s.id, (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3]);
+        pbuf note;
+        pbuf_init(&note);
+        assert_int_equal(tlog_note_sign(&note, text, sizeof text - 1, NULL, 0, &s, 1, 0, NULL), 0);
+        tlog_verifier v, ov;
+        assert_int_equal(tlog_verifier_init_ecdsa(&v, "cam.example/key", spki, sl), 0);
+        assert_int_equal(v.id, s.id);
+        tlog_verifiers vs = {.list = &v, .n = 1};
+        tlog_note *n = malloc(sizeof *n);
+        assert_int_equal(tlog_note_open(note.p, note.len, &vs, n, NULL), 0);
+        assert_int_equal(n->nverified, 1);
+        /* each signature is fresh (ECDSA is randomised), both verify */
+        pbuf note2;
+        pbuf_init(&note2);
+        assert_int_equal(tlog_note_sign(&note2, text, sizeof text - 1, NULL, 0, &s, 1, 0, NULL), 0);
+        assert_int_equal(tlog_note_open(note2.p, note2.len, &vs, n, NULL), 0);
+        /* a changed text */
+        uint8_t *bad = malloc(note.len);
+        memcpy(bad, note.p, note.len);
+        bad[16] ^= 1; /* the tree size */
+        assert_int_equal(tlog_note_open(bad, note.len, &vs, n, NULL), TLOG_EVERIFY);
+        free(bad);
+        /* another key under the same name: its ID differs, so it is an
+         * unknown key; with the other key's ID forced, a bad signature */
+        assert_int_equal(tlog_verifier_init_ecdsa(&ov, "cam.example/key", ospki, osl), 0);
+        tlog_verifiers ovs = {.list = &ov, .n = 1};
+        assert_int_equal(tlog_note_open(note.p, note.len, &ovs, n, NULL), PROV_ENOTFOUND);
+        ov.id = v.id;
+        assert_int_equal(tlog_note_open(note.p, note.len, &ovs, n, NULL), TLOG_EVERIFY);
+        /* the raw signature: DER verifies; the same r, s in a longer
+         * (non-DER) INTEGER does not */
+        uint8_t sig[TLOG_RAWSIG_MAX + 8];
+        size_t siglen;
+        assert_int_equal(tlog_sig_make(&s, 0, text, sizeof text - 1, sig, &siglen), 0);
+        assert_true(siglen >= 8 && siglen <= TLOG_ECDSA_SIG_MAX && sig[0] == 0x30);
+        assert_int_equal(tlog_sig_check(&v, text, sizeof text - 1, sig, siglen, NULL), 0);
+        uint8_t loose[TLOG_RAWSIG_MAX + 8];
+        size_t rl = sig[3]; /* r's length */
+        loose[0] = 0x30, loose[1] = (uint8_t)(sig[1] + 1), loose[2] = 0x02, loose[3] = (uint8_t)(rl + 1), loose[4] = 0;
+        memcpy(loose + 5, sig + 4, siglen - 4);
+        assert_int_equal(tlog_sig_check(&v, text, sizeof text - 1, loose, siglen + 1, NULL), TLOG_EVERIFY);
+        assert_int_equal(tlog_sig_check(&v, text, sizeof text - 1, sig, siglen - 1, NULL), TLOG_EVERIFY);
+        assert_int_equal(tlog_sig_check(&v, text, sizeof text - 1, sig, 3, NULL), TLOG_EVERIFY);
+        /* r || s straight (COSE's form) is not a note signature */
+        uint8_t rs[96];
+        assert_int_equal(ps.sign(ps.user, (const uint8_t *)text, sizeof text - 1, rs, ps.sig_len), 0);
+        assert_int_equal(tlog_sig_check(&v, text, sizeof text - 1, rs, ps.sig_len, NULL), TLOG_EVERIFY);
+        /* keys: the compressed form names the same key but is not the one
+         * text: refused as given, accepted once made canonical */
+        EVP_PKEY *e = NULL;
+        const unsigned char *pp = spki;
+        e = d2i_PUBKEY(NULL, &pp, (long)sl);
+        assert_non_null(e);
+        assert_int_equal(EVP_PKEY_set_utf8_string_param(e, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "compressed"), 1);
+        unsigned char *cder = NULL;
+        int cl = i2d_PUBKEY(e, &cder);
+        assert_true(cl > 0 && (size_t)cl < sl);
+        assert_int_equal(tlog_ecdsa_spki_check(cder, (size_t)cl, NULL), PROV_EFORMAT);
+        assert_int_equal(tlog_verifier_init_ecdsa(&ov, "x", cder, (size_t)cl), PROV_EFORMAT);
+        uint8_t canon[TLOG_SPKI_MAX];
+        size_t canl;
+        assert_int_equal(tlog_ecdsa_spki_canonical(cder, (size_t)cl, canon, &canl), 0);
+        assert_int_equal(canl, sl);
+        assert_memory_equal(canon, spki, sl);
+        OPENSSL_free(cder);
+        EVP_PKEY_free(e);
+        /* a truncated key */
+        assert_int_equal(tlog_ecdsa_spki_check(spki, sl - 1, NULL), PROV_EFORMAT);
+        free(n);
+        pbuf_free(&note), pbuf_free(&note2);
+        prov_free(spki), prov_free(ospki);
+        prov_key_free(k), prov_key_free(other);
+    }
+    /* an Ed25519 key and a P-521 key are not ECDSA note keys here */
+    prov_key *ed;
+    uint8_t *der;
+    size_t dl;
+    assert_int_equal(prov_key_generate(&ed), 0);
+    assert_int_equal(prov_key_public_der(ed, &der, &dl), 0);
+    assert_int_equal(tlog_ecdsa_spki_check(der, dl, NULL), PROV_EUNSUPPORTED);
+    prov_free(der), prov_key_free(ed);
+    EVP_PKEY *p521 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+    assert_non_null(p521);
+    unsigned char *pd = NULL;
+    int pl = i2d_PUBKEY(p521, &pd);
+    assert_true(pl > 0);
+    assert_int_equal(tlog_ecdsa_spki_check(pd, (size_t)pl, NULL), PROV_EFORMAT); /* longer than any key we hold */
+    uint8_t canon[TLOG_SPKI_MAX];
+    size_t canl;
+    assert_int_not_equal(tlog_ecdsa_spki_canonical(pd, (size_t)pl, canon, &canl), 0);
+    OPENSSL_free(pd);
+    EVP_PKEY_free(p521);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1916,6 +2051,7 @@ int main(void)
         cmocka_unit_test(test_tessera_tamper),
         cmocka_unit_test(test_tlog_proof),
         cmocka_unit_test(test_speed_inclusion),
+        cmocka_unit_test(test_ecdsa_note),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_vec);
