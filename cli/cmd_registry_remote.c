@@ -472,6 +472,7 @@ static int approve_one(const char *url, const char *id, const prov_key *rk, cons
     a.kind = REG_REGISTER;
     a.log = e.log;
     memcpy(a.key, e.key, 32);
+    a.key_pub = e.key_pub; /* an ECDSA key is written in full */
     memcpy(a.registrar, e.registrar, 32);
     a.name = e.name, a.org = e.org, a.contact = e.contact;
     a.checked_by = (reg_str){checked, strlen(checked)};

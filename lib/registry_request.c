@@ -153,7 +153,11 @@ int reg_approval_parse(const uint8_t *msg, size_t len, reg_entry *e, prov_ctx *c
 bool reg_approval_matches(const reg_entry *req, const reg_entry *ap)
 {
 #define SAME_STR(f) (req->f.n == ap->f.n && (!req->f.n || !memcmp(req->f.p, ap->f.p, req->f.n)))
-    return !memcmp(req->key, ap->key, 32) && !memcmp(req->registrar, ap->registrar, 32) && SAME_STR(log) &&
+    /* the key in full, not only its handle: an ECDSA key written as an
+     * Ed25519 one would be another key */
+    return !memcmp(req->key, ap->key, 32) && req->key_pub.spki_len == ap->key_pub.spki_len &&
+           !memcmp(req->key_pub.spki, ap->key_pub.spki, req->key_pub.spki_len) &&
+           !memcmp(req->registrar, ap->registrar, 32) && SAME_STR(log) &&
            SAME_STR(name) && SAME_STR(org) && SAME_STR(contact);
 #undef SAME_STR
 }

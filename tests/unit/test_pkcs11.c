@@ -336,6 +336,45 @@ static void test_cli(void **state)
     assert_int_equal(tu_sh("grep -q 'not a public key' %s/out.txt", D), 0);
 }
 
+
+/* Token keys in the identity registry: the P-256 and the Ed25519 key
+ * register (the entry signed on the token; the chain and proof go where
+ * --out says), sign, and verify with their identity; the P-256 key then
+ * rotates to a key file. */
+static void test_register_token(void **state)
+{
+    (void)state;
+    char P[4096];
+    const char *D = tu_path("regtok");
+    assert_non_null(realpath(tu_prov_bin(), P));
+    assert_int_equal(tu_sh("mkdir -p %s && cp samples/teapot.jpg %s/ && cd %s && %s registry init reg --origin "
+                           "example.org/tok --no-encrypt >/dev/null", D, D, D, P), 0);
+    char u[2048], e[2048];
+    snprintf(u, sizeof u, "pkcs11:token=prov-test;object=cam-p256?module-path=%s&pin-value=1234", module);
+    snprintf(e, sizeof e, "pkcs11:token=prov-test;object=cam-ed?module-path=%s&pin-value=1234", module);
+    assert_int_equal(tu_sh("cd %s && %s register --registry reg --key '%s' --name 'Cam 7' >out.txt 2>&1", D, P, u), 2);
+    assert_int_equal(tu_sh("grep -q 'give --out PREFIX' %s/out.txt", D), 0);
+    assert_int_equal(tu_sh("cd %s && %s register --registry reg --key '%s' --name 'Cam 7' --org 'Daily News' "
+                           "--out cam7 >out.txt 2>&1", D, P, u), 0);
+    assert_int_equal(tu_sh("cd %s && test -s cam7.chain.pem && test -s cam7.proof && grep -q 'BEGIN PUBLIC KEY' cam7.pub "
+                           "&& ! grep -q 1234 out.txt", D), 0);
+    assert_int_equal(tu_sh("cd %s && %s register --registry reg --key '%s' --name 'Cam Ed' --out camed >/dev/null",
+                           D, P, e), 0);
+    assert_int_equal(tu_sh("cd %s && %s registry verify reg >/dev/null && %s registry lookup reg cam7.pub | "
+                           "grep -q 'name:     Cam 7'", D, P, P), 0);
+    assert_int_equal(tu_sh("cd %s && %s sign teapot.jpg -o s7.jpg --key '%s' --chain cam7.chain.pem >/dev/null && "
+                           "%s verify s7.jpg --registry reg > v.txt && grep -q 'identity: Cam 7' v.txt && "
+                           "grep -q 'status:   active' v.txt", D, P, u, P), 0);
+    assert_int_equal(tu_sh("cd %s && %s sign teapot.jpg -o se.jpg --key '%s' --chain camed.chain.pem >/dev/null && "
+                           "%s verify se.jpg --registry reg | grep -q 'identity: Cam Ed'", D, P, e, P), 0);
+    /* the token key moves to a key file; its old files say so */
+    assert_int_equal(tu_sh("cd %s && %s keygen -o new.key --alg es384 --subject N --no-encrypt >/dev/null && "
+                           "%s registry rotate reg --key '%s' --new-key new.key >/dev/null && "
+                           "%s verify s7.jpg --registry reg | grep -q 'status:   rotated'", D, P, P, u, P), 0);
+    assert_int_equal(tu_sh("cd %s && %s sign teapot.jpg -o sn.jpg --key new.key >/dev/null && %s verify sn.jpg "
+                           "--registry reg | grep -q 'identity: Cam 7'", D, P, P), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,7 +382,7 @@ int main(void)
         cmocka_unit_test(test_pin_source),          cmocka_unit_test(test_module_from_env),
         cmocka_unit_test(test_refusals),            cmocka_unit_test(test_chain_for_another_key),
         cmocka_unit_test(test_threads),             cmocka_unit_test(test_leaf_spki_refusals),
-        cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_cli),                 cmocka_unit_test(test_register_token),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

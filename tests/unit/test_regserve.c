@@ -688,12 +688,57 @@ static void test_witnessed_serve(void **st)
     assert_int_equal(tu_sh("cd %s && cat acc0.txt acc1.txt acc2.txt > acc.txt && %s check reg acc.txt", D, LOAD), 0);
 }
 
+
+/* An ES256 key over the URL: the request is signed by the ECDSA key, a
+ * registrar approves it, the applicant completes it and gets its chain
+ * (for the ECDSA key) and proof; the key is looked up by ID through the
+ * server and revokes itself there. */
+static void test_ecdsa_over_url(void **st)
+{
+    (void)st;
+    paths();
+    const char *D = tu_path("ecurl");
+    make_registry(D);
+    unsigned sp = start_server(D, 0), np = start_nginx(D, sp);
+    char U[64];
+    snprintf(U, sizeof U, "http://127.0.0.1:%u", np);
+    assert_int_equal(tu_sh("cd %s && %s keygen -o cam.key --alg es256 --subject Cam --no-encrypt >/dev/null && "
+                           "%s register --registry %s --key cam.key --name 'Cam Eight' --no-wait >/dev/null 2>&1 && "
+                           "%s registry pending %s --registrar-key reg/registrar.key > p.txt && grep -q 'Cam Eight' p.txt",
+                           D, P, P, U, P, U), 0);
+    assert_int_equal(tu_sh("cd %s && %s registry approve %s $(awk 'NR==1{print $1}' p.txt) "
+                           "--sha256 $(awk '/sha256/{print $2; exit}' p.txt) --checked-by video-call "
+                           "--registrar-key reg/registrar.key >/dev/null", D, P, U), 0);
+    assert_int_equal(tu_sh("cd %s && %s register --registry %s --key cam.key --name 'Cam Eight' --wait 20 >/dev/null 2>&1 "
+                           "&& test -s cam.key.chain.pem && test -s cam.key.proof", D, P, U), 0);
+    /* the chain is for the ECDSA key: it signs, and verify names it */
+    assert_int_equal(tu_sh("cd %s && %s sign teapot.jpg -o s.jpg --key cam.key >/dev/null && XDG_CACHE_HOME=%s/cache "
+                           "%s verify s.jpg --registry reg > v.txt && grep -q 'identity: Cam Eight' v.txt && "
+                           "grep -q 'status:   active' v.txt", D, P, D, P), 0);
+    /* an ECDSA registrar key is refused before anything is sent */
+    assert_int_equal(tu_sh("cd %s && %s registry pending %s --registrar-key cam.key 2>&1 | grep -q 'Ed25519 key'",
+                           D, P, U), 0);
+    /* revoked by the key itself, named by its key ID (the server's
+     * /v1/keys answers the ECDSA key in full) */
+    assert_int_equal(tu_sh("cd %s && id=$(%s registry lookup reg cam.key.pub --json | sed 's/.*\"key_id\":\"\\([0-9a-f]*\\)\".*/\\1/') && "
+                           "%s registry flag %s --key-id $(echo $id | cut -c1-8) --media s.jpg --reason fake "
+                           "--registrar-key reg/registrar.key | grep -q flagged", D, P, P, U), 0);
+    assert_int_equal(tu_sh("cd %s && %s registry revoke %s --key cam.key --reason 'lost' | grep -q revoked", D, P, U), 0);
+    for (int i = 0; i < 100 && tu_sh("cd %s && XDG_CACHE_HOME=%s/cache %s verify s.jpg --registry reg >/dev/null", D, D, P) != 1; i++)
+        pause_ms(20);
+    assert_int_equal(tu_sh("cd %s && XDG_CACHE_HOME=%s/cache %s verify s.jpg --registry reg | grep -q 'status:   revoked'",
+                           D, D, P), 0);
+    assert_int_equal(stop_server(D, "TERM"), 0);
+    assert_int_equal(tu_sh("%s registry verify %s/reg >/dev/null", P, D), 0);
+    stop_nginx(D);
+}
+
 /* A failed test leaves no server or nginx running. */
 static int teardown(void **st)
 {
     (void)st;
-    const char *dirs[] = {"flow", "conc", "kill", "wit"};
-    for (int i = 0; i < 4; i++) {
+    const char *dirs[] = {"flow", "conc", "kill", "wit", "ecurl"};
+    for (int i = 0; i < 5; i++) {
         const char *D = tu_path(dirs[i]);
         /* only our server: the pid may be stale */
         tu_sh("cd %s 2>/dev/null && p=$(cat serve.pid 2>/dev/null) && grep -q 'registry' /proc/$p/cmdline 2>/dev/null "
@@ -709,6 +754,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_register_over_url, teardown),
+        cmocka_unit_test_teardown(test_ecdsa_over_url, teardown),
         cmocka_unit_test_teardown(test_request_attacks, teardown),
         cmocka_unit_test_teardown(test_concurrent_clients, teardown),
         cmocka_unit_test_teardown(test_kill9_during_burst, teardown),
