@@ -23,6 +23,15 @@ typedef struct comp_ing {
     int loaded;
 } comp_ing;
 
+/* An ingredient the definition describes without a file (c2patool's
+ * "ingredients"): a c2pa.ingredient.v3 of its title, format and
+ * relationship, with no manifest and no validation. */
+typedef struct meta_ing {
+    pbuf ing;
+    char label[48];
+    int placed; /* componentOf: a c2pa.placed action names it */
+} meta_ing;
+
 /* An assertion from a manifest definition, ready to write. */
 typedef struct def_extra {
     const char *label; /* in the definition's JSON */
@@ -61,6 +70,8 @@ typedef struct sctx {
     size_t ndef_actions;
     def_extra extra[DEF_MAX_ASSERTIONS];
     size_t nextra;
+    meta_ing meta[SIGN_MAX_INGREDIENTS];
+    size_t nmeta;
     /* fragmented media: the leaves of the Merkle tree over the fragments */
     const uint8_t (*leaves)[32];
     size_t nleaves;

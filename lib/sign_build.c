@@ -247,11 +247,18 @@ int build_fixed(sctx *s)
         int rc2 = put_ingredient(&c->ing, t && *t ? t : "ingredient", c->a.mime, "componentOf", &c->st, c->rep);
         if (rc2) return rc2;
     }
+    size_t nplaced = 0;
+    for (size_t i = 0; i < s->nmeta; i++) { /* numbered after the files */
+        size_t k = i + s->ncomp + (size_t)s->has_parent;
+        if (k) snprintf(s->meta[i].label, sizeof s->meta[i].label, "c2pa.ingredient.v3__%zu", k);
+        else snprintf(s->meta[i].label, sizeof s->meta[i].label, "c2pa.ingredient.v3");
+        nplaced += (size_t)s->meta[i].placed;
+    }
     int opened = s->has_parent;
     int extra = strcmp(action, opened ? "c2pa.opened" : "c2pa.created") != 0;
     cbor_put_map(b, 1);
     cbor_put_text(b, "actions");
-    cbor_put_array(b, 1 + extra + ndef + s->ncomp);
+    cbor_put_array(b, 1 + extra + ndef + s->ncomp + nplaced);
     if (opened) {
         if ((rc = put_ingredient_action(b, s, "c2pa.opened", "c2pa.ingredient.v3", &s->ingredient))) return rc;
     } else if (def_created) {
@@ -274,6 +281,9 @@ int build_fixed(sctx *s)
     }
     for (size_t i = 0; i < s->ncomp; i++) /* after the creation: each ingredient placed */
         if ((rc = put_ingredient_action(b, s, "c2pa.placed", s->comp[i].label, &s->comp[i].ing))) return rc;
+    for (size_t i = 0; i < s->nmeta; i++) /* inputTo: an input, not a placed part */
+        if (s->meta[i].placed && (rc = put_ingredient_action(b, s, "c2pa.placed", s->meta[i].label, &s->meta[i].ing)))
+            return rc;
     for (size_t i = 0; i < s->ndef_actions; i++)
         if (s->def_actions[i] != def_created) put_def_action(b, s, s->def_actions[i]);
     return b->err;
@@ -411,6 +421,7 @@ int build_store(sctx *s, const uint8_t hash[32], uint64_t start, uint64_t len, i
     if (s->soft.len) list[n++] = (struct item){"c2pa.soft-binding", &s->soft, 0};
     if (s->has_parent) list[n++] = (struct item){"c2pa.ingredient.v3", &s->ingredient, 0};
     for (size_t i = 0; i < s->ncomp; i++) list[n++] = (struct item){s->comp[i].label, &s->comp[i].ing, 0};
+    for (size_t i = 0; i < s->nmeta; i++) list[n++] = (struct item){s->meta[i].label, &s->meta[i].ing, 0};
     list[n++] = (struct item){"c2pa.actions.v2", &s->actions, 0};
     for (size_t i = 0; i < s->nextra; i++) list[n++] = (struct item){s->extra[i].label, &s->extra[i].body, s->extra[i].json};
     list[n++] = (struct item){hard_label, &hd, 0};
@@ -575,6 +586,8 @@ void sctx_free(sctx *s)
     pbuf_free(&s->soft);
     pbuf_free(&s->final);
     for (size_t i = 0; i < s->nextra; i++) pbuf_free(&s->extra[i].body);
+    for (size_t i = 0; i < s->nmeta; i++) pbuf_free(&s->meta[i].ing);
+    s->nmeta = 0;
     if (s->has_def) json_free(&s->def);
     store_free(&s->pstore);
     if (s->has_parent || s->parent.head.p || s->parent.store.p) asset_free(&s->parent);

@@ -213,6 +213,74 @@ void prov_definition_paths_free(char **paths, size_t n)
     free(paths);
 }
 
+/* The definition's "ingredients" without files: each an object of title,
+ * format, relationship (componentOf, the default, or inputTo: a parent is
+ * a file, --parent) and optionally instance_id, description and
+ * informational_uri, written as c2pa.ingredient.v3.  Fields that need the
+ * file (a thumbnail, a hash, its manifest) are refused by name. */
+static int take_ingredients(sctx *s, const json_node *arr)
+{
+    if (arr->type != JSON_ARRAY) return bad(s, "manifest definition: %s must be an array", "\"ingredients\"");
+    for (const json_node *g = arr->child; g; g = g->next) {
+        if (g->type != JSON_OBJECT) return bad(s, "manifest definition: %s", "each ingredient must be an object");
+        static const char *const fields[] = {"title", "format", "relationship", "instance_id", "description",
+                                             "informational_uri"};
+        for (const json_node *k = g->child; k; k = k->next) {
+            int ok = 0;
+            for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+                if (k->key_len == strlen(fields[i]) && !memcmp(k->key, fields[i], k->key_len)) ok = 1;
+            if (!ok) {
+                char name[80];
+                snprintf(name, sizeof name, "%.*s", (int)(k->key_len < 64 ? k->key_len : 64), k->key);
+                return prov_seterr(s->ctx, PROV_EINVAL,
+                                   "manifest definition: ingredient field \"%s\" is not taken (an ingredient "
+                                   "without a file has title, format, relationship, instance_id, description, "
+                                   "informational_uri; name a file in \"ingredient_paths\" to record more)",
+                                   name);
+            }
+        }
+        const char *title = str_of(g, "title"), *format = str_of(g, "format"), *rel = str_of(g, "relationship");
+        if (!title || !*title || strlen(title) > 256 || !format || !*format || strlen(format) > 128)
+            return bad(s, "manifest definition: %s", "each ingredient needs a \"title\" (1 to 256 bytes) and a "
+                                                     "\"format\" (a media type, 1 to 128 bytes)");
+        if (!rel) rel = "componentOf";
+        if (!strcmp(rel, "parentOf"))
+            return bad(s, "manifest definition: %s", "a parentOf ingredient is the file edited: give it with --parent");
+        if (strcmp(rel, "componentOf") && strcmp(rel, "inputTo"))
+            return bad(s, "manifest definition: ingredient relationship \"%s\" (componentOf or inputTo)", rel);
+        static const char *const opt[][2] = {
+            {"instance_id", "instanceID"}, {"description", "description"}, {"informational_uri", "informationalURI"}};
+        size_t nopt = 0;
+        for (size_t i = 0; i < 3; i++) {
+            const json_node *v = json_get(g, opt[i][0]);
+            if (!v) continue;
+            if (v->type != JSON_STRING || !v->len || v->len > 1024)
+                return bad(s, "manifest definition: ingredient \"%s\" must be a string of 1 to 1024 bytes", opt[i][0]);
+            nopt++;
+        }
+        if (s->nmeta + s->o->ningredients >= SIGN_MAX_INGREDIENTS)
+            return bad(s, "manifest definition: more than %s ingredients", "16");
+        meta_ing *m = &s->meta[s->nmeta++];
+        pbuf_init(&m->ing);
+        m->placed = !strcmp(rel, "componentOf");
+        cbor_put_map(&m->ing, 3 + nopt);
+        cbor_put_text(&m->ing, "dc:title");
+        cbor_put_text(&m->ing, title);
+        cbor_put_text(&m->ing, "dc:format");
+        cbor_put_text(&m->ing, format);
+        cbor_put_text(&m->ing, "relationship");
+        cbor_put_text(&m->ing, rel);
+        for (size_t i = 0; i < 3; i++) {
+            const char *v = str_of(g, opt[i][0]);
+            if (!v) continue;
+            cbor_put_text(&m->ing, opt[i][1]);
+            cbor_put_text(&m->ing, v);
+        }
+        if (m->ing.err) return m->ing.err;
+    }
+    return 0;
+}
+
 int def_load(sctx *s)
 {
     const prov_sign_opts *o = s->o;
@@ -244,17 +312,15 @@ int def_load(sctx *s)
     const char *cg = str_of(root, "claim_generator"); /* the 1.x form: "name/version" */
     if (!s->def_gen_name && cg && *cg && strlen(cg) <= 256) s->def_gen_name = cg;
     for (const json_node *k = root->child; k; k = k->next) {
-        static const char *const known[] = {"title", "claim_generator_info", "claim_generator", "assertions",
-                                            "format", "instance_id", "label", "vendor", "ingredient_paths"};
+        static const char *const known[] = {"title",  "claim_generator_info", "claim_generator", "assertions",
+                                            "format", "instance_id", "label", "vendor", "ingredient_paths",
+                                            "ingredients"};
         int ok = 0;
         for (size_t i = 0; i < sizeof known / sizeof *known; i++)
             if (k->key_len == strlen(known[i]) && !memcmp(k->key, known[i], k->key_len)) ok = 1;
         if (!ok) {
             char name[80];
             snprintf(name, sizeof name, "%.*s", (int)(k->key_len < 64 ? k->key_len : 64), k->key);
-            if (!strcmp(name, "ingredients"))
-                return bad(s, "manifest definition: %s without files are not taken; name the files in "
-                              "\"ingredient_paths\" (or the parent with --parent)", name);
             return bad(s, "manifest definition: unknown field \"%s\"", name);
         }
     }
@@ -265,6 +331,8 @@ int def_load(sctx *s)
                       "prov_sign_opts.ingredients, in order",
                    np == 1 ? "one file" : "files");
     s->def_npaths = np;
+    const json_node *ings = json_get(root, "ingredients");
+    if (ings && (rc = take_ingredients(s, ings))) return rc;
     const json_node *as = json_get(root, "assertions");
     if (as && as->type != JSON_ARRAY) return bad(s, "manifest definition: %s", "\"assertions\" must be an array");
     for (const json_node *a = as ? as->child : NULL; a; a = a->next) {

@@ -114,13 +114,17 @@ PROV="$prov" run python3 docs/generator_recipe.py samples/kodim01.png -o "$d/gen
     --model example-diffusion --model-version 3.0 --prompt "a lighthouse" --seed 42
 run "$prov" inspect "$d/generated.png" --json | grep -o '"digitalSourceType":"[^"]*"\|"softwareAgent":{[^}]*}' | head -2
 
-say "15. A key that never leaves a hardware token (PKCS#11; here SoftHSM2 stands in for an HSM)"
+say "15. A key that never leaves a hardware token (PKCS#11; here SoftHSM2 stands in for an HSM), certified and registered"
 eval "$(bash tests/pkcs11/make_token.sh "$d/hsm" | sed 's/^/export /')"
 tok="pkcs11:token=prov-test;object=cam-p256?module-path=$MODULE"
 export PROV_PKCS11_PIN=1234
 run "$prov" certify --key "$tok" --ca "$d/ca" --subject "CN=Demo HSM Signer,O=Demo Newsroom" -o "$d/hsm.chain.pem"
 run "$prov" sign "$d/house-camera.jpg" -o "$d/house-hsm.jpg" --key "$tok" --chain "$d/hsm.chain.pem"
 run "$prov" verify "$d/house-hsm.jpg" --trust "$d/ca/root.pem"
+echo "   The same token key registered in the identity registry (the entry is signed on the token):"
+run "$prov" register --registry "$d/registry" --key "$tok" --name "Demo Camera 0042" --org "Demo Newsroom" --out "$d/hsm-reg"
+run "$prov" sign "$d/house-camera.jpg" -o "$d/house-hsm-reg.jpg" --key "$tok" --chain "$d/hsm-reg.chain.pem"
+run "$prov" verify "$d/house-hsm-reg.jpg" --registry "$d/registry"
 unset PROV_PKCS11_PIN
 
 say "16. Sound and other formats: a voice memo (MP3), a WebP and a TIFF; a sidecar; a remote manifest"

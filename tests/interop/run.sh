@@ -103,6 +103,11 @@ cp "$t/created.jpg" "$t/collage/signed.jpg"
 cp "$root/samples/kodim01.png" "$t/collage/plain.png"
 printf '{"title":"Collage","ingredient_paths":["signed.jpg","plain.png"]}' >"$t/collage/def.json"
 "$prov" sign "$root/samples/kodim01.png" -o "$t/collage.png" --key "$t/k" -m "$t/collage/def.json" >/dev/null
+# Ingredients without files (c2patool's "ingredients"): a prompt image
+# that was an input (inputTo) and a placed logo (componentOf).
+printf '%s' '{"title":"Generated","ingredients":[{"title":"prompt photo","format":"image/jpeg","relationship":"inputTo",' \
+  '"instance_id":"xmp:iid:42","description":"given as prompt"},{"title":"logo","format":"image/png"}]}' >"$t/meta-def.json"
+"$prov" sign "$root/samples/kodim01.png" -o "$t/meta-ingredients.png" --key "$t/k-es256" -m "$t/meta-def.json" >/dev/null
 # Every other format prov writes: WebP (lossy, lossless), GIF (still,
 # animated), WAV, AVI, MP3 (no tag, ID3v2.3 with frames), FLAC, M4A and
 # TIFF (one page; two pages, by libtiff's tiffcp),
@@ -152,7 +157,8 @@ done
 signed=("${fmt_signed[@]}" "$t/created.jpg" "$t/created.png" "$t/inplace.jpg" "$t/edited.jpg" "$t/edited2.jpg" "$t/edited.png"
         "$t/clip.mp4" "$t/clip-edited.mp4" "$t/s-frag.mp4" "$t/s-clip.mov" "$t/s-moovlast.mp4" "$t/s-still.avif"
         "$t/es256.jpg" "$t/es256.png" "$t/es256.mp4" "$t/es384.jpg" "$t/es384.png" "$t/es384.mp4" "$t/es256-edited.jpg" "$t/generated.png"
-        "$t/token-cam-p256.jpg" "$t/token-cam-p256.mp4" "$t/token-cam-ed.jpg" "$t/token-cam-ed.mp4" "$t/collage.png")
+        "$t/token-cam-p256.jpg" "$t/token-cam-p256.mp4" "$t/token-cam-ed.jpg" "$t/token-cam-ed.mp4" "$t/collage.png"
+        "$t/meta-ingredients.png")
 
 check_reads() { # expected state, expected failures (comma list), trust args...
   local want=$1 wantfail=$2; shift 2

@@ -383,7 +383,13 @@ static void test_manifest_definition(void **state)
         {"{\"assertions\":[{\"label\":\"bad label!\",\"data\":{}}]}", "assertion label"},
         {"{\"assertions\":[{\"label\":\"a.b\",\"data\":1},{\"label\":\"a.b\",\"data\":2}]}", "given twice"},
         {"{\"titel\":\"typo\"}", "unknown field"},
-        {"{\"ingredients\":[]}", "ingredient_paths"},
+        {"{\"ingredients\":{}}", "must be an array"},
+        {"{\"ingredients\":[{\"title\":\"x\"}]}", "needs a \"title\""},
+        {"{\"ingredients\":[{\"title\":\"x\",\"format\":\"image/png\",\"relationship\":\"parentOf\"}]}", "--parent"},
+        {"{\"ingredients\":[{\"title\":\"x\",\"format\":\"image/png\",\"relationship\":\"friendOf\"}]}",
+         "componentOf or inputTo"},
+        {"{\"ingredients\":[{\"title\":\"x\",\"format\":\"image/png\",\"thumbnail\":{}}]}", "\"thumbnail\" is not taken"},
+        {"{\"ingredients\":[{\"title\":\"x\",\"format\":\"image/png\",\"description\":7}]}", "1 to 1024 bytes"},
         {"{\"ingredient_paths\":\"a.jpg\"}", "must be an array"},
         {"{\"ingredient_paths\":[7]}", "must be a string"},
         {"{\"ingredient_paths\":[\"no-such.jpg\"]}", "no-such.jpg"},
@@ -420,6 +426,25 @@ static void test_manifest_definition(void **state)
     assert_int_equal(prov("verify --json collage.png --trust ca/root.pem"), 0);
     assert_output_has("\"relationship\":\"componentOf\"");
     assert_output_has("\"title\":\"signed.png\",\"format\":\"image/png\",\"relationship\":\"componentOf\",\"manifest\":\"urn:c2pa:");
+    /* ingredients without files (c2patool's "ingredients"): an input to the
+     * generator and a placed logo, recorded as described; with files too,
+     * numbered after them */
+    assert_int_equal(tu_sh("cd %s && printf '%%s' '{\"title\":\"Gen\",\"ingredient_paths\":[\"plain.jpg\"],"
+                           "\"ingredients\":[{\"title\":\"prompt photo\",\"format\":\"image/jpeg\","
+                           "\"relationship\":\"inputTo\",\"instance_id\":\"xmp:iid:42\",\"description\":\"given as prompt\"},"
+                           "{\"title\":\"logo\",\"format\":\"image/png\",\"informational_uri\":\"https://example.com/l\"}]}' "
+                           "> comp/meta.json", D), 0);
+    assert_int_equal(prov("sign kodim01.png -o meta.png --key k -m comp/meta.json"), 0);
+    assert_int_equal(prov("verify meta.png --trust ca/root.pem"), 0);
+    assert_output_has("ingredient: prompt photo");
+    assert_output_has("ingredient: logo");
+    assert_int_equal(prov("inspect --json meta.png"), 0);
+    assert_output_has("\"label\":\"c2pa.ingredient.v3__1\",\"data\":{\"dc:title\":\"prompt photo\",\"dc:format\":"
+                      "\"image/jpeg\",\"relationship\":\"inputTo\",\"instanceID\":\"xmp:iid:42\",\"description\":"
+                      "\"given as prompt\"}");
+    assert_output_has("\"relationship\":\"componentOf\",\"informationalURI\":\"https://example.com/l\"");
+    /* two placed (the file and the logo), the input not */
+    assert_int_equal(tu_sh("cd %s && %s inspect --json meta.png | grep -o 'c2pa.placed' | wc -l | grep -qx 2", D, P), 0);
     /* a batch cannot share them */
     assert_int_equal(prov("sign kodim01.png teapot.jpg -d batchdef --key k -m comp/def.json"), 2);
     assert_output_has("one file at a time");
