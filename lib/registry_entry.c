@@ -141,15 +141,6 @@ static int lookup_named(void *user, const char *name, size_t nl, uint32_t id,
     return 0;
 }
 
-/* Did the note carry a signature line by an ECDSA key that is still
- * unverified (its key is only known once the text is parsed)? */
-static bool ecdsa_pending(const tlog_note *n)
-{
-    for (size_t i = 0; i < n->nsigs; i++)
-        if (!n->sigs[i].by && n->sigs[i].name_len > 6 && !memcmp(n->sigs[i].name, "ecdsa:", 6)) return true;
-    return false;
-}
-
 bool reg_entry_signed_by(const reg_entry *e, const uint8_t pk[32])
 {
     for (size_t i = 0; i < e->nsigners; i++)
@@ -249,10 +240,11 @@ static int parse_entry(const uint8_t *msg, size_t len, bool verify, bool trust, 
     if (len > REG_ENTRY_MAX) return prov_seterr(ctx, PROV_ELIMIT, "entry: %zu bytes (at most %d)", len, REG_ENTRY_MAX);
     tlog_note *n = malloc(sizeof *n);
     if (!n) return PROV_ENOMEM;
-    sigkeys sk = {.n = 0};
-    tlog_verifiers vs = {.lookup = verify ? lookup_named : NULL, .user = &sk};
-    int rc = trust ? tlog_note_open_unchecked(msg, len, &vs, n, ctx) : tlog_note_open(msg, len, &vs, n, ctx);
-    if (rc == PROV_ENOTFOUND && n->text) rc = 0; /* perhaps ECDSA signers only: below */
+    /* the text first (no key known yet: nothing verified), then, knowing
+     * the ECDSA keys the entry names, every signature once */
+    tlog_verifiers none = {0};
+    int rc = tlog_note_open(msg, len, &none, n, ctx);
+    if (rc == PROV_ENOTFOUND && n->text) rc = 0;
     if (rc) goto out;
     if (n->nsigs > 2) {
         rc = prov_seterr(ctx, PROV_EFORMAT, "entry: %zu signatures (at most 2)", n->nsigs);
@@ -262,12 +254,11 @@ static int parse_entry(const uint8_t *msg, size_t len, bool verify, bool trust, 
     e->text_len = n->text_len;
     if ((rc = parse_text(n->text, n->text_len, e, ctx))) goto out;
     if (!verify) goto out;
-    if (ecdsa_pending(n)) { /* again, now that the entry's ECDSA keys are known */
-        sk = (sigkeys){.n = 0, .e = e};
-        rc = trust ? tlog_note_open_unchecked(msg, len, &vs, n, ctx) : tlog_note_open(msg, len, &vs, n, ctx);
-        if (rc && rc != PROV_ENOTFOUND) goto out;
-        rc = 0;
-    }
+    sigkeys sk = {.n = 0, .e = e};
+    tlog_verifiers vs = {.lookup = lookup_named, .user = &sk};
+    rc = trust ? tlog_note_open_unchecked(msg, len, &vs, n, ctx) : tlog_note_open(msg, len, &vs, n, ctx);
+    if (rc && rc != PROV_ENOTFOUND) goto out;
+    rc = 0;
     if (!n->nverified) {
         rc = prov_seterr(ctx, TLOG_EVERIFY, "entry: no signature by a key it names");
         goto out;

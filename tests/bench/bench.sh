@@ -350,6 +350,18 @@ for _ in $(seq "$runs"); do rm -f "$T/sign-out.jpg"; best t_es "${c_es[@]}"; don
 row sign_es256_24mp_s "prov sign --no-soft-binding, ES256 key" "$t_es" s "$t_sign" ed25519 "$(calc "$t_es / $t_sign")" "(info)"
 rm -rf "$T/batch-in" "$T/batch-out"
 
+# registry entries with ECDSA keys: what a mirror's sync and the write
+# server pay per entry, against Ed25519 entries in the same run
+# shellcheck disable=SC2046,SC2086
+if cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude -Ilib -o "$T/bench_entries" tests/bench/bench_entries.c "$libprov" \
+    $(pkg-config --libs $PKGS) -lm -lpthread -ldl; then
+    echo
+    echo "registry entries (parse and both signatures checked; one core)"
+    "$T/bench_entries" 2000 || die "bench_entries failed"
+else
+    die "could not build bench_entries"
+fi
+
 echo
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 echo "machine: ${cpu:-unknown cpu}, $(nproc 2>/dev/null || echo '?') cpus, load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'); $(openssl version | cut -d' ' -f1-2)"
