@@ -298,12 +298,14 @@ int main(int argc, char **argv)
     printf("\nPer source: images, share flagged at the threshold (as-is, jpeg%d)\n", q);
     for (size_t i = 0; i < n; i++) {
         int first = 1;
+        /* a source is a class and a name: a real and a fake source may
+         * share a name (one repository's photographs and AI pictures) */
         for (size_t j = 0; j < i; j++)
-            if (!strcmp(it[j].source, it[i].source)) first = 0;
+            if (it[j].label == it[i].label && !strcmp(it[j].source, it[i].source)) first = 0;
         if (!first) continue;
         size_t k = 0, f0 = 0, f1 = 0;
         for (size_t j = i; j < n; j++)
-            if (it[j].ok && !strcmp(it[j].source, it[i].source)) {
+            if (it[j].ok && it[j].label == it[i].label && !strcmp(it[j].source, it[i].source)) {
                 k++;
                 f0 += it[j].logit[0] >= tl;
                 f1 += it[j].logit[1] >= tl;

@@ -58,7 +58,7 @@ echo "== detector accuracy on held-out sources ($(basename "$weights"))"
 : >"$T/other.tsv"
 for f in samples/*.jpg samples/*.png; do [ -f "$f" ] && printf '%s\t0\tprov-samples\n' "$f" >>"$T/other.tsv"; done
 grep -v '^#' tests/bench/detector_real_photos.tsv | while IFS=$'\t' read -r src f; do
-    [ -f "$f" ] && printf '%s\t0\t%s\n' "$f" "$src"
+    if [ -f "$f" ]; then printf '%s\t0\t%s\n' "$f" "$src"; fi # (a missing last file must not end the loop in failure)
 done >>"$T/other.tsv"
 echo
 echo "== other real photographs (the demo's samples; Debian packages' photographs where installed)"
