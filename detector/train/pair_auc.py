@@ -9,15 +9,24 @@ resized and saved as JPEG the same way) this is the figure that says
 whether the detector sees the generator or only the pipeline.  Prints the
 AUC as-is and after the JPEG round trip, with 95% bootstrap intervals
 (2000 resamples within each class, seed 1) and the share of each side at or
-above the model's threshold when --threshold-logit is given.
+above the model's default threshold (its operating point, read from
+--weights, default the shipped model; --threshold-logit sets another).
 """
 
 import argparse
 import csv
+import os
+import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import weights  # noqa: E402
 
+DEFAULT_WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "model", "npr.provnpr")
+
+
+# (evaluate.py has its own, but it imports torch; this tool needs numpy only)
 def auc(neg, pos):
     gt = (pos[:, None] > neg[None, :]).mean()
     eq = (pos[:, None] == neg[None, :]).mean()
@@ -29,8 +38,13 @@ def main(argv=None):
     ap.add_argument("logits")
     ap.add_argument("fake_source")
     ap.add_argument("real_source")
+    ap.add_argument("--weights", default=DEFAULT_WEIGHTS, help="model whose operating point is the threshold")
     ap.add_argument("--threshold-logit", type=float, default=None)
     a = ap.parse_args(argv)
+    if a.threshold_logit is None:
+        op = weights.read(a.weights)[0].get("operating_point")
+        if op:
+            a.threshold_logit = float(op["threshold_logit"])
     with open(a.logits, newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     cols = [c for c in rows[0] if c.startswith("logit_")]
