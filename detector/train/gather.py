@@ -30,6 +30,10 @@ from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXTRA = os.path.join(HERE, "EXTRA.tsv")
+sys.path.insert(0, HERE)
+
+COMFY, COMFY_LIC = "comfyanonymous/ComfyUI_examples", "ISC-style licence of the workflows (repository LICENSE); images are the examples' outputs"
+KOLORS, KOLORS_LIC = "Kwai-Kolors/Kolors", "Apache-2.0 (repository); Kolors MODEL_LICENSE (outputs are not model derivatives)"
 
 # (class, source/generator, repository, paths, licence, notes)
 SOURCES = [
@@ -75,6 +79,58 @@ SOURCES = [
      "Apache-2.0 (repository)", "TiTok / MaskGen class-conditional sample grids"),
     ("fake", "sit", "willisma/SiT", ["visuals/visual.png", "visuals/visual_2.png"], "MIT (repository)",
      "SiT-XL/2 ImageNet sample grids"),
+    # 2026-12-06: generators of 2023-2025 from ComfyUI's example outputs (each
+    # file chosen by eye: UI screenshots, condition maps and inputs left out).
+    ("fake", "comfy-sd1", COMFY, ["2_pass_txt2img/latent_upscale_different_prompt_model.png", "area_composition/*.png",
+                                   "controlnet/2_pass_pose_worship.png", "hypernetworks/hypernetwork_example_output.png",
+                                   "inpaint/*.png", "lcm/lcm_basic_example.png", "noisy_latent_composition/*.png",
+                                   "!workflow_*", "!inpaint_example.png"],
+     COMFY_LIC, "Stable Diffusion 1.x and its fine-tunes (area composition, 2-pass, hypernetwork, LCM, inpainting: whole image VAE-decoded)"),
+    ("fake", "comfy-sd2-unclip", COMFY, ["unclip/mountains.png", "unclip/sunset.png", "unclip/unclip_2pass.png"], COMFY_LIC,
+     "Stable Diffusion 2.1 unCLIP outputs"),
+    ("fake", "comfy-sdxl", COMFY, ["sdxl/*.png", "sdturbo/*.png", "edit_models/*.png"], COMFY_LIC, "SDXL, SDXL-Turbo, SDXL edit model"),
+    ("fake", "comfy-sd3", COMFY, ["sd3/*.png"], COMFY_LIC, "Stable Diffusion 3 and 3.5"),
+    ("fake", "stable-cascade", COMFY, ["stable_cascade/*.png"], COMFY_LIC, "Stable Cascade"),
+    ("fake", "comfy-auraflow", COMFY, ["aura_flow/*.png"], COMFY_LIC, "AuraFlow 0.1/0.2"),
+    ("fake", "comfy-chroma", COMFY, ["chroma/*.png"], COMFY_LIC, "Chroma"),
+    ("fake", "comfy-cosmos", COMFY, ["cosmos_predict2/*.png"], COMFY_LIC, "Cosmos Predict2 text-to-image"),
+    ("fake", "comfy-hunyuan-dit", COMFY, ["hunyuan_dit/*.png"], COMFY_LIC, "HunyuanDiT 1.2"),
+    ("fake", "comfy-lumina2", COMFY, ["lumina2/*.png"], COMFY_LIC, "Lumina Image 2.0"),
+    ("fake", "comfy-omnigen2", COMFY, ["omnigen/*.png"], COMFY_LIC, "OmniGen2"),
+    ("fake", "comfy-video", COMFY, ["ltxv/ltxv_text_to_video*.webp", "mochi/*.webp", "wan/text_to_video*.webp",
+                                   "wan22/text_to_video*.webp", "hunyuan_video/*text_to_video*.webp"], COMFY_LIC,
+     "text-to-video generators (LTX-Video, Mochi, Wan 2.1/2.2, HunyuanVideo): animated WebP, first frame read; "
+     "image-to-video left out (their first frame is another example's image)"),
+    # held out (heldout.tsv): the newest generators, unseen in training
+    ("fake", "flux", COMFY, ["flux/*.png"], COMFY_LIC,
+     "FLUX.1 dev/schnell/fill/canny/depth/redux/kontext; held out (PNG only: the product reads JPEG and PNG)"),
+    ("fake", "flux2", COMFY, ["flux2/*.png"], COMFY_LIC, "FLUX.2; held out"),
+    ("fake", "hidream", COMFY, ["hidream/*.png"], COMFY_LIC, "HiDream I1 / E1; held out"),
+    ("fake", "qwen-image", COMFY, ["qwen_image/*.png"], COMFY_LIC, "Qwen-Image and Qwen-Image-Edit; held out"),
+    ("fake", "z-image", COMFY, ["z_image/*.png"], COMFY_LIC, "Z-Image Turbo; held out"),
+    ("fake", "kolors", KOLORS, ["controlnet/outputs/*.jpg", "dreambooth/ktxl_test_image.png", "inpainting/asset/*_kolors.png",
+                               "ipadapter/asset/*_kolors_ip_result.jpg", "ipadapter_FaceID/assets/*_res.png",
+                               "ipadapter_FaceID/assets/*_Kolors.png", "scripts/outputs/*.jpg",
+                               "!*_condition.jpg", "!*_sdxl.jpg"], KOLORS_LIC,
+     "Kolors outputs (ControlNet, IP-Adapter, FaceID, inpainting, DreamBooth)"),
+    ("fake", "sdxl", KOLORS, ["controlnet/outputs/*_sdxl.jpg", "inpainting/asset/*_sdxl.png",
+                                               "ipadapter/asset/*_sdxl_ip_result.jpg", "ipadapter_FaceID/assets/*_SDXL.png"],
+     KOLORS_LIC, "SDXL outputs shown beside Kolors'"),
+    ("fake", "midjourney", KOLORS, ["ipadapter/asset/*_mj_cw_result.png"], KOLORS_LIC,
+     "Midjourney character-reference outputs shown beside Kolors'; held out (midjourney)"),
+    ("fake", "stable-cascade", "Stability-AI/StableCascade", ["figures/collage_[1234].jpg", "figures/text-to-image-example-penguin.jpg"],
+     "MIT (repository)", "Stable Cascade sample collages"),
+    ("fake", "deepfloyd-if", "deep-floyd/IF", ["pics/dream-III.jpg", "pics/main.jpg", "pics/nabla.jpg", "pics/style-transfer.jpg"],
+     "Modified MIT (repository LICENSE)", "DeepFloyd IF sample grids and collages (IF watermark in a corner)"),
+    ("fake", "hunyuan-dit", "Tencent/HunyuanDiT", ["controlnet/asset/output/*.jpg", "ipadapter/asset/output/*",
+                                                 "lora/asset/porcelain/inference/*.png"],
+     "Tencent Hunyuan Community Licence (repository LICENSE.txt; not for use in the EU, UK or South Korea)",
+     "HunyuanDiT ControlNet, IP-Adapter and LoRA outputs (inputs left out)"),
+    # a second wild pair, held out: pictures scaled to 1024x768 JPEG as they circulate
+    ("real", "declan-photos", "declan-wright/Image-Dataset", ["B*.jpg"], "MIT (repository)",
+     "photographs with EXIF from before 2021, scaled to 1024x768 (README); held out"),
+    ("fake", "declan-ai", "declan-wright/Image-Dataset", ["A*.jpg"], "MIT (repository)",
+     "AI-made pictures in six categories, scaled to 1024x768 (README); held out"),
 ]
 
 
@@ -94,8 +150,22 @@ FIELDS = ["class", "path", "origin", "origin_path", "commit_or_version", "licens
           "format", "sha256", "bytes", "mode", "notes"]
 
 
+def shared_files():
+    """sha256 and (origin, path) of every file ../shared already holds, so
+    that nothing is counted twice (the shared set re-encoded some files, so
+    the hash alone does not catch them)."""
+    import data
+    hashes, origins = set(), set()
+    with open(os.path.join(data.DEFAULT_ROOT, "MANIFEST.tsv"), newline="") as f:
+        for r in csv.DictReader(f, delimiter="\t"):
+            hashes.add(r["sha256"])
+            origins.add((r["origin"], r["origin_path"]))
+    return hashes, origins
+
+
 def gather(out, mirrors):
     rows, seen, names = [], set(), set()
+    shared_hashes, shared_origins = shared_files()
     for cls, src, repo, pats, lic, notes in SOURCES:
         rd = os.path.join(mirrors, repo.replace("/", "+"), "repo")
         commit = git(rd, "rev-parse", "HEAD").strip()
@@ -108,7 +178,7 @@ def gather(out, mirrors):
             except subprocess.CalledProcessError:
                 continue  # not in the snapshot (4 MiB and more)
             h = hashlib.sha256(data).hexdigest()
-            if h in seen or len(data) < 100:
+            if h in seen or len(data) < 100 or h in shared_hashes or ("github:" + repo, path) in shared_origins:
                 continue
             try:
                 with Image.open(io.BytesIO(data)) as im:

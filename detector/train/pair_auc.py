@@ -1,6 +1,6 @@
 """pair_auc.py - AUC of one held-out AI-made source against one real source.
 
-    python3 pair_auc.py LOGITS.tsv FAKE_SOURCE REAL_SOURCE
+    python3 pair_auc.py LOGITS.tsv FAKE_SOURCE[,FAKE_SOURCE...] REAL_SOURCE[,REAL_SOURCE...]
 
 LOGITS.tsv as `DETECTOR_LOGITS=... make detector-eval` writes it (path,
 source, label, logit_asis, logit_jpegQ).  For a set whose two classes went
@@ -48,8 +48,9 @@ def main(argv=None):
     with open(a.logits, newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     cols = [c for c in rows[0] if c.startswith("logit_")]
-    fk = [r for r in rows if r["label"] == "1" and r["source"] == a.fake_source]
-    rl = [r for r in rows if r["label"] == "0" and r["source"] == a.real_source]
+    fs, rs = set(a.fake_source.split(",")), set(a.real_source.split(","))
+    fk = [r for r in rows if r["label"] == "1" and r["source"] in fs]
+    rl = [r for r in rows if r["label"] == "0" and r["source"] in rs]
     if not fk or not rl:
         raise SystemExit("no rows for %s (AI-made) or %s (real)" % (a.fake_source, a.real_source))
     rng = np.random.default_rng(1)

@@ -79,7 +79,13 @@ def save_atomic(obj, path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", default=data.DEFAULT_ROOT)
+    ap.add_argument("--data", action="append", default=None,
+                    help="a data folder with a MANIFEST.tsv (repeatable; default ../shared/data/detector and, "
+                         "where gather.py made it, ../detdata)")
+    ap.add_argument("--rescale-p", type=float, default=data.RESCALE_P,
+                    help="share of crops cut from a down-scaled region (both classes alike)")
+    ap.add_argument("--rescale-min", type=float, default=data.RESCALE_F[0],
+                    help="smallest down-scale factor of such a region")
     ap.add_argument("--out", required=True)
     ap.add_argument("--minutes", type=float, default=10.0, help="time budget of the training loop")
     ap.add_argument("--steps", type=int, default=20000, help="step budget (whichever ends first)")
@@ -99,7 +105,7 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-files", type=int, default=0, help="smoke test: use only this many files per class")
     ap.add_argument("--ckpt-every", type=float, default=60.0)
-    ap.add_argument("--init", default=None, help="start from this checkpoint instead of from scratch")
+    ap.add_argument("--init", default=None, help="start from this checkpoint (or .provnpr weights) instead of from scratch")
     ap.add_argument("--end-at", default=None,
                     help="UTC wall-clock end of the training loop (YYYY-mm-ddTHH:MM); shortens --minutes when "
                          "the synthetic generators took longer than expected")
@@ -122,14 +128,18 @@ def main(argv=None):
         logf.flush()
         print(json.dumps(kw), flush=True)
 
-    rows = data.load_manifest(a.data)
+    if not a.data:
+        a.data = [data.DEFAULT_ROOT] + ([data.EXTRA_ROOT] if os.path.exists(data.EXTRA_ROOT) else [])
+    # module settings the crop sampler reads (the loader's workers fork after this)
+    data.RESCALE_P, data.RESCALE_F = a.rescale_p, (a.rescale_min, 1.0)
+    rows = data.load_all(a.data)
     train_rows, val_rows = data.split(rows)
     reals = [r for r in train_rows if r["label"] == 0]
     fakes = [r for r in train_rows if r["label"] == 1]
     if a.max_files:
         reals, fakes = reals[:a.max_files], fakes[:a.max_files]
-    reals = decode_all(a.data, reals, max(a.workers, 2))
-    fakes = decode_all(a.data, fakes, max(a.workers, 2))
+    reals = decode_all(a.data[0], reals, max(a.workers, 2))
+    fakes = decode_all(a.data[0], fakes, max(a.workers, 2))
     log("decoded", reals=len(reals), fakes=len(fakes))
 
     synth_cache, synth_log = None, []
@@ -143,7 +153,13 @@ def main(argv=None):
         log("synth cache", n=len(synth_cache), size=size)
 
     net = npr_model.NPR()
-    if a.init:
+    if a.init and a.init.endswith(".provnpr"):
+        # fine-tune a shipped model: its tensors are the state_dict (f16 widens exactly)
+        import weights
+        _, t = weights.read(a.init)
+        sd = net.state_dict()
+        net.load_state_dict({k: torch.tensor(t[k]) if k in t else v for k, v in sd.items()})
+    elif a.init:
         import export
         ck = export.load_torch(a.init)
         net.load_state_dict(ck["model"] if "model" in ck else ck)
