@@ -114,7 +114,7 @@ SOURCES = [
                                "!*_condition.jpg", "!*_sdxl.jpg"], KOLORS_LIC,
      "Kolors outputs (ControlNet, IP-Adapter, FaceID, inpainting, DreamBooth)"),
     ("fake", "sdxl", KOLORS, ["controlnet/outputs/*_sdxl.jpg", "inpainting/asset/*_sdxl.png",
-                                               "ipadapter/asset/*_sdxl_ip_result.jpg", "ipadapter_FaceID/assets/*_SDXL.png"],
+                              "ipadapter/asset/*_sdxl_ip_result.jpg", "ipadapter_FaceID/assets/*_SDXL.png"],
      KOLORS_LIC, "SDXL outputs shown beside Kolors'"),
     ("fake", "midjourney", KOLORS, ["ipadapter/asset/*_mj_cw_result.png"], KOLORS_LIC,
      "Midjourney character-reference outputs shown beside Kolors'; held out (midjourney)"),

@@ -13,9 +13,13 @@ difference itself.
 """
 
 import csv
+import os
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pair_auc import auc  # noqa: E402
 
 FIRST_REAL = {"coco2017", "sflckr", "dreambooth-dataset", "debian-lomiri-wallpapers", "set5", "kodak", "urban100"}
 FIRST_FAKE = {"stylegan2-lucidrains", "score-sde", "karlo-unclip", "kandinsky-3", "dit", "stylegan", "flux", "edm2",
@@ -34,10 +38,6 @@ SUBSETS = [
 def load(p):
     with open(p, newline="") as f:
         return {r["path"]: r for r in csv.DictReader(f, delimiter="\t")}
-
-
-def auc(neg, pos):
-    return float((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean())
 
 
 def main(argv):
